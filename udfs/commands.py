@@ -1,0 +1,141 @@
+"""``kpitree catalog``, ``kpitree plan`` and ``kpitree stage``."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+from kpitree.cli_support import add_json, add_lang, amount, non_negative, positive, print_json, print_table, rate
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("catalog", help="list the KPI catalogue", description="List the KPI catalogue: id, tier, label, unit, direction, formula, benchmark guides.")
+    add_lang(p)
+    p.add_argument("--tier", choices=("strategic", "tactical", "action"), help="only this tier")
+    add_json(p)
+    p.set_defaults(run=run_catalog)
+
+    p = sub.add_parser(
+        "plan",
+        help="back-calculate activity from the annual revenue goal (KGI)",
+        description="Back-calculate won deals, opportunities, connects and calls per year, quarter, month, "
+        "week and working day from the annual revenue goal. Rates as 25%% or 0.25; amounts as 100000000, 1億 or 100万.",
+        epilog="example (seed 001): kpitree plan --revenue 1億 --deal-size 100万 --win-rate 25%% --conversion-rate 10%% --connect-rate 25%%",
+    )
+    p.add_argument("--revenue", type=amount, required=True, help="annual revenue goal in yen (KGI)")
+    p.add_argument("--deal-size", type=amount, required=True, help="average deal size in yen")
+    p.add_argument("--win-rate", type=rate, required=True, help="win rate, e.g. 25%%")
+    p.add_argument("--conversion-rate", type=rate, required=True, help="opportunity conversion rate per connected lead, e.g. 10%%")
+    p.add_argument("--connect-rate", type=rate, required=True, help="connect rate of calls, e.g. 25%%")
+    p.add_argument("--working-days", type=positive, default=20, help="working days per month (default 20)")
+    add_lang(p)
+    add_json(p)
+    p.set_defaults(run=run_plan)
+
+    p = sub.add_parser(
+        "stage",
+        help="the team's stage and the KPIs to focus on",
+        description="Stage from months since the inside-sales team started (< 6 launch, 6 to < 12 growth, "
+        "12+ mature), its recommended KPIs and tips (seed 000); with --kpis, a KPI-design check.",
+    )
+    p.add_argument("months", type=non_negative, help="months since the inside-sales team started")
+    p.add_argument("--kpis", help="comma-separated KPI ids you track, to check the design (see `kpitree catalog`)")
+    add_lang(p)
+    add_json(p)
+    p.set_defaults(run=run_stage)
+
+
+def run_catalog(args: argparse.Namespace) -> int:
+    from .catalogue import load_catalogue
+
+    cat = load_catalogue()
+    kpis = [k for k in cat.kpis if args.tier in (None, k.tier)]
+    if args.json:
+        print_json([dataclasses.asdict(k) for k in kpis])
+        return 0
+    lang = args.lang
+    rows = []
+    for k in kpis:
+        guides = "; ".join(
+            f"{b.label(lang)} {_fmt_guide(b.low, b.high, k.unit)} ({b.source})" for b in k.benchmarks
+        )
+        rows.append((k.id, cat.tier(k.tier).label(lang), k.label(lang), k.unit, k.direction, k.formula(lang), guides))
+    heads = ("id", "階層", "KPI", "単位", "方向", "計算式", "目安(出典)") if lang == "ja" else (
+        "id", "tier", "KPI", "unit", "better", "formula", "guide (seed)")
+    print_table("KPI catalogue" if lang == "en" else "KPIカタログ", heads, rows)
+    return 0
+
+
+def _fmt_guide(low: float, high: float | None, unit: str) -> str:
+    fmt = (lambda v: f"{v:.0%}") if unit == "rate" else (lambda v: f"{v:,g}")
+    if high is None:
+        return f"≥ {fmt(low)}"
+    return fmt(low) if high == low else f"{fmt(low)}–{fmt(high)}"
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    from .kpi_tree import PERIODS, back_calculate
+
+    plan = back_calculate(args.revenue, args.deal_size, args.win_rate, args.conversion_rate, args.connect_rate, args.working_days)
+    if args.json:
+        print_json(
+            {
+                "inputs": {k: getattr(plan, k) for k in ("annual_revenue", "avg_deal_size", "win_rate", "conversion_rate", "connect_rate", "working_days_per_month")},
+                "plan": {r.key: {p: r.per(p) for p in PERIODS} for r in plan.rows},
+            }
+        )
+        return 0
+    heads = ("", "年間", "四半期", "月間", "週間", "1日") if args.lang == "ja" else ("", "year", "quarter", "month", "week", "day")
+    rows = [(r.label(args.lang), *(f"{r.per(p):,.1f}" for p in PERIODS)) for r in plan.rows]
+    title = (
+        f"KGIからの逆算 (受注率 {plan.win_rate:.0%}, 商談化率 {plan.conversion_rate:.0%}, 接続率 {plan.connect_rate:.0%}, 月{plan.working_days_per_month:g}営業日)"
+        if args.lang == "ja"
+        else f"Back-calculation from the KGI (win {plan.win_rate:.0%}, conversion {plan.conversion_rate:.0%}, connect {plan.connect_rate:.0%}, {plan.working_days_per_month:g} working days a month)"
+    )
+    print_table(title, heads, rows, right=range(1, 6))
+    return 0
+
+
+def run_stage(args: argparse.Namespace) -> int:
+    from kpitree.cli import CliError
+
+    from .catalogue import load_catalogue
+    from .stage import design_check, recommend, stage_for_months
+
+    lang = args.lang
+    stage = stage_for_months(args.months)
+    recs = recommend(stage, lang)
+    check = None
+    if args.kpis is not None:
+        ids = [k.strip() for k in args.kpis.split(",") if k.strip()]
+        known = {k.id for k in load_catalogue().kpis}
+        unknown = [k for k in ids if k not in known]
+        if unknown:
+            raise CliError(f"unknown KPI id(s): {', '.join(unknown)} (see `kpitree catalog`)")
+        check = design_check(ids, stage, lang)
+    if args.json:
+        print_json(
+            {
+                "stage": stage.id,
+                "label": stage.label(lang),
+                "focus": stage.focus(lang),
+                "recommended": [dataclasses.asdict(r) for r in recs],
+                "tips": list(stage.tips(lang)),
+                "design_check": None if check is None else dataclasses.asdict(check) | {"ok": check.ok},
+            }
+        )
+        return 0
+    heads = ("階層", "KPI", "優先度", "理由") if lang == "ja" else ("tier", "KPI", "priority", "why")
+    print_table(f"{stage.label(lang)} — {stage.focus(lang)}", heads, [(r.tier_label, r.kpi_label, r.stars, r.why) for r in recs])
+    for tip in stage.tips(lang):
+        print(f"・{tip}" if lang == "ja" else f"- {tip}")
+    if check is not None:
+        heads = ("階層", "数", "推奨", "判定") if lang == "ja" else ("tier", "count", "recommended", "status")
+        print_table(
+            "KPI設計チェック" if lang == "ja" else "KPI design check",
+            heads,
+            [(t.label, t.count, f"{t.min_count}–{t.max_count}", t.status) for t in check.tiers],
+        )
+        for message in check.messages:
+            print(f"・{message}" if lang == "ja" else f"- {message}")
+    return 0
