@@ -1,0 +1,1 @@
+"""Excel add-in (.xlam) builder: VBA project writer ([MS-OVBA], [MS-CFB]) and the OOXML package around it."""
