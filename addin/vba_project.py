@@ -36,7 +36,7 @@ _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,30}\Z")  # VBA names: <= 31 ch
 _GUID = re.compile(r"\{[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}\}\Z")
 _ATTRIBUTE = re.compile(r"Attribute\s+(VB_\w+)\s*=\s*(.*?)\s*\Z", re.IGNORECASE)
 _NEWLINE = re.compile(r"\r\n|\r|\n")
-_RESERVED_STREAMS = {"dir", "_vba_project", "__srp_0", "__srp_1", "__srp_2", "__srp_3"}
+_RESERVED_STREAMS = {"dir"}  # the only VBA-storage stream name that is also a VBA identifier
 
 
 @dataclass(frozen=True)
