@@ -77,4 +77,6 @@ def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]
         table.add_column(column, justify="right" if i in right else "left", no_wrap=i in right)
     for row in rows:
         table.add_row(*(str(c) for c in row))
-    Console().print(table)
+    # piped output keeps whole lines: a file or grep gains nothing from 80-column wrapping
+    console = Console() if sys.stdout.isatty() else Console(width=200)
+    console.print(table)

@@ -1,0 +1,24 @@
+"""The README's generated blocks are current, and its two commands are the ones CI runs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from kpitree import readme
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_generated_blocks_are_current():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert readme.render(text) == text, "run `python -m kpitree.readme`"
+
+
+def test_ci_runs_the_readme_test_command():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = re.findall(r"```bash\n(.*?)\n```", text, re.S)
+    assert len(commands) >= 2
+    test_command = commands[1]
+    assert "pytest" in test_command
+    assert test_command in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
