@@ -13,4 +13,12 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "recalc"]
+
+
+def __getattr__(name: str):  # PEP 562: keep `import kpitree` fast, load the engine on first use
+    if name in ("recalc", "recalc_file"):
+        from kpitree.udfs import recalc as _recalc
+
+        return getattr(_recalc, name)
+    raise AttributeError(f"module 'kpitree' has no attribute {name!r}")

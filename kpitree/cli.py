@@ -16,6 +16,8 @@ from . import __version__
 
 COMMAND_MODULES = (
     "kpitree.udfs.commands",
+    "kpitree.addin.commands",
+    "kpitree.udfs.recalc_commands",
 )
 
 

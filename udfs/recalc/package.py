@@ -1,0 +1,337 @@
+"""Safe reading of an .xlsx/.xlsm package: zip limits, file-type sniffing, XML without entities.
+
+Everything here treats the input as untrusted. A workbook is refused with a
+:class:`WorkbookError` (one line a user can act on) when it is not a zip, is a
+truncated zip, is an .xls/.ods/.xlsb, is an encrypted (password-protected) OLE
+package, declares XML entities (the "billion laughs" bomb) or would expand past
+:class:`Limits`. Nothing is written here; see :mod:`.writeback`.
+
+Sheet XML is scanned with one regular expression per cell instead of a DOM parse:
+write-back has to patch the original bytes (a re-serialised DOM would change
+namespace prefixes and whitespace), and the same scanner then serves reading.
+Parts that are parsed as XML go through :mod:`defusedxml`.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import posixpath
+import re
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any
+
+from defusedxml import ElementTree as SafeET
+
+from ..excel_values import XlError
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+
+
+class WorkbookError(Exception):
+    """A workbook that cannot be recalculated; the message goes into the summary's ``error``."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on what one package may expand to (zip bombs, absurd sheets)."""
+
+    max_total_bytes: int = 256 * 2**20  # all members, uncompressed
+    max_member_bytes: int = 128 * 2**20
+    max_members: int = 5000
+    max_ratio: float = 1000.0  # uncompressed / compressed of a member above 1 MB
+
+
+DEFAULT_LIMITS = Limits()
+
+
+# --- the zip ----------------------------------------------------------------------------
+
+
+def sniff(path: str | os.PathLike[str], head: bytes) -> None:
+    """Refuse what is plainly not an OOXML workbook, with a message saying what it is."""
+    if head.startswith(OLE_MAGIC):
+        with open(path, "rb") as fh:
+            blob = fh.read(4 * 2**20)
+        if "EncryptedPackage".encode("utf-16-le") in blob:
+            raise WorkbookError("password-protected workbook (encrypted OLE package): remove the password in Excel and save again")
+        raise WorkbookError("legacy .xls (OLE/BIFF) workbook is not supported: save it as .xlsx")
+    if not head.startswith(b"PK"):
+        raise WorkbookError("not a zip file: an .xlsx workbook is a zip package")
+
+
+def read_members(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> tuple[list[zipfile.ZipInfo], dict[str, bytes]]:
+    """Every member's bytes, read within ``limits`` (headers may lie, so reads are capped too)."""
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    sniff(path, head)
+    try:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise WorkbookError(f"broken or truncated zip: {exc}") from None
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > limits.max_members:
+            raise WorkbookError(f"zip has {len(infos)} members, more than the limit of {limits.max_members}")
+        total = sum(i.file_size for i in infos)
+        if total > limits.max_total_bytes:
+            raise WorkbookError(f"zip members would expand to {total:,} bytes, past the limit of {limits.max_total_bytes:,}")
+        names = {i.filename for i in infos}
+        if "mimetype" in names and b"opendocument" in zf.read("mimetype")[:200]:
+            raise WorkbookError("OpenDocument (.ods) spreadsheet is not supported: save it as .xlsx")
+        if "xl/workbook.bin" in names:
+            raise WorkbookError("binary .xlsb workbook is not supported: save it as .xlsx")
+        if "xl/workbook.xml" not in names:
+            raise WorkbookError("zip is not an Excel workbook (no xl/workbook.xml)")
+        parts: dict[str, bytes] = {}
+        budget = limits.max_total_bytes
+        for info in infos:
+            if info.is_dir():
+                continue
+            cap = min(limits.max_member_bytes, budget)
+            if info.file_size > cap:
+                raise WorkbookError(f"zip member {info.filename} would expand to {info.file_size:,} bytes, past the limit")
+            if info.file_size > 2**20 and info.compress_size and info.file_size / info.compress_size > limits.max_ratio:
+                raise WorkbookError(f"zip member {info.filename} has a compression ratio above {limits.max_ratio:g} (zip bomb?)")
+            try:
+                with zf.open(info) as member:
+                    data = member.read(cap + 1)
+            except (zipfile.BadZipFile, EOFError, OSError, zlib_error()) as exc:
+                raise WorkbookError(f"broken or truncated zip member {info.filename}: {exc}") from None
+            if len(data) > cap:
+                raise WorkbookError(f"zip member {info.filename} expands past the size limit")
+            budget -= len(data)
+            parts[info.filename] = data
+    return infos, parts
+
+
+def zlib_error() -> type[Exception]:
+    import zlib
+
+    return zlib.error
+
+
+# --- XML ----------------------------------------------------------------------------------
+
+
+_DOCTYPE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.I)
+
+
+def check_no_dtd(name: str, data: bytes) -> None:
+    """Entity declarations are how XML bombs expand; OOXML never needs a DTD."""
+    probe = data[:4096]
+    if probe.startswith((b"\xff\xfe", b"\xfe\xff")):
+        probe = data.decode("utf-16", errors="replace")[:4096].encode()
+    if _DOCTYPE.search(probe):
+        raise WorkbookError(f"XML part {name} declares a DTD/entities (possible entity bomb); refused")
+
+
+def parse_xml(name: str, data: bytes) -> Any:
+    check_no_dtd(name, data)
+    try:
+        return SafeET.fromstring(data, forbid_dtd=True)
+    except Exception as exc:  # noqa: BLE001 - defusedxml and expat raise several types
+        raise WorkbookError(f"XML part {name} cannot be read: {type(exc).__name__}: {exc}") from None
+
+
+def _q(tag: str, ns: str = NS_MAIN) -> str:
+    return f"{{{ns}}}{tag}"
+
+
+def _text_of(si: Any) -> str:
+    """Text of a shared/inline string, without phonetic (furigana, rPh) runs."""
+    out = []
+    for child in si:
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag == "t":
+            out.append(child.text or "")
+        elif tag == "r":
+            out.extend(t.text or "" for t in child if t.tag.rsplit("}", 1)[-1] == "t")
+    return "".join(out)
+
+
+# --- cells --------------------------------------------------------------------------------
+
+# One cell element, with an optional namespace prefix; group 2 is the attributes,
+# group 4 the content (None for <c/>).
+CELL_RE = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?c)\b([^>]*?)(?:/>|>(.*?)</\1>)", re.S)
+ATTR_RE = re.compile(rb'([\w:.-]+)\s*=\s*(?:"([^"]*)"|\'([^\']*)\')')
+F_RE = re.compile(rb"<(?:[\w.-]+:)?f\b([^>]*?)(?:/>|>(.*?)</(?:[\w.-]+:)?f>)", re.S)
+V_RE = re.compile(rb"<(?:[\w.-]+:)?v\b[^>]*?(?:/>|>(.*?)</(?:[\w.-]+:)?v>)", re.S)
+IS_RE = re.compile(rb"<(?:[\w.-]+:)?is\b.*?</(?:[\w.-]+:)?is>", re.S)
+REF_RE = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
+
+
+def attrs(raw: bytes) -> dict[str, str]:
+    return {m.group(1).decode(): html.unescape((m.group(2) if m.group(2) is not None else m.group(3)).decode()) for m in ATTR_RE.finditer(raw)}
+
+
+def col_number(letters: str) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def col_letters(n: int) -> str:
+    out = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def split_ref(ref: str) -> tuple[int, int]:
+    m = REF_RE.match(ref)
+    if not m:
+        raise WorkbookError(f"bad cell reference {ref!r}")
+    return int(m.group(2)), col_number(m.group(1))
+
+
+@dataclass
+class Cell:
+    """One stored cell: its formula (``None`` for a constant) and its cached or constant value."""
+
+    ref: str
+    formula: str | None = None  # without the leading "="
+    ftype: str | None = None  # "shared", "array", "dataTable" or None
+    fref: str | None = None  # the range of a shared/array formula
+    si: str | None = None  # shared-formula index
+    value: Any = None  # float, str, bool, XlError or None (blank)
+
+
+@dataclass
+class Sheet:
+    name: str
+    part: str
+    cells: dict[tuple[int, int], Cell] = field(default_factory=dict)
+
+
+@dataclass
+class DefinedName:
+    name: str
+    text: str  # e.g. "Sheet1!$A$1" or a formula
+    sheet_index: int | None  # None: workbook scope
+
+
+@dataclass
+class WorkbookData:
+    """What recalculation needs from a package, as plain data."""
+
+    sheets: list[Sheet]
+    names: list[DefinedName]
+
+    def sheet(self, name: str) -> Sheet | None:
+        key = name.upper()
+        return next((s for s in self.sheets if s.name.upper() == key), None)
+
+    def workbook_names(self) -> dict[str, DefinedName]:
+        return {n.name: n for n in self.names if n.sheet_index is None and not n.name.startswith("_xlnm.")}
+
+
+def _cell_value(t: str | None, v: bytes | None, inline: bytes | None, shared: list[str]) -> Any:
+    if t == "inlineStr":
+        if inline is None:
+            return None
+        return _text_of(SafeET.fromstring(inline))
+    if v is None:
+        return None
+    text = html.unescape(v.decode("utf-8"))
+    if t == "s":
+        try:
+            return shared[int(text)]
+        except (ValueError, IndexError):
+            raise WorkbookError(f"shared string index {text!r} out of range") from None
+    if t in ("str",):
+        return text
+    if t == "b":
+        return text.strip() in ("1", "true")
+    if t == "e":
+        return XlError.from_text(text) or XlError.VALUE
+    if text == "":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise WorkbookError(f"bad number {text!r} in a cell") from None
+
+
+def scan_cells(part: str, xml: bytes, shared: list[str]) -> dict[tuple[int, int], Cell]:
+    check_no_dtd(part, xml)
+    cells: dict[tuple[int, int], Cell] = {}
+    for m in CELL_RE.finditer(xml):
+        a = attrs(m.group(2))
+        ref = a.get("r")
+        if ref is None:
+            raise WorkbookError(f"{part}: cells without an r= reference are not supported")
+        body = m.group(3) or b""
+        cell = Cell(ref=ref)
+        fm = F_RE.search(body)
+        if fm:
+            fa = attrs(fm.group(1))
+            cell.ftype = fa.get("t")
+            cell.fref = fa.get("ref")
+            cell.si = fa.get("si")
+            cell.formula = html.unescape(fm.group(2).decode("utf-8")) if fm.group(2) is not None else ""
+        vm = V_RE.search(body)
+        im = IS_RE.search(body) if a.get("t") == "inlineStr" else None
+        cell.value = _cell_value(a.get("t"), vm.group(1) if vm else None, im.group(0) if im else None, shared)
+        cells[split_ref(ref)] = cell
+    return cells
+
+
+# --- the workbook -------------------------------------------------------------------------
+
+
+def _rels(parts: dict[str, bytes], owner: str) -> dict[str, str]:
+    base = posixpath.dirname(owner)
+    rels_name = posixpath.join(base, "_rels", posixpath.basename(owner) + ".rels")
+    if rels_name not in parts:
+        return {}
+    root = parse_xml(rels_name, parts[rels_name])
+    out = {}
+    for rel in root.iter(_q("Relationship", NS_PKG_REL)):
+        target = rel.get("Target", "")
+        path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
+        out[rel.get("Id", "")] = path
+    return out
+
+
+def read_workbook(parts: dict[str, bytes]) -> WorkbookData:
+    """Sheets (in order), defined names and every stored cell."""
+    for name in parts:  # no part of the package may carry a DTD, parsed here or not
+        if name.endswith((".xml", ".rels", ".vml")):
+            check_no_dtd(name, parts[name])
+    root = parse_xml("xl/workbook.xml", parts["xl/workbook.xml"])
+    rels = _rels(parts, "xl/workbook.xml")
+    shared: list[str] = []
+    ss_part = next((p for p in rels.values() if p.endswith("sharedStrings.xml")), None)
+    if ss_part and ss_part in parts:
+        shared = [_text_of(si) for si in parse_xml(ss_part, parts[ss_part]).iter(_q("si"))]
+    sheets = []
+    for el in root.iter(_q("sheet")):
+        rid = el.get(_q("id", NS_REL))
+        part = rels.get(rid or "")
+        if part is None or part not in parts:
+            raise WorkbookError(f"sheet {el.get('name')!r} has no part in the package")
+        if "chartsheet" in part or "dialogsheet" in part or "macrosheet" in part:
+            sheets.append(Sheet(el.get("name", ""), part))
+            continue
+        sheets.append(Sheet(el.get("name", ""), part, scan_cells(part, parts[part], shared)))
+    names = []
+    for el in root.iter(_q("definedName")):
+        local = el.get("localSheetId")
+        names.append(DefinedName(el.get("name", ""), (el.text or "").strip(), int(local) if local is not None else None))
+    return WorkbookData(sheets, names)
+
+
+def load(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> tuple[list[zipfile.ZipInfo], dict[str, bytes], WorkbookData]:
+    infos, parts = read_members(path, limits)
+    return infos, parts, read_workbook(parts)
+
+
+__all__ = ["Cell", "DefinedName", "Limits", "Sheet", "WorkbookData", "WorkbookError", "load", "read_members", "read_workbook"]

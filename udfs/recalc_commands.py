@@ -1,0 +1,93 @@
+"""``kpitree recalc``: recalculate workbooks or run scenarios over a template, without Excel.
+
+Exit codes: 0 every workbook recalculated cleanly; 1 at least one workbook has an
+``error`` (unreadable, circular, #NAME?/#REF! ...; the others were still written);
+2 a usage problem found before anything ran (bad arguments, a scenario column that
+names no input); 130 interrupted (no partial output file is left).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "recalc",
+        help="recalculate workbooks (or a template over scenarios) without Excel",
+        description="Recalculate every workbook given (files or folders) and write each to --out/<name>, "
+        "with only the cached values of formula cells changed; or, with --scenarios, run one template over "
+        "a table of named inputs and write every named output per row to --summary.",
+        epilog="examples:\n"
+        "  kpitree recalc teams/ --out recalculated/ --summary month.csv\n"
+        "  kpitree recalc template.xlsx --scenarios what_if.csv --summary what_if_out.csv\n"
+        "exit codes: 0 all clean, 1 some workbook has an error (see the summary's error column and stderr), "
+        "2 usage error, 130 interrupted",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("sources", nargs="+", metavar="FILE_OR_DIR", help="workbooks (.xlsx/.xlsm) or folders of them")
+    p.add_argument("--out", metavar="DIR", help="folder for the recalculated copies (files mode)")
+    p.add_argument("--summary", metavar="FILE", help="summary table: .csv, .xlsx or .parquet")
+    p.add_argument("--scenarios", metavar="INPUTS", help="table (.csv/.xlsx/.parquet) whose columns name input cells of the template")
+    p.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (default: one per CPU for large batches)")
+    p.add_argument("--general", action="store_true", help=argparse.SUPPRESS)  # debugging: skip the fast path
+    p.set_defaults(run=run_recalc)
+
+
+def run_recalc(args: argparse.Namespace) -> int:
+    from kpitree.cli import CliError
+
+    from .recalc import ScenarioError, WorkbookError
+    from .recalc.batch import open_template, recalc_files, rows_frame, run_scenarios, write_summary
+
+    if args.summary and os.path.splitext(args.summary)[1].lower() not in (".csv", ".xlsx", ".parquet"):
+        raise CliError("--summary must end in .csv, .xlsx or .parquet")
+    if args.scenarios:
+        if len(args.sources) != 1:
+            raise CliError("--scenarios takes exactly one template workbook")
+        if not args.summary:
+            raise CliError("--scenarios needs --summary OUT.csv")
+        from .recalc import _read_table
+
+        try:
+            table = _read_table(args.scenarios)
+            template = open_template(args.sources[0])
+            frame, path = run_scenarios(template, table, force_general=args.general)
+        except (ScenarioError, ValueError, OSError) as exc:
+            raise CliError(str(exc)) from None
+        except WorkbookError as exc:
+            print(f"kpitree recalc: {args.sources[0]}: {exc}", file=sys.stderr)
+            return 1
+        write_summary(frame, args.summary)
+        failed = int((frame["error"] != "").sum())
+        print(f"{len(frame)} scenario(s) via the {path} path -> {args.summary}", file=sys.stderr)
+        if failed:
+            print(f"kpitree recalc: {failed} scenario(s) with #NAME?/#REF! (see the error column)", file=sys.stderr)
+        return 1 if failed else 0
+
+    if not args.out and not args.summary:
+        raise CliError("give --out DIR (recalculated copies) and/or --summary FILE")
+    missing = [s for s in args.sources if not os.path.exists(s)]
+    if missing:
+        raise CliError(f"no such file or folder: {', '.join(missing)}")
+    jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
+    try:
+        if args.general:
+            from .recalc import batch
+
+            rows = batch.process_files(batch.expand_sources(args.sources), args.out, force_general=True)
+        else:
+            rows = recalc_files(args.sources, args.out, jobs=jobs)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    for r in rows:
+        if r["error"]:
+            print(f"kpitree recalc: {r['file']}: {r['error']}", file=sys.stderr)
+    if args.summary:
+        write_summary(rows_frame(rows), args.summary)
+    failed = sum(1 for r in rows if r["error"])
+    fast = sum(1 for r in rows if r["path"] == "fast")
+    print(f"{len(rows)} workbook(s): {fast} fast, {sum(1 for r in rows if r['path'] == 'general')} general, {failed} with errors", file=sys.stderr)
+    return 1 if failed else 0
