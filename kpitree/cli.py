@@ -16,6 +16,7 @@ from . import __version__
 
 COMMAND_MODULES = (
     "kpitree.udfs.commands",
+    "kpitree.workbook_templates.commands",
     "kpitree.addin.commands",
     "kpitree.udfs.recalc_commands",
 )

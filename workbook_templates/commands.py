@@ -1,0 +1,94 @@
+"""``kpitree template build|names``, ``kpitree new`` and ``kpitree dashboard``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from kpitree.cli_support import add_lang, amount, non_negative
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("template", help="build the packaged template workbooks; print the named-cell table",
+                       description="Build the 4-sheet KPI template workbooks from the KPI catalogue, or print the named-cell contract.")
+    tsub = p.add_subparsers(dest="template_command", metavar="ACTION", required=True)
+    b = tsub.add_parser("build", help="write workbook_templates/inside_sales_kpi_{ja,en}.xlsx")
+    b.add_argument("--lang", choices=("ja", "en"), help="only this language (default: both)")
+    b.add_argument("--out-dir", type=Path, help="folder to write to (default: the package folder)")
+    b.set_defaults(run=run_template_build)
+    n = tsub.add_parser("names", help="print the named-cell table (Markdown)")
+    n.set_defaults(run=run_template_names)
+
+    p = sub.add_parser(
+        "new", help="write a fresh KPI workbook with targets for your industry and stage",
+        description="Write a fresh 4-sheet KPI workbook: targets from the catalogue's benchmark guides for the "
+        "industry and the stage (launch: low end, growth: middle, mature: high end), actuals empty.",
+        epilog="example: kpitree new kpi.xlsx --months 8 --industry saas_low_price --revenue 1億 --deal-size 100万")
+    p.add_argument("out", type=Path, help="the .xlsx file to write")
+    add_lang(p)
+    p.add_argument("--months", type=non_negative, default=0, help="months since the IS team started (default 0)")
+    p.add_argument("--industry", default="general", help="industry id for the guides (see `kpitree catalog`; default general)")
+    p.add_argument("--revenue", type=amount, default=100_000_000.0, help="annual revenue goal (KGI), e.g. 1億 (default)")
+    p.add_argument("--deal-size", type=amount, default=1_000_000.0, help="average deal size, e.g. 100万 (default)")
+    p.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
+    p.set_defaults(run=run_new)
+
+    p = sub.add_parser(
+        "dashboard", help="rebuild the dashboard sheet from sheets 1-3",
+        description="Rebuild sheet 4 (columns A:R) from the KPI rows of sheets 1-3: KPIs added or removed, "
+        "formulas, status formats and charts. Inputs on sheets 1-3 are never changed.")
+    p.add_argument("workbook", type=Path, help="the KPI workbook (.xlsx)")
+    p.add_argument("--out", type=Path, help="write here instead of replacing WORKBOOK")
+    p.set_defaults(run=run_dashboard)
+
+
+def run_template_build(args: argparse.Namespace) -> int:
+    from . import TEMPLATE_FILES
+    from .builder import build_workbook
+
+    folder = args.out_dir or Path(__file__).resolve().parent
+    for lang in ([args.lang] if args.lang else ["ja", "en"]):
+        path = build_workbook(folder / TEMPLATE_FILES[lang], lang)
+        print(path)
+    return 0
+
+
+def run_template_names(args: argparse.Namespace) -> int:
+    from .names import named_cells_markdown
+
+    print(named_cells_markdown(), end="")
+    return 0
+
+
+def run_new(args: argparse.Namespace) -> int:
+    from kpitree.cli import CliError
+
+    from .new import new_workbook
+
+    if args.out.suffix.lower() != ".xlsx":
+        raise CliError(f"{args.out}: the file name must end in .xlsx")
+    try:
+        path = new_workbook(args.out, lang=args.lang, months=args.months, industry=args.industry,
+                            revenue=args.revenue, deal_size=args.deal_size, force=args.force)
+    except FileExistsError as exc:
+        raise CliError(str(exc)) from None
+    except KeyError as exc:
+        raise CliError(str(exc.args[0])) from None
+    print(path)
+    return 0
+
+
+def run_dashboard(args: argparse.Namespace) -> int:
+    from kpitree.cli import CliError
+
+    from .checks import NamedCellError
+    from .dashboard_openpyxl import rebuild_dashboard
+
+    if not args.workbook.exists():
+        raise CliError(f"{args.workbook}: no such file")
+    try:
+        path = rebuild_dashboard(args.workbook, args.out)
+    except NamedCellError as exc:
+        raise CliError(f"{args.workbook}: {exc}") from None
+    print(path)
+    return 0

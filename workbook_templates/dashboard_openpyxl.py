@@ -1,0 +1,338 @@
+"""The openpyxl writer of a :class:`~.dashboard.DashboardPlan`, and ``kpitree dashboard`` in file mode.
+
+``rebuild_dashboard(path, out=None)``: read sheets 1–3, check the named cells (one
+:class:`~.checks.NamedCellError` listing every wrong name; nothing written), plan sheet 4
+from the KPI rows found, apply the plan, and write ``out`` — or ``path`` itself, replaced
+only after the new file was written completely next to it.
+
+What the rebuild touches: columns A:R of the dashboard sheet (cells, styles, merged
+cells, conditional formats, validations, charts anchored there) and the defined names
+``target_/actual_/achievement_<id>`` (re-pointed for KPI rows moved, added for KPI rows
+added, removed for KPI rows removed) plus the plan's own names. Cells of sheets 1–3 are
+never written; content outside A:R of the dashboard is kept.
+
+openpyxl and dynamic arrays: openpyxl reads ``KPI_STAGE_RECOMMEND``'s dynamic array as a
+legacy array formula over its last spill range and writes it back without the ``cm``
+attribute and without ``xl/metadata.xml`` — Excel 365 would then show a fixed CSE array.
+:func:`restore_dynamic_arrays` puts both back after saving (tested). openpyxl also drops
+every cached value: the rebuilt file sets ``fullCalcOnLoad`` so Excel recalculates on open,
+and ``formulas``/LibreOffice-based tools recalculate it; ``kpitree template build`` or
+``kpitree new`` write files with cached values.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from .checks import NamedCellError, check_named_cells, destination, scan_kpi_rows, workbook_lang
+from .dashboard import BLOCK_FIRST_COL, BLOCK_LAST_COL, DashboardPlan, plan_dashboard
+from .layout import FONT_SIZE, FONTS, PlannedChart, split_ref, style_properties
+
+KPI_NAME_PREFIXES = ("target_", "actual_", "achievement_")
+
+
+def load(path: str | os.PathLike) -> Any:
+    import openpyxl
+
+    try:
+        return openpyxl.load_workbook(path)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - not an xlsx
+        raise NamedCellError([f"{path}: not an .xlsx workbook ({exc.__class__.__name__})"]) from None
+
+
+def plan_for(wb: Any) -> tuple[DashboardPlan, list[Any], str]:
+    """Check the workbook and plan its dashboard; raises NamedCellError listing every problem."""
+    lang = workbook_lang(wb)
+    rows, problems = scan_kpi_rows(wb, lang)
+    problems += check_named_cells(wb, kpi_rows=rows)
+    if problems:
+        raise NamedCellError(problems)
+    settings = {}
+    for name in ("status_on_track_from", "status_watch_from"):
+        sheet, ref = destination(wb, name)
+        value = wb[sheet][ref].value
+        if value is not None:
+            settings[name] = value
+    plan = plan_dashboard(rows, lang, settings, names_available=set(wb.defined_names))
+    return plan, rows, lang
+
+
+def rebuild_dashboard(path: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
+    path = Path(path)
+    wb = load(path)
+    plan, rows, lang = plan_for(wb)
+    apply_plan(wb, plan, rows, lang)
+    target = Path(out) if out else path
+    save_atomic(wb, target)
+    return target
+
+
+def save_atomic(wb: Any, target: Path) -> None:
+    """Save to a temporary file in ``target``'s folder, restore dynamic arrays, then replace."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".xlsx", dir=target.parent or ".")
+    os.close(fd)
+    try:
+        wb.calculation.fullCalcOnLoad = True
+        wb.save(tmp)
+        restore_dynamic_arrays(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# --- applying a plan ------------------------------------------------------------------------
+
+
+def apply_plan(wb: Any, plan: DashboardPlan, kpi_rows: list[Any], lang: str) -> None:
+    from openpyxl.workbook.defined_name import DefinedName
+    from openpyxl.worksheet.formula import ArrayFormula
+
+    ws = wb[plan.sheet] if plan.sheet in wb.sheetnames else wb.create_sheet(plan.sheet)
+    clear_block(ws)
+    styles = _Styles(FONTS[lang])
+    for c in plan.cells:
+        cell = ws[c.ref]
+        if c.formula and c.spill:
+            cell.value = ArrayFormula(c.spill, c.formula)
+        elif c.formula:
+            cell.value = c.formula
+        else:
+            cell.value = c.value
+        styles.apply(cell, c.style)
+    # names: the plan's, and target_/actual_ for every KPI row; stale KPI names go
+    wanted = {n.name: n.refers_to[1:] for n in plan.names}
+    for row in kpi_rows:
+        from .layout import quote_sheet
+
+        wanted[f"target_{row.kpi_id}"] = f"{quote_sheet(row.sheet)}!${row.target_ref[0]}${row.target_ref[1:]}"
+        wanted[f"actual_{row.kpi_id}"] = f"{quote_sheet(row.sheet)}!${row.actual_ref[0]}${row.actual_ref[1:]}"
+    for name in list(wb.defined_names):
+        if name.startswith(KPI_NAME_PREFIXES) and name not in wanted:
+            del wb.defined_names[name]
+    for name, text in wanted.items():
+        if name in wb.defined_names and wb.defined_names[name].attr_text == text:
+            continue
+        if name in wb.defined_names:
+            del wb.defined_names[name]
+        wb.defined_names[name] = DefinedName(name, attr_text=text)
+    _validations(ws, plan, lang)
+    _conditional_formats(ws, plan)
+    for chart in plan.charts:
+        ws.add_chart(_chart(chart, FONTS[lang]), chart.anchor)
+    _setup(ws, plan)
+
+
+def _in_block(col: int) -> bool:
+    return BLOCK_FIRST_COL + 1 <= col <= BLOCK_LAST_COL + 1
+
+
+def clear_block(ws: Any) -> None:
+    """Empty columns A:R: cells, merged cells, validations, conditional formats, charts."""
+    from openpyxl.formatting.formatting import ConditionalFormattingList
+    from openpyxl.worksheet.cell_range import CellRange
+
+    for (r, c) in [k for k in ws._cells if _in_block(k[1])]:
+        del ws._cells[(r, c)]
+    for merged in list(ws.merged_cells.ranges):
+        if _in_block(merged.min_col):
+            ws.merged_cells.remove(merged)
+    keep = []
+    for dv in ws.data_validations.dataValidation:
+        if not all(_in_block(CellRange(str(r)).min_col) for r in dv.sqref.ranges):
+            keep.append(dv)
+    ws.data_validations.dataValidation = keep
+    old = ws.conditional_formatting
+    ws.conditional_formatting = ConditionalFormattingList()
+    for cf in old:
+        if not all(_in_block(r.min_col) for r in cf.sqref.ranges):
+            for rule in cf.rules:
+                ws.conditional_formatting.add(str(cf.sqref), rule)
+    ws._charts = [ch for ch in ws._charts if not _in_block(_anchor_col(ch))]
+
+
+def _anchor_col(chart: Any) -> int:
+    anchor = chart.anchor
+    if isinstance(anchor, str):
+        return split_ref(anchor)[1] + 1
+    try:
+        return anchor._from.col + 1
+    except AttributeError:
+        return 1
+
+
+class _Styles:
+    def __init__(self, font: str) -> None:
+        self.font = font
+        self.cache: dict[str, dict[str, Any]] = {}
+
+    def apply(self, cell: Any, key: str) -> None:
+        from copy import copy
+
+        if key not in self.cache:
+            self.cache[key] = openpyxl_style(key, self.font)
+        for attr, value in self.cache[key].items():
+            setattr(cell, attr, copy(value))
+
+
+def openpyxl_style(key: str, font: str) -> dict[str, Any]:
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+
+    p = style_properties(key)
+    color = p.get("color", "#000000").lstrip("#")
+    out: dict[str, Any] = {
+        "font": Font(name=font, size=p.get("size", FONT_SIZE), bold=p.get("bold", False), italic=p.get("italic", False),
+                     color="FF" + color),
+        "alignment": Alignment(horizontal=p.get("align"), vertical="center", wrap_text=p.get("wrap", False)),
+        "number_format": p.get("num_format", "General"),
+    }
+    if "fill" in p:
+        out["fill"] = PatternFill("solid", fgColor="FF" + p["fill"].lstrip("#"))
+    if p.get("border"):
+        side = Side(style="thin", color="FFBFBFBF")
+        out["border"] = Border(left=side, right=side, top=side, bottom=side)
+    return out
+
+
+def _validations(ws: Any, plan: DashboardPlan, lang: str) -> None:
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    from .builder import validation_options
+
+    for v in plan.validations:
+        o = validation_options(v.kind, lang)
+        if o["criteria"] == "between":
+            dv = DataValidation(type="decimal", operator="between", formula1=str(o["minimum"]), formula2=str(o["maximum"]))
+        else:
+            dv = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1=str(o["value"]))
+        dv.promptTitle, dv.prompt = o["input_title"], o["input_message"]
+        dv.errorTitle, dv.error = o["error_title"], o["error_message"]
+        dv.showInputMessage = dv.showErrorMessage = True
+        dv.allow_blank = True
+        dv.add(v.ref)
+        ws.add_data_validation(dv)
+
+
+def _conditional_formats(ws: Any, plan: DashboardPlan) -> None:
+    from openpyxl.formatting.rule import CellIsRule
+    from openpyxl.styles import Font, PatternFill
+
+    for cf in plan.conditional_formats:
+        ws.conditional_formatting.add(cf.ref, CellIsRule(
+            operator="equal", formula=[f'"{cf.equals}"'],
+            fill=PatternFill("solid", bgColor="FF" + cf.fill.lstrip("#")),
+            font=Font(color="FF" + cf.color.lstrip("#"), bold=True)))
+
+
+def _chart(chart: PlannedChart, font: str) -> Any:
+    from openpyxl.chart import BarChart, LineChart, Reference, Series
+
+    ch = LineChart() if chart.kind == "line" else BarChart()
+    if chart.kind in ("bar", "column"):
+        ch.type = "bar" if chart.kind == "bar" else "col"
+        ch.gapWidth = 60
+    ch.title = chart.title
+    ch.width, ch.height = chart.width_px / 37.8, chart.height_px / 37.8  # cm
+    for s in chart.series:
+        values = _reference(s.values)
+        series = Series(values, title=s.name)
+        series.graphicalProperties.solidFill = s.color.lstrip("#") if chart.kind != "line" else None
+        if chart.kind == "line":
+            series.graphicalProperties.line.solidFill = s.color.lstrip("#")
+            series.graphicalProperties.line.width = 28575
+        ch.series.append(series)
+        ch.set_categories(_reference(s.categories))
+    if chart.y_percent:
+        ch.y_axis.number_format = "0%"
+    if chart.kind == "bar":
+        ch.x_axis.scaling.orientation = "maxMin"
+    if len(chart.series) < 2:
+        ch.legend = None
+    else:
+        ch.legend.position = "b"
+    del Reference
+    return ch
+
+
+def _reference(text: str) -> Any:
+    from openpyxl.chart import Reference
+
+    sheet_part, _, ref = text.rpartition("!")
+    first, last = ref.replace("$", "").split(":")
+    (r1, c1), (r2, c2) = split_ref(first), split_ref(last)
+    ref_obj = Reference(range_string=f"{sheet_part}!{first}:{last}")
+    del r1, c1, r2, c2
+    return ref_obj
+
+
+def _setup(ws: Any, plan: DashboardPlan) -> None:
+    setup = plan.setup
+    for letter, width in setup.widths.items():
+        ws.column_dimensions[letter].width = width
+    ws.row_dimensions[1].height = 24
+    ws.freeze_panes = f"A{setup.freeze_rows + 1}"
+    ws.sheet_view.showGridLines = False
+    ws.page_setup.paperSize = 9
+    ws.page_setup.orientation = "landscape" if setup.landscape else "portrait"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = setup.fit_height
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"1:{setup.freeze_rows}"
+    if setup.print_area:
+        ws.print_area = setup.print_area
+
+
+# --- dynamic arrays after openpyxl ---------------------------------------------------------
+
+METADATA_XML = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<metadata xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    'xmlns:xda="http://schemas.microsoft.com/office/spreadsheetml/2017/dynamicarray"><metadataTypes count="1">'
+    '<metadataType name="XLDAPR" minSupportedVersion="120000" copy="1" pasteAll="1" pasteValues="1" merge="1" '
+    'splitFirst="1" rowColShift="1" clearFormats="1" clearComments="1" assign="1" coerce="1" cellMeta="1"/>'
+    '</metadataTypes><futureMetadata name="XLDAPR" count="1"><bk><extLst><ext uri="{bdbb8cdc-fa1e-496e-a857-3c3f30c029c3}">'
+    '<xda:dynamicArrayProperties fDynamic="1" fCollapsed="0"/></ext></extLst></bk></futureMetadata>'
+    '<cellMetadata count="1"><bk><rc t="1" v="0"/></bk></cellMetadata></metadata>'
+)
+_ARRAY_CELL = re.compile(r'(<c r="[A-Z]+[0-9]+"[^>]*?)(>\s*<f t="array")')
+
+
+def restore_dynamic_arrays(path: str | os.PathLike) -> int:
+    """Mark every array formula of ``path`` as a dynamic array (``cm="1"`` + metadata part).
+
+    The template writes only dynamic arrays, so every array formula openpyxl wrote back
+    was one. Returns the number of formulas marked.
+    """
+    path = Path(path)
+    with zipfile.ZipFile(path) as zf:
+        parts = {i.filename: zf.read(i.filename) for i in zf.infolist()}
+    marked = 0
+    for name, data in list(parts.items()):
+        if name.startswith("xl/worksheets/sheet") and name.endswith(".xml"):
+            text = data.decode("utf-8")
+            new, n = _ARRAY_CELL.subn(lambda m: (m.group(1) if ' cm="' in m.group(1) else m.group(1) + ' cm="1"') + m.group(2), text)
+            marked += n
+            parts[name] = new.encode("utf-8")
+    if marked and "xl/metadata.xml" not in parts:
+        parts["xl/metadata.xml"] = METADATA_XML.encode("utf-8")
+        ct = parts["[Content_Types].xml"].decode("utf-8")
+        ct = ct.replace("</Types>", '<Override PartName="/xl/metadata.xml" ContentType="application/'
+                        'vnd.openxmlformats-officedocument.spreadsheetml.sheetMetadata+xml"/></Types>')
+        parts["[Content_Types].xml"] = ct.encode("utf-8")
+        rels = parts["xl/_rels/workbook.xml.rels"].decode("utf-8")
+        rels = rels.replace("</Relationships>", '<Relationship Id="rIdKpitreeMeta" Type="http://schemas.openxmlformats.org/'
+                            'officeDocument/2006/relationships/sheetMetadata" Target="metadata.xml"/></Relationships>')
+        parts["xl/_rels/workbook.xml.rels"] = rels.encode("utf-8")
+    tmp = path.with_name(path.name + ".part")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    os.replace(tmp, path)
+    return marked
