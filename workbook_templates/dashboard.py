@@ -314,12 +314,12 @@ def plan_dashboard(kpi_rows: Iterable[KpiRow], lang: str = "ja", settings: dict[
         return f"{q}!{absolute(cell_ref(r1, c1) + ':' + cell_ref(r2, c1))}"
 
     charts = (
-        PlannedChart(sheet, "bar", t["chart_achievement"], "K4", 640, 420,
+        PlannedChart(sheet, "bar", t["chart_achievement"], "K4", 560, 420,
                      (ChartSeries(t["cols"][5], rng(2, first, last), rng(5, first, last), "#2F5597"),), y_percent=True),
-        PlannedChart(sheet, "bar", t["chart_funnel"], "K27", 640, 300,
+        PlannedChart(sheet, "bar", t["chart_funnel"], "K27", 560, 300,
                      (ChartSeries(t["target"], rng(1, vol_first, vol_first + 3), rng(2, vol_first, vol_first + 3), "#A5A5A5"),
                       ChartSeries(t["actual"], rng(1, vol_first, vol_first + 3), rng(3, vol_first, vol_first + 3), "#2F5597"))),
-        PlannedChart(sheet, "line", t["chart_trend"], f"K{tr_first - 4}", 640, 300,
+        PlannedChart(sheet, "line", t["chart_trend"], f"K{tr_first - 4}", 560, 300,
                      (ChartSeries(t["trend_cols"][2], rng(1, tr_first, tr_last), rng(2, tr_first, tr_last), "#2F5597"),
                       ChartSeries(t["trend_cols"][3], rng(1, tr_first, tr_last), rng(3, tr_first, tr_last), "#C55A11"))),
     )

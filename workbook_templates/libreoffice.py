@@ -1,0 +1,59 @@
+"""LibreOffice headless helpers: recalculate a workbook, render sheets to PDF/PNG.
+
+LibreOffice keeps the cached values of an OOXML file unless its profile says
+``OOXMLRecalcMode`` = always (0); :func:`recalculated_copy` runs soffice with a
+throw-away profile that says so, converts to xlsx and returns the new file, whose cached
+values are LibreOffice's own (``KPI_*`` calls are unknown there: ``#NAME?``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+PROFILE_XCU = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>{mode}</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" oor:op="fuse"><value>{mode}</value></prop></item>
+</oor:items>
+"""
+
+
+def soffice() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def _run(args: list[str], profile: Path, recalc: bool) -> None:
+    user = profile / "user"
+    user.mkdir(parents=True, exist_ok=True)
+    # 0 = always recalculate on load, 1 = never
+    (user / "registrymodifications.xcu").write_text(PROFILE_XCU.format(mode=0 if recalc else 1), "utf-8")
+    exe = soffice()
+    if exe is None:
+        raise RuntimeError("LibreOffice (soffice) is not installed")
+    env = {**os.environ, "HOME": str(profile)}
+    subprocess.run([exe, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore", *args],
+                   check=True, capture_output=True, timeout=180, env=env)
+
+
+def recalculated_copy(path: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
+    """``path`` recalculated by LibreOffice and saved as xlsx in ``out_dir``."""
+    path, out_dir = Path(path), Path(out_dir)
+    src_dir = out_dir / "src"
+    src_dir.mkdir(parents=True, exist_ok=True)
+    src = src_dir / "book.xlsx"
+    shutil.copyfile(path, src)
+    with tempfile.TemporaryDirectory() as profile:
+        _run(["--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out_dir), str(src)], Path(profile), True)
+    return out_dir / "book.xlsx"
+
+
+def to_pdf(path: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
+    """``path`` printed to PDF by LibreOffice with its cached values (no recalculation)."""
+    path, out_dir = Path(path), Path(out_dir)
+    with tempfile.TemporaryDirectory() as profile:
+        _run(["--convert-to", "pdf", "--outdir", str(out_dir), str(path)], Path(profile), False)
+    return out_dir / (path.stem + ".pdf")
