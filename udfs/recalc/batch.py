@@ -207,6 +207,18 @@ def process_files(files: Sequence[str], out_dir: str | None, limits: Limits = DE
                 m.error = str(exc)
             continue
         causes = static_diagnostics(graph)
+        if not (isinstance(program, Unsupported) or force_general):
+            try:
+                n = len(members)
+                inputs = {k: from_python([m.stored(k) for m in members]) for k in program.inputs}
+                env = run_program(program, inputs, n)
+                columns = {k: to_python(env[k], n) for k in program.outputs}
+                for i, m in enumerate(members):
+                    m.results = {k: col[i] for k, col in columns.items()}
+                    m.path = "fast"
+                causes = {**causes, **program.diagnostics}
+            except Unsupported:  # found only at run time (e.g. a text lang argument): general path
+                program = Unsupported("run time")
         if isinstance(program, Unsupported) or force_general:
             for m in members:
                 try:
@@ -214,15 +226,6 @@ def process_files(files: Sequence[str], out_dir: str | None, limits: Limits = DE
                     m.path = "general"
                 except Exception as exc:  # noqa: BLE001 - one bad workbook must not stop the batch
                     m.error = f"general evaluator failed: {type(exc).__name__}: {exc}"
-        else:
-            n = len(members)
-            inputs = {k: from_python([m.stored(k) for m in members]) for k in program.inputs}
-            env = run_program(program, inputs, n)
-            columns = {k: to_python(env[k], n) for k, _ in program.steps}
-            for i, m in enumerate(members):
-                m.results = {k: col[i] for k, col in columns.items()}
-                m.path = "fast"
-            causes = {**causes, **program.diagnostics}
         for m in members:
             if m.error:
                 continue
@@ -404,6 +407,7 @@ def check_scenarios(template: Template, columns: Sequence[str]) -> dict[str, str
 
 def run_scenarios(template: Template, table: Any, *, force_general: bool = False, progress: bool | None = None) -> tuple[Any, str]:
     """Every named output per row of ``table`` (a DataFrame); returns (frame, path taken)."""
+    import numpy as np
     import pandas as pd
 
     from .compile import compile_graph, run_program
@@ -431,14 +435,16 @@ def run_scenarios(template: Template, table: Any, *, force_general: bool = False
                 n = len(block)
                 env_in = {k: (from_series(block[by_key[k]].to_numpy()) if k in by_key else const(stored[k])) for k in program.inputs}
                 env = run_program(program, env_in, n)
-                results = {k: to_python(env[k], n) for k, _ in program.steps}
                 for name, key in template.outputs.items():
-                    out_cols[name].extend(results[key])
-                bad_cells = [k for k, col in results.items() if any(isinstance(v, XlError) and v in (XlError.NAME, XlError.REF) for v in col)]
+                    out_cols[name].extend(to_python(env[key], n))
+                # only cells holding #NAME?/#REF! somewhere are looked at element by element
+                bad_cells = [k for k in program.outputs if np.isin(env[k].err, (int(XlError.NAME), int(XlError.REF))).any()]
                 causes.update(program.diagnostics)
-                for i in range(n):
-                    row_res = {k: results[k][i] for k in bad_cells}
-                    errors.append(error_report(template.wb, row_res, causes) if bad_cells else "")
+                if bad_cells:
+                    cols = {k: to_python(env[k], n) for k in bad_cells}
+                    errors.extend(error_report(template.wb, {k: cols[k][i] for k in bad_cells}, causes) for i in range(n))
+                else:
+                    errors.extend([""] * n)
                 bar.advance(n)
         else:
             from .general import GeneralModel
@@ -449,7 +455,7 @@ def run_scenarios(template: Template, table: Any, *, force_general: bool = False
                 res = model.run(values)
                 for name, key in template.outputs.items():
                     out_cols[name].append(res.get(key, 0.0))
-                errors.append(error_report(template.wb, {k: v for k, v in res.items() if k in template.graph.trees}, causes))
+                errors.append(error_report(template.wb, {k: v for k, v in res.items() if k in template.graph.trees or k in template.graph.spill_owner}, causes))
                 bar.advance(1)
     finally:
         bar.close()

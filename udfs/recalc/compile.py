@@ -425,6 +425,237 @@ def _kpi_stage(env: Env, months: Val, lang: Val | None = None) -> Val:
     return _labels(index, np.asarray(codes, dtype=np.int8), labels)
 
 
+class Grid(list):
+    """The block of values an array formula returns (rows of Vals)."""
+
+
+def _gather(cells: list[Val], idx: np.ndarray, bad: np.ndarray) -> Val:
+    """Element i takes cells[idx[i]]; #REF! where ``bad``."""
+    n = idx.shape[0]
+    num = np.stack([np.broadcast_to(c.num, (n,)) for c in cells])
+    err = np.stack([np.broadcast_to(c.err, (n,)) for c in cells])
+    typ = np.stack([np.broadcast_to(c.typ, (n,)) for c in cells])
+    cols = np.arange(n)
+    safe = np.where(bad, 0, idx)
+    txt = None
+    if any(c.txt is not None for c in cells):
+        txt = np.stack([c.text_at(n) for c in cells])[safe, cols]
+    out_err = np.where(bad, np.int8(REF), err[safe, cols])
+    return Val(num[safe, cols], out_err, typ[safe, cols], txt)
+
+
+def _index(env: Env, ref: Any, row: Val, col: Val | None = None) -> Any:
+    """INDEX(range, row[, column]) over a reference: one cell (a constant position stays a reference)."""
+    if not isinstance(ref, Rng):
+        raise Unsupported("INDEX of a value, not a reference")
+    rows, cols = ref.shape
+    r, er = numeric(row)
+    c, ec = numeric(col) if col is not None else (np.asarray(1.0), np.asarray(0, np.int8))
+    if col is None and rows == 1:  # INDEX(row_range, n) counts along the row
+        r, c = np.asarray(1.0), r
+    r = np.trunc(r)
+    c = np.trunc(c)
+    err = first_err(er, ec)
+    if r.ndim == 0 and c.ndim == 0 and err.ndim == 0:
+        if err:
+            return Val(np.nan, err, NUM)
+        ri, ci = int(r), int(c)
+        if not (1 <= ri <= rows and 1 <= ci <= cols):
+            return const(XlError.REF)
+        return Rng([ref.keys[(ri - 1) * cols + ci - 1]], (1, 1))
+    n = int(np.broadcast_shapes(r.shape, c.shape, err.shape)[0])
+    r, c = np.broadcast_to(r, (n,)), np.broadcast_to(c, (n,))
+    bad = (r < 1) | (r > rows) | (c < 1) | (c > cols)
+    pos = np.where(bad, 0, (r - 1) * cols + c - 1).astype(int)
+    out = _gather([env.get(k, BLANK_VAL) for k in ref.keys], pos, bad)
+    e = first_err(np.broadcast_to(err, (n,)), out.err)
+    return Val(out.num, e, out.typ, out.txt)
+
+
+_CRIT_OPS = ("<=", ">=", "<>", "=", "<", ">")
+
+
+def _criterion(value: Any) -> tuple[str, Any]:
+    """(operator, operand) of a COUNTIF criterion: 5, "戦略KPI", ">=3", "<>", "a*"."""
+    if isinstance(value, str):
+        op = next((o for o in _CRIT_OPS if value.startswith(o)), "")
+        rest = value[len(op):]
+        try:
+            return (op or "="), float(rest)
+        except ValueError:
+            return (op or "="), rest
+    return "=", value
+
+
+def _matches(c: Val, op: str, operand: Any, n: int) -> np.ndarray:
+    typ = np.broadcast_to(c.typ, (n,))
+    err = np.broadcast_to(c.err, (n,))
+    if isinstance(operand, bool):
+        hit = (typ == BOOL) & (np.broadcast_to(c.num, (n,)) == float(operand))
+        return (err == 0) & (hit if op == "=" else ~hit if op == "<>" else np.zeros(n, bool))
+    if isinstance(operand, float):
+        num = np.broadcast_to(c.num, (n,))
+        isnum = (typ == NUM) & (err == 0)
+        with np.errstate(invalid="ignore"):
+            cmp = {"=": num == operand, "<>": num != operand, "<": num < operand, ">": num > operand, "<=": num <= operand, ">=": num >= operand}[op]
+        return (isnum & cmp) | ((op == "<>") & ~isnum)
+    text = str(operand).lower()
+    if op in ("=", "<>"):
+        if text == "":
+            hit = (typ == BLANK) | ((typ == TXT) & (c.text_at(n) == ""))
+        elif "*" in text or "?" in text:
+            import fnmatch
+
+            pat = fnmatch.translate(text.replace("~*", "\0").replace("~?", "\1")).replace("\\0", "\\*").replace("\\1", "\\?")
+            import re as _re
+
+            rx = _re.compile(pat, _re.S)
+            txt = c.text_at(n)
+            hit = (typ == TXT) & np.array([bool(rx.match(str(t).lower())) for t in txt], dtype=bool)
+        else:
+            txt = c.text_at(n)
+            if np.ndim(c.txt) == 0 and c.txt is not None:
+                hit = (typ == TXT) & (str(c.txt).lower() == text)
+            elif text == text.upper():  # no cased letters (e.g. Japanese): plain equality is the same test
+                hit = (typ == TXT) & (txt == text)
+            else:
+                hit = (typ == TXT) & (np.char.lower(txt.astype(str)) == text)
+        hit = hit & (err == 0)
+        return hit if op == "=" else ~hit
+    txt = c.text_at(n)
+    lower = np.char.lower(txt.astype(str))
+    cmp = {"<": lower < text, ">": lower > text, "<=": lower <= text, ">=": lower >= text}[op]
+    return (typ == TXT) & (err == 0) & cmp
+
+
+def _countif(env: Env, ref: Any, criteria: Val) -> Val:
+    if not isinstance(ref, Rng):
+        raise Unsupported("COUNTIF over a value, not a reference")
+    cells = [env.get(k, BLANK_VAL) for k in ref.keys]
+    n = _n(env)
+    if criteria.num.ndim == criteria.err.ndim == criteria.typ.ndim == np.ndim(criteria.txt) == 0:
+        crit = to_python_values(criteria, 1)  # one criterion for every element (the usual case)
+    else:
+        crit = to_python_values(criteria, n)
+    total = np.zeros(n)
+    uniq: dict[str, Any] = {}
+    for v in crit:
+        uniq.setdefault(repr(v), v)
+    if len(uniq) > 64:
+        raise Unsupported("COUNTIF with many different criteria")
+    keys = [repr(v) for v in crit] if len(uniq) > 1 else None
+    for rep, value in uniq.items():
+        if isinstance(value, XlError):
+            continue
+        op, operand = _criterion(value)
+        counts = sum((_matches(c, op, operand, n).astype(float) for c in cells), np.zeros(n))
+        if keys is None:
+            total = counts
+        else:
+            total = np.where(np.array([k == rep for k in keys]), counts, total)
+    return Val(total, 0, NUM)
+
+
+def to_python_values(v: Val, n: int) -> list[Any]:
+    from .values import to_python
+
+    return [x if not (isinstance(x, float) and int(np.broadcast_to(v.typ, (n,))[i]) == BLANK) else None for i, x in enumerate(to_python(v, n))]
+
+
+def _counta(env: Env, *args: Any) -> Val:
+    cells, direct = _flatten(list(args), env)
+    total: Any = 0.0
+    for c in cells:
+        total = total + ((c.typ != BLANK) | (c.err != 0))
+    for d in direct:
+        total = total + 1.0
+    return Val(np.asarray(total, dtype=float), 0, NUM)
+
+
+def _text_grid(choice: np.ndarray, codes: np.ndarray, tables: list[list[list[Any]]], n: int) -> Grid:
+    """A block where element i shows ``tables[choice[i]]`` (#N/A past its end), or its error in every cell."""
+    rows = max((len(t) for t in tables), default=1)
+    cols = max((len(r) for t in tables for r in t), default=1)
+    grid = Grid()
+    choice = np.broadcast_to(choice, (n,))
+    codes = np.broadcast_to(codes, (n,))
+    for r in range(rows):
+        line = []
+        for c in range(cols):
+            num = np.full(n, np.nan)
+            err = np.array(codes, dtype=np.int8)
+            typ = np.zeros(n, np.int8)
+            txt = np.full(n, "", dtype=object)
+            for t_i, table in enumerate(tables):
+                sel = (choice == t_i) & (codes == 0)
+                if not sel.any():
+                    continue
+                value = table[r][c] if r < len(table) and c < len(table[r]) else XlError.NA
+                if isinstance(value, XlError):
+                    err[sel] = int(value)
+                elif isinstance(value, str):
+                    typ[sel], txt[sel], num[sel] = TXT, value, 0.0
+                else:
+                    num[sel] = float(value)
+            line.append(Val(num, err, typ, txt))
+        grid.append(line)
+    return grid
+
+
+def _kpi_stage_recommend(env: Env, stage_or_months: Val, lang: Val | None = None) -> Any:
+    from ..catalogue import load_catalogue
+    from ..stage import recommend, resolve_stage
+
+    n = _n(env)
+    code_lang = _lang_of(lang)
+    stages = load_catalogue().stages
+    values = to_python_values(stage_or_months, n)
+    choice = np.zeros(n, int)
+    codes = np.zeros(n, np.int8)
+    memo: dict[str, Any] = {}
+    for i, v in enumerate(values):
+        key = repr(v)
+        if key not in memo:
+            memo[key] = resolve_stage(v.text if isinstance(v, XlError) else v)
+        st = memo[key]
+        if isinstance(st, XlError):
+            codes[i] = int(st)
+        elif code_lang is None:
+            codes[i] = VALUE
+        else:
+            choice[i] = next(j for j, s in enumerate(stages) if s.id == st.id)
+    tables = [[[r.tier_label, r.kpi_label, r.stars, r.why] for r in recommend(s, code_lang)] for s in stages] if code_lang else [[["" ]]]
+    return _text_grid(choice, codes, tables, n)
+
+
+def _kpi_bottleneck(env: Env, actuals: Any, targets: Any, lang: Val | None = None) -> Any:
+    from ..catalogue import load_catalogue
+    from ..kpi_tree import LEVERS, evaluate_bottleneck
+
+    n = _n(env)
+    code_lang = _lang_of(lang)
+    a = [env.get(k, BLANK_VAL) for k in actuals.keys] if isinstance(actuals, Rng) else [actuals]
+    t = [env.get(k, BLANK_VAL) for k in targets.keys] if isinstance(targets, Rng) else [targets]
+    if code_lang is None or len(a) != len(LEVERS) or len(t) != len(LEVERS):
+        return const(XlError.VALUE)
+    to_cols = lambda vals: np.stack([np.broadcast_to(np.asarray(_kpi_arg(v, False)), (n,)) for v in vals], axis=-1)  # noqa: E731
+    r = evaluate_bottleneck(to_cols(a), to_cols(t))
+    none = {"ja": ["ボトルネックなし", "全ての指標が目標以上", "現状の活動を維持"],
+            "en": ["No bottleneck", "Every lever is at or above target", "Keep the current activity"]}[code_lang]
+    cat = load_catalogue()
+    tables = [[[*none, 0.0]]]
+    for lever in LEVERS:
+        b = cat.bottleneck(lever)
+        tables.append([[b.label(code_lang), b.cause(code_lang), b.action(code_lang), 0.0]])
+    index = np.broadcast_to(np.asarray(r.lever_index), (n,))
+    codes = np.broadcast_to(np.asarray(r.codes, dtype=np.int8), (n,))
+    grid = _text_grid(index + 1, codes, tables, n)
+    recovered = np.asarray(r.recovered).reshape(n, len(LEVERS))
+    picked = np.where(index >= 0, recovered[np.arange(n), np.clip(index, 0, None)], 0.0)
+    grid[0][3] = Val(np.where(codes == 0, picked, np.nan), codes, NUM)
+    return grid
+
+
 @functools.cache
 def function_table() -> dict[str, tuple[Callable[..., Val], set[int] | str]]:
     """Fast-path functions by Excel name: (implementation, which arguments may be ranges)."""
@@ -444,6 +675,7 @@ def function_table() -> dict[str, tuple[Callable[..., Val], set[int] | str]]:
         "SQRT": (_math(np.sqrt, lambda v: v >= 0), set()),
         "ISERROR": (_is("ISERROR"), set()), "ISNA": (_is("ISNA"), set()), "ISNUMBER": (_is("ISNUMBER"), set()),
         "ISTEXT": (_is("ISTEXT"), set()), "ISBLANK": (_is("ISBLANK"), set()),
+        "INDEX": (_index, {0}), "COUNTIF": (_countif, {0}), "COUNTA": (_counta, ALL),
     }
     kpi: dict[str, tuple[Callable[..., Val], set[int] | str]] = {}
     # Every scalar KPI worksheet function wraps one kf.<name>.excel(...) call; KPI_X -> kf.x.
@@ -457,6 +689,8 @@ def function_table() -> dict[str, tuple[Callable[..., Val], set[int] | str]]:
     kpi["KPI_BIAS"] = (_kpi_series(fm.evaluate_bias), {0, 1})
     kpi["KPI_STATUS"] = (_kpi_status, set())
     kpi["KPI_STAGE"] = (_kpi_stage, set())
+    kpi["KPI_STAGE_RECOMMEND"] = (_kpi_stage_recommend, set())
+    kpi["KPI_BOTTLENECK"] = (_kpi_bottleneck, {0, 1})
     for name, entry in kpi.items():
         table[name] = entry
         table[UDF_PREFIX + name] = entry
@@ -484,18 +718,44 @@ class Program:
     inputs: list[Key]
     steps: list[tuple[Key, Thunk]]
     diagnostics: dict[Key, str] = field(default_factory=dict)  # origin of each #NAME?/#REF!
+    spills: dict[Key, list[tuple[Key, int, int]]] = field(default_factory=dict)
+
+    @property
+    def outputs(self) -> list[Key]:
+        """Every cell the program computes: formula cells and the cells of array blocks."""
+        return [k for k, _ in self.steps] + [cell for k, _ in self.steps for cell, _, _ in self.spills.get(k, ())]
 
     def run(self, env: Env) -> Env:
         """Evaluates every formula cell in order; ``env`` holds the inputs and receives the results."""
         for key, thunk in self.steps:
             v = thunk(env)
-            if isinstance(v, Rng):
-                v = _scalar_of(v, env)
-            # a formula that yields a blank shows 0 (and other formulas read 0)
-            if v.typ.ndim or int(v.typ) == BLANK:
-                v = Val(v.num, v.err, np.where(v.typ == BLANK, NUM, v.typ), v.txt)
-            env[key] = v
+            block = self.spills.get(key)
+            if isinstance(v, Grid):
+                # an array block: each cell its element; past the result's end #N/A (Excel's rule)
+                rows, cols = len(v), len(v[0])
+                single = rows == cols == 1
+                for cell, dr, dc in block or ():
+                    if single:
+                        env[cell] = _shown(v[0][0])
+                    elif dr < rows and dc < cols:
+                        env[cell] = _shown(v[dr][dc])
+                    else:
+                        env[cell] = const(XlError.NA)
+                v = v[0][0]
+            else:
+                if isinstance(v, Rng):
+                    v = _scalar_of(v, env)
+                for cell, _, _ in block or ():  # one value fills the whole block
+                    env[cell] = _shown(v)
+            env[key] = _shown(v)
         return env
+
+
+def _shown(v: Val) -> Val:
+    """A formula that yields a blank shows 0 (and other formulas read 0)."""
+    if v.typ.ndim or int(v.typ) == BLANK:
+        return Val(v.num, v.err, np.where(v.typ == BLANK, NUM, v.typ), v.txt)
+    return v
 
 
 def _scalar_of(r: Rng, env: Env) -> Val:
@@ -520,7 +780,7 @@ class Compiler:
         for key in self.graph.order:
             self.current = key
             steps.append((key, self.expr(self.graph.trees[key], key[0], 0)))
-        return Program(self.graph.inputs, steps, self.diagnostics)
+        return Program(self.graph.inputs, steps, self.diagnostics, self.graph.spills)
 
     def expr(self, node: Node, sheet: int, depth: int) -> Thunk:
         """A thunk giving a Val, or an Rng for a reference (callers decide how to read it)."""
@@ -571,6 +831,15 @@ class Compiler:
             if probe not in (None, (1, 1)):
                 raise Unsupported("implicit intersection of a multi-cell range")
             return read
+        if node.kind == "fn":  # INDEX and friends return references
+
+            def value(env: Env) -> Val:
+                v = thunk(env)
+                if isinstance(v, Grid):
+                    return v[0][0]
+                return _scalar_of(v, env) if isinstance(v, Rng) else v
+
+            return value
         return thunk
 
     def _static_shape(self, node: Node, sheet: int, depth: int) -> tuple[int, int] | None:

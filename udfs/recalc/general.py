@@ -19,7 +19,7 @@ from ..excel_values import XlError
 from .graph import Graph, Key
 from .package import WorkbookData, col_letters, col_number
 
-_KEY_RE = re.compile(r"^'\[(?P<book>[^\]]+)\](?P<sheet>.*)'!\$?(?P<col>[A-Z]+)\$?(?P<row>\d+)$")
+_KEY_RE = re.compile(r"^'\[(?P<book>[^\]]+)\](?P<sheet>.*)'!\$?(?P<col>[A-Z]+)\$?(?P<row>\d+)(?::\$?(?P<col2>[A-Z]+)\$?(?P<row2>\d+))?$")
 
 
 @functools.cache
@@ -83,12 +83,18 @@ class GeneralModel:
         self.model = formulas.ExcelModel().loads(os.fspath(path)).finish()
         self._index = {s.name.upper(): i for i, s in enumerate(wb.sheets)}
 
-    def key_of(self, name: str) -> Key | None:
+    def keys_of(self, name: str) -> tuple[Key, int, int] | None:
+        """Top-left cell and (rows, columns) of a solution key, or None."""
         m = _KEY_RE.match(name)
         if not m:
             return None
         si = self._index.get(m.group("sheet").upper())
-        return None if si is None else (si, int(m.group("row")), col_number(m.group("col")))
+        if si is None:
+            return None
+        r, c = int(m.group("row")), col_number(m.group("col"))
+        if m.group("row2") is None:
+            return (si, r, c), 1, 1
+        return (si, r, c), int(m.group("row2")) - r + 1, col_number(m.group("col2")) - c + 1
 
     def name_of(self, key: Key) -> str:
         si, r, c = key
@@ -101,33 +107,29 @@ class GeneralModel:
             kwargs["inputs"] = {self.name_of(k): to_formulas(v) for k, v in inputs.items()}
         solution = self.model.calculate(**kwargs)
         out: dict[Key, Any] = {}
+        blocks = []
         for name, ranges in solution.items():
-            key = self.key_of(str(name))
-            if key is None:
+            found = self.keys_of(str(name))
+            if found is None:
                 continue
+            (si, r, c), rows, cols = found
             value = getattr(ranges, "value", ranges)
-            out[key] = from_formulas(value)
+            if rows == cols == 1:
+                out[(si, r, c)] = from_formulas(value)
+            elif (si, r, c) in self.graph.spills:  # an array formula's block: spread it
+                blocks.append(((si, r, c), rows, cols, value))
+        for (si, r, c), rows, cols, value in blocks:
+            import numpy as np
+
+            arr = np.asarray(value, dtype=object)
+            for dr in range(rows):
+                for dc in range(cols):
+                    v = arr[dr, dc] if arr.ndim == 2 and dr < arr.shape[0] and dc < arr.shape[1] else arr.ravel()[0]
+                    out[(si, r + dr, c + dc)] = from_formulas(v)
         return out
 
 
 def evaluate_file(path: str | os.PathLike[str], wb: WorkbookData, graph: Graph) -> dict[Key, Any]:
-    """Recalculate one workbook with formulas: results of its formula cells (and spills)."""
+    """Recalculate one workbook with formulas: results of its formula cells and array blocks."""
     results = GeneralModel(path, wb, graph).run()
-    formula_keys = set(graph.trees)
-    stored = {(si, r, c) for si, s in enumerate(wb.sheets) for (r, c) in s.cells}
-    # keep formula cells, and cells formulas filled that exist in the sheet (array spills)
-    return {k: v for k, v in results.items() if k in formula_keys or (k in stored and wb.sheets[k[0]].cells[k[1:]].formula is None and _in_spill(wb, k))}
-
-
-def _in_spill(wb: WorkbookData, key: Key) -> bool:
-    si, r, c = key
-    for cell in wb.sheets[si].cells.values():
-        if cell.ftype == "array" and cell.fref and ":" in cell.fref:
-            from .package import split_ref
-
-            a, b = cell.fref.split(":")
-            r1, c1 = split_ref(a)
-            r2, c2 = split_ref(b)
-            if r1 <= r <= r2 and c1 <= c <= c2:
-                return True
-    return False
+    return {k: v for k, v in results.items() if k in graph.trees or k in graph.spill_owner}

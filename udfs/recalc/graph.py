@@ -281,10 +281,26 @@ class Graph:
     deps: dict[Key, set[Key]]
     order: list[Key]
     resolver: Resolver
+    # array formulas over several cells: anchor -> its block's cells (row, col offsets)
+    spills: dict[Key, list[tuple[Key, int, int]]] = field(default_factory=dict)
+    spill_owner: dict[Key, Key] = field(default_factory=dict)
 
     @property
     def inputs(self) -> list[Key]:
-        return sorted({d for ds in self.deps.values() for d in ds if d not in self.trees})
+        return sorted({d for ds in self.deps.values() for d in ds if d not in self.trees and d not in self.spill_owner})
+
+
+def array_blocks(wb: WorkbookData) -> dict[Key, list[tuple[Key, int, int]]]:
+    """Cells filled by each multi-cell array formula (the anchor excluded)."""
+    out: dict[Key, list[tuple[Key, int, int]]] = {}
+    for si, sheet in enumerate(wb.sheets):
+        for (r, c), cell in sheet.cells.items():
+            if cell.ftype == "array" and cell.fref and ":" in cell.fref:
+                a, b = cell.fref.split(":", 1)
+                r1, c1 = split_ref(a)
+                r2, c2 = split_ref(b)
+                out[(si, r, c)] = [((si, rr, cc), rr - r1, cc - c1) for rr in range(r1, r2 + 1) for cc in range(c1, c2 + 1) if (rr, cc) != (r, c)]
+    return out
 
 
 def build_graph(wb: WorkbookData) -> Graph:
@@ -297,12 +313,17 @@ def build_graph(wb: WorkbookData) -> Graph:
             trees[key] = parse_formula(text)
         except WorkbookError as exc:
             raise WorkbookError(f"{address(wb, key)}: {exc}") from None
-    deps = {key: dependencies(tree, key[0], resolver) for key, tree in trees.items()}
+    spills = array_blocks(wb)
+    owner = {k: anchor for anchor, cells in spills.items() for k, _, _ in cells}
+    deps = {}
+    for key, tree in trees.items():
+        # reading a spilled cell means depending on the formula that fills it
+        deps[key] = {owner.get(d, d) for d in dependencies(tree, key[0], resolver)}
     cycle = find_cycle(deps)
     if cycle:
         chain = " -> ".join(address(wb, k) for k in cycle[:8]) + (" -> ..." if len(cycle) > 8 else "")
         raise WorkbookError(f"circular reference: {chain}")
-    return Graph(wb, trees, deps, topological_order(deps), resolver)
+    return Graph(wb, trees, deps, topological_order(deps), resolver, spills, owner)
 
 
 def name_target(wb: WorkbookData, text: str) -> Key | None:

@@ -14,6 +14,7 @@ Parts that are parsed as XML go through :mod:`defusedxml`.
 
 from __future__ import annotations
 
+import functools
 import html
 import os
 import posixpath
@@ -185,6 +186,7 @@ def col_letters(n: int) -> str:
     return out
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def split_ref(ref: str) -> tuple[int, int]:
     m = REF_RE.match(ref)
     if not m:
@@ -202,6 +204,7 @@ class Cell:
     fref: str | None = None  # the range of a shared/array formula
     si: str | None = None  # shared-formula index
     value: Any = None  # float, str, bool, XlError or None (blank)
+    span: tuple[int, int] | None = None  # bytes of the <c> element in the sheet part
 
 
 @dataclass
@@ -260,28 +263,57 @@ def _cell_value(t: str | None, v: bytes | None, inline: bytes | None, shared: li
         raise WorkbookError(f"bad number {text!r} in a cell") from None
 
 
+_R_ATTR = re.compile(rb'\br\s*=\s*["\']([^"\']*)["\']')
+_T_ATTR = re.compile(rb'\bt\s*=\s*["\']([^"\']*)["\']')
+
+
+def _unescape(raw: bytes) -> str:
+    text = raw.decode("utf-8")
+    return html.unescape(text) if "&" in text else text
+
+
 def scan_cells(part: str, xml: bytes, shared: list[str]) -> dict[tuple[int, int], Cell]:
+    """Every ``<c>`` of a sheet; each remembers its byte span for write-back."""
     check_no_dtd(part, xml)
     cells: dict[tuple[int, int], Cell] = {}
     for m in CELL_RE.finditer(xml):
-        a = attrs(m.group(2))
-        ref = a.get("r")
-        if ref is None:
+        raw = m.group(2)
+        rm = _R_ATTR.search(raw)
+        if rm is None:
             raise WorkbookError(f"{part}: cells without an r= reference are not supported")
+        ref = rm.group(1).decode()
+        tm = _T_ATTR.search(raw)
+        t = tm.group(1).decode() if tm else None
         body = m.group(3) or b""
-        cell = Cell(ref=ref)
-        fm = F_RE.search(body)
-        if fm:
-            fa = attrs(fm.group(1))
-            cell.ftype = fa.get("t")
-            cell.fref = fa.get("ref")
-            cell.si = fa.get("si")
-            cell.formula = html.unescape(fm.group(2).decode("utf-8")) if fm.group(2) is not None else ""
-        vm = V_RE.search(body)
-        im = IS_RE.search(body) if a.get("t") == "inlineStr" else None
-        cell.value = _cell_value(a.get("t"), vm.group(1) if vm else None, im.group(0) if im else None, shared)
+        cell = Cell(ref=ref, span=m.span())
+        if b"f" in body:
+            fm = F_RE.search(body)
+            if fm:
+                fa = attrs(fm.group(1)) if fm.group(1).strip() else {}
+                cell.ftype = fa.get("t")
+                cell.fref = fa.get("ref")
+                cell.si = fa.get("si")
+                cell.formula = _unescape(fm.group(2)) if fm.group(2) is not None else ""
+        vm = V_RE.search(body) if body else None
+        im = IS_RE.search(body) if t == "inlineStr" else None
+        cell.value = _cell_value(t, vm.group(1) if vm else None, im.group(0) if im else None, shared)
         cells[split_ref(ref)] = cell
     return cells
+
+
+_SI_RE = re.compile(rb"<(?:[\w.-]+:)?si\b[^>]*?(?:/>|>(.*?)</(?:[\w.-]+:)?si>)", re.S)
+_RPH_RE = re.compile(rb"<(?:[\w.-]+:)?rPh\b.*?</(?:[\w.-]+:)?rPh>", re.S)
+_TEXT_RE = re.compile(rb"<(?:[\w.-]+:)?t\b[^>]*?(?:/>|>(.*?)</(?:[\w.-]+:)?t>)", re.S)
+
+
+def shared_strings(name: str, data: bytes) -> list[str]:
+    """The shared-string table; a regex scan is safe here because DTDs (entities) are refused first."""
+    check_no_dtd(name, data)
+    out = []
+    for m in _SI_RE.finditer(data):
+        body = _RPH_RE.sub(b"", m.group(1) or b"")  # phonetic guides (furigana) are not cell text
+        out.append("".join(_unescape(t.group(1) or b"") for t in _TEXT_RE.finditer(body)))
+    return out
 
 
 # --- the workbook -------------------------------------------------------------------------
@@ -311,7 +343,7 @@ def read_workbook(parts: dict[str, bytes]) -> WorkbookData:
     shared: list[str] = []
     ss_part = next((p for p in rels.values() if p.endswith("sharedStrings.xml")), None)
     if ss_part and ss_part in parts:
-        shared = [_text_of(si) for si in parse_xml(ss_part, parts[ss_part]).iter(_q("si"))]
+        shared = shared_strings(ss_part, parts[ss_part])
     sheets = []
     for el in root.iter(_q("sheet")):
         rid = el.get(_q("id", NS_REL))

@@ -22,7 +22,7 @@ from ..excel_values import XlError
 from .graph import Key
 from .package import CELL_RE, WorkbookData, col_letters
 
-Plan = dict[str, dict[str, Any]]  # sheet part -> {cell ref: new value}
+Plan = dict[str, list[tuple[int, int, Any]]]  # sheet part -> [(start, end) of the <c> element, new value]
 
 _T_ATTR = re.compile(rb'\s+t\s*=\s*(?:"[^"]*"|\'[^\']*\')')
 _V_ELEM = re.compile(rb"<(?:[\w.-]+:)?v\b[^>]*?(?:/>|>.*?</(?:[\w.-]+:)?v>)", re.S)
@@ -38,7 +38,9 @@ def plan_writes(wb: WorkbookData, results: Mapping[Key, Any]) -> Plan:
         cell = sheet.cells.get((r, c))
         if cell is None:  # a spill into a cell the sheet does not store: left alone
             continue
-        plan.setdefault(sheet.part, {})[cell.ref] = value
+        plan.setdefault(sheet.part, []).append((*cell.span, value))
+    for writes in plan.values():
+        writes.sort(key=lambda w: w[0])
     return plan
 
 
@@ -64,34 +66,39 @@ def encode_value(value: Any) -> tuple[bytes | None, bytes]:
     return None, repr(f).encode()
 
 
-def patch_sheet(xml: bytes, writes: Mapping[str, Any]) -> bytes:
-    """The sheet XML with the cached values of ``writes``' cells replaced, all else byte-identical."""
+def patch_sheet(xml: bytes, writes: list[tuple[int, int, Any]]) -> bytes:
+    """The sheet XML with the cached values of the planned cells replaced, all else byte-identical."""
     if not writes:
         return xml
-    wanted = {ref.encode(): v for ref, v in writes.items()}
+    out, pos = [], 0
+    for start, end, value in writes:
+        m = CELL_RE.match(xml, start)
+        if m is None or m.end() != end:
+            raise ValueError(f"cell element moved at byte {start}")
+        out.append(xml[pos:start])
+        out.append(_patch_cell(m, value))
+        pos = end
+    out.append(xml[pos:])
+    return b"".join(out)
 
-    def patch(m: re.Match[bytes]) -> bytes:
-        raw_attrs = m.group(2)
-        ref = re.search(rb'\br\s*=\s*["\']([^"\']+)["\']', raw_attrs)
-        if ref is None or ref.group(1) not in wanted:
-            return m.group(0)
-        tag = m.group(1)
-        prefix = tag[:-1]  # "x:" of "x:c", or b""
-        t, text = encode_value(wanted[ref.group(1)])
-        new_attrs = _T_ATTR.sub(b"", raw_attrs)
-        if t is not None:
-            new_attrs = new_attrs.rstrip() + b' t="' + t + b'"'
-        body = m.group(3) or b""
-        body = _IS_ELEM.sub(b"", body)
-        v = b"<" + prefix + b"v>" + text + b"</" + prefix + b"v>"
-        if _V_ELEM.search(body):
-            body = _V_ELEM.sub(lambda _: v, body, count=1)
-        else:
-            f = _F_END.search(body)
-            body = body[: f.end()] + v + body[f.end():] if f else v + body
-        return b"<" + tag + new_attrs + b">" + body + b"</" + tag + b">"
 
-    return CELL_RE.sub(patch, xml)
+def _patch_cell(m: re.Match[bytes], value: Any) -> bytes:
+    raw_attrs = m.group(2)
+    tag = m.group(1)
+    prefix = tag[:-1]  # "x:" of "x:c", or b""
+    t, text = encode_value(value)
+    new_attrs = _T_ATTR.sub(b"", raw_attrs)
+    if t is not None:
+        new_attrs = new_attrs.rstrip() + b' t="' + t + b'"'
+    body = m.group(3) or b""
+    body = _IS_ELEM.sub(b"", body)
+    v = b"<" + prefix + b"v>" + text + b"</" + prefix + b"v>"
+    if _V_ELEM.search(body):
+        body = _V_ELEM.sub(lambda _: v, body, count=1)
+    else:
+        f = _F_END.search(body)
+        body = body[: f.end()] + v + body[f.end():] if f else v + body
+    return b"<" + tag + new_attrs + b">" + body + b"</" + tag + b">"
 
 
 def apply(src_infos: list[zipfile.ZipInfo], parts: Mapping[str, bytes], plan: Plan, dst: str | os.PathLike[str]) -> None:
