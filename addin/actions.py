@@ -1,0 +1,217 @@
+"""What the ribbon buttons run: ``RunPython "import kpitree.addin.actions as k; k.<action>()"``.
+
+Each click starts a fresh Python process, so this module imports only the standard
+library at import time (xlwings, pandas, openpyxl and formulas load inside the
+action that needs them; ``benchmarks/addin_import.py`` measures the cold import).
+
+Every action is thin: it takes the calling workbook (``xw.Book.caller()``), reads what
+it needs through xlwings (:mod:`.workbook_view`), calls the same planning code the
+file-mode commands use (:mod:`.plans`, ``kpitree.workbook_templates.plan_dashboard``),
+and applies the plan with :class:`.xlwings_writer.XlwingsWriter`. A failure never
+reaches Excel as a traceback: it is written to :func:`log_file_path` and the user
+sees one message box saying what to do; the process then exits normally, so
+xlwings shows no error dialog of its own.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+_GENERIC = (
+    "処理できませんでした。ブックを確認してもう一度お試しください。詳細はログファイルにあります:\n{log}",
+    "Something went wrong. Check the workbook and try again. Details are in the log file:\n{log}",
+)
+
+
+def log_file_path() -> Path:
+    """``~/.kpitree/addin.log`` (``%USERPROFILE%\\.kpitree\\addin.log`` on Windows); the About box shows it."""
+    return Path.home() / ".kpitree" / "addin.log"
+
+
+def _log(action: str) -> Path:
+    path = log_file_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as log:
+            log.write(f"--- {_dt.datetime.now().isoformat(timespec='seconds')} {action} (python {sys.executable})\n")
+            log.write(traceback.format_exc())
+    except OSError:
+        pass
+    return path
+
+
+def _lang(book: Any) -> str:
+    try:
+        from .workbook_view import detect_lang
+
+        return detect_lang([s.name for s in book.sheets])
+    except Exception:  # noqa: BLE001 - fall back to Excel's UI language guess
+        return "ja" if os.environ.get("LANG", "").startswith("ja") else "en"
+
+
+def _alert(book: Any, text: str) -> None:
+    try:
+        book.app.alert(text, title="kpitree")
+    except Exception:  # noqa: BLE001 - no app to show it: stderr goes to xlwings' log
+        print(text, file=sys.stderr)
+
+
+def _run(name: str, action: Callable[..., tuple[str, str] | None], *args: Any, book: Any = None) -> None:
+    """Run ``action(book, *args)``; user errors and failures become one message box."""
+    from .plans import UserError
+
+    try:
+        if book is None:
+            import xlwings as xw
+
+            book = xw.Book.caller()
+    except Exception:  # noqa: BLE001
+        _log(name)
+        print(_GENERIC[1].format(log=log_file_path()), file=sys.stderr)
+        return
+    lang = _lang(book)
+    try:
+        message = action(book, *args)
+    except UserError as exc:
+        _alert(book, exc.text(lang))
+        return
+    except Exception:  # noqa: BLE001 - Excel must get a message box, never a traceback
+        path = _log(name)
+        _alert(book, _GENERIC[0 if lang == "ja" else 1].format(log=path))
+        return
+    if message and any(message):
+        _alert(book, message[0] if lang == "ja" else message[1])
+
+
+def _apply_edit(book: Any, planner: Callable[..., Any]) -> tuple[str, str]:
+    from .workbook_view import facts_from_xlwings
+    from .xlwings_writer import XlwingsWriter
+
+    plan = planner(facts_from_xlwings(book))
+    XlwingsWriter(book).apply(plan)
+    return plan.message
+
+
+# --- the buttons ----------------------------------------------------------------------
+
+
+def rebuild_dashboard(book: Any = None) -> None:
+    """ダッシュボード再構築: plan sheet 4 from the KPI rows of sheets 1–3, apply it in Excel."""
+    _run("rebuild_dashboard", _rebuild_dashboard, book=book)
+
+
+def dashboard_plan_for(book: Any) -> Any:
+    """The DashboardPlan for a live workbook (what the file mode plans for a file)."""
+    from kpitree.udfs.catalogue import load_catalogue
+    from kpitree.workbook_templates import plan_dashboard
+    from kpitree.workbook_templates.spec import KpiRow, TIER_SHEET
+
+    from .workbook_view import facts_from_xlwings
+
+    facts = facts_from_xlwings(book)
+    from kpitree.workbook_templates.spec import SHEETS
+
+    tiers = {k.id: k.tier for k in load_catalogue().kpis}
+    by_sheet = {SHEETS[facts.lang][i]: tier for tier, i in TIER_SHEET.items()}
+    rows = [KpiRow(r.kpi_id, tiers.get(r.kpi_id, by_sheet[r.sheet]), r.sheet, r.row, r.label) for r in facts.kpi_rows]
+    settings = {k: facts.values[k] for k in ("status_on_track_from", "status_watch_from")
+                if isinstance(facts.values.get(k), (int, float))}
+    return plan_dashboard(rows, facts.lang, settings, names_available=facts.names)
+
+
+def _rebuild_dashboard(book: Any) -> tuple[str, str]:
+    from .xlwings_writer import XlwingsWriter
+
+    plan = dashboard_plan_for(book)
+    writer = XlwingsWriter(book)
+    writer.apply(plan)
+    extra = ("", "")
+    if writer.skipped:
+        extra = ("(グラフ・入力規則・条件付き書式は Windows の Excel で作成されます)",
+                 " (charts, validations and conditional formats need Excel on Windows)")
+    return (f"ダッシュボードを作り直しました。{extra[0]}", f"Dashboard rebuilt.{extra[1]}")
+
+
+def back_calculate_plan(book: Any = None) -> None:
+    """逆算プラン: monthly/daily targets on sheets 2–3 from the KGI inputs."""
+    from .plans import plan_back_calculation
+
+    _run("back_calculate_plan", _apply_edit, plan_back_calculation, book=book)
+
+
+def recommend_stage_kpis(book: Any = None) -> None:
+    """段階別KPI提案: the stage's recommended KPIs; KPIs outside its focus marked."""
+    from .plans import plan_stage_recommendation
+
+    _run("recommend_stage_kpis", _apply_edit, plan_stage_recommendation, book=book)
+
+
+def check_kpi_design(book: Any = None) -> None:
+    """KPI設計チェック: counts per tier, missing targets/units, guides, on a report sheet."""
+    from .plans import plan_design_check
+
+    _run("check_kpi_design", _apply_edit, plan_design_check, book=book)
+
+
+def batch_recalculate(folder: str, book: Any = None) -> None:
+    """一括再計算: recalculate the folder's workbooks, open the summary workbook."""
+    _run("batch_recalculate", _batch_recalculate, _fix_surrogates(folder), book=book)
+
+
+def summary_paths(folder: str) -> tuple[Path, Path]:
+    """(folder for the recalculated copies, summary workbook) of a batch run over ``folder``."""
+    out = Path(folder) / "kpitree_recalculated"
+    return out, out / "kpitree_summary.xlsx"
+
+
+def _batch_recalculate(book: Any, folder: str) -> tuple[str, str]:
+    from .plans import UserError
+
+    if not Path(folder).is_dir():
+        raise UserError(f"フォルダーが見つかりません: {folder}", f"Folder not found: {folder}")
+    import kpitree
+
+    out, summary = summary_paths(folder)
+    out.mkdir(exist_ok=True)
+    frame = kpitree.recalc([folder], out=out, summary=summary, report=False, progress=False)
+    book.app.books.open(str(summary))
+    failed = int((frame["error"] != "").sum()) if len(frame) else 0
+    return (f"{len(frame)}件のブックを再計算しました(エラー {failed}件)。集計: {summary}",
+            f"Recalculated {len(frame)} workbook(s) ({failed} with errors). Summary: {summary}")
+
+
+def new_workbook(lang: str = "ja", book: Any = None) -> None:
+    """新規ブック: a copy of the shipped template (ja or en), opened in Excel."""
+    _run("new_workbook", _new_workbook, lang, book=book)
+
+
+def new_workbook_path(lang: str, folder: Path | None = None) -> Path:
+    """A fresh file name for a new workbook: Documents (or home)/kpitree_<lang>_<n>.xlsx."""
+    folder = folder or (Path.home() / "Documents" if (Path.home() / "Documents").is_dir() else Path.home())
+    n = 1
+    while (folder / f"kpitree_{lang}_{n}.xlsx").exists():
+        n += 1
+    return folder / f"kpitree_{lang}_{n}.xlsx"
+
+
+def _new_workbook(book: Any, lang: str) -> tuple[str, str]:
+    import shutil
+
+    from kpitree.workbook_templates import template_path
+
+    if lang not in ("ja", "en"):
+        raise ValueError(f"lang must be ja or en, not {lang!r}")
+    target = new_workbook_path(lang)
+    shutil.copyfile(template_path(lang), target)
+    book.app.books.open(str(target))
+    return ("", "")
+
+
+def _fix_surrogates(text: str) -> str:
+    """Join UTF-16 surrogate pairs that VBA's \\uXXXX escaping splits (characters beyond U+FFFF)."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16")

@@ -1,0 +1,378 @@
+"""The Python side of the ribbon buttons, without Excel.
+
+The xlwings writer and readers run against a recording stand-in of exactly the
+xlwings surface they use (documented in kpitree.addin.xlwings_writer), backed by the
+shipped template read with openpyxl; the plans are checked against the file-mode
+planners and through the openpyxl file writer.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+
+from kpitree.addin import actions
+from kpitree.addin.file_writer import run_file_action
+from kpitree.addin.plans import (REPORT_SHEETS, UserError, plan_back_calculation, plan_design_check,
+                                 plan_stage_recommendation)
+from kpitree.addin.workbook_view import facts_from_openpyxl, facts_from_xlwings, parse_refers_to
+from kpitree.addin.xlwings_writer import XlwingsWriter, bgr
+from kpitree.udfs.kpi_tree import back_calculate
+from kpitree.workbook_templates import template_path
+from kpitree.workbook_templates.dashboard_openpyxl import plan_for
+
+# --- the recording stand-in -------------------------------------------------------------
+
+
+class Font:
+    def __init__(self, rng: "Range"):
+        object.__setattr__(self, "_rng", rng)
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        self._rng.sheet.book.log.append(("font", self._rng.sheet.name, self._rng.ref, key, value))
+
+
+class Range:
+    def __init__(self, sheet: "Sheet", ref: str):
+        self.sheet, self.ref = sheet, ref
+
+    def _record(self, *entry: Any) -> None:
+        self.sheet.book.log.append(entry)
+
+    @property
+    def value(self) -> Any:
+        ws = self.sheet.book.values[self.sheet.name]
+        if ":" in self.ref:
+            return [[c.value for c in row] for row in ws[self.ref]]
+        return self.sheet.cells.get(self.ref, ws[self.ref].value)
+
+    @value.setter
+    def value(self, v: Any) -> None:
+        self.sheet.cells[self.ref] = v
+        self._record("value", self.sheet.name, self.ref, v)
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        if key in ("sheet", "ref"):
+            object.__setattr__(self, key, value)
+        elif key in ("formula", "formula2", "number_format", "color", "wrap_text", "column_width"):
+            self._record(key, self.sheet.name, self.ref, value)
+        elif key == "value":
+            Range.value.fset(self, value)  # type: ignore[attr-defined]
+        else:
+            raise AttributeError(f"the writer set Range.{key}, which the stand-in does not offer")
+
+    @property
+    def font(self) -> Font:
+        return Font(self)
+
+    @property
+    def left(self) -> float:
+        from kpitree.workbook_templates.layout import col_index
+
+        return 50.0 * col_index("".join(ch for ch in self.ref if ch.isalpha()))
+
+    top = left
+
+    def clear(self) -> None:
+        self._record("clear", self.sheet.name, self.ref)
+
+    def unmerge(self) -> None:
+        self._record("unmerge", self.sheet.name, self.ref)
+    # no .api: Excel for Mac has no COM object model either; the writer must skip, not fail
+
+
+class Chart:
+    def __init__(self, sheet: "Sheet", left: float):
+        object.__setattr__(self, "sheet", sheet)
+        object.__setattr__(self, "left", left)
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        assert key in ("name", "chart_type"), key
+        self.sheet.book.log.append(("chart." + key, self.sheet.name, value))
+
+    def delete(self) -> None:
+        self.sheet.book.log.append(("chart.delete", self.sheet.name, self.left))
+        self.sheet.chart_list.remove(self)
+
+
+class Charts:
+    def __init__(self, sheet: "Sheet"):
+        self.sheet = sheet
+
+    def __iter__(self):
+        return iter(list(self.sheet.chart_list))
+
+    def add(self, left: float, top: float, width: float, height: float) -> Chart:
+        chart = Chart(self.sheet, left)
+        self.sheet.chart_list.append(chart)
+        self.sheet.book.log.append(("chart.add", self.sheet.name, left, top, width, height))
+        return chart
+
+
+class Sheet:
+    def __init__(self, book: "Book", name: str):
+        self.book, self.name, self.cells, self.chart_list = book, name, {}, []
+        self.charts = Charts(self)
+
+    def range(self, ref: str) -> Range:
+        return Range(self, ref)
+
+    def activate(self) -> None:
+        self.book.log.append(("activate", self.name))
+
+
+class Sheets:
+    def __init__(self, book: "Book", names: list[str]):
+        self.book, self.items = book, [Sheet(book, n) for n in names]
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __getitem__(self, name: str) -> Sheet:
+        return next(s for s in self.items if s.name == name)
+
+    def add(self, name: str, after: Sheet) -> Sheet:
+        sheet = Sheet(self.book, name)
+        self.items.insert(self.items.index(after) + 1, sheet)
+        self.book.log.append(("sheet.add", name, after.name))
+        return sheet
+
+
+class Name:
+    def __init__(self, name: str, refers_to: str):
+        self.name, self.refers_to = name, refers_to
+
+
+class Names:
+    def __init__(self, book: "Book", items: list[Name]):
+        self.book, self.items = book, items
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def add(self, name: str, refers_to: str) -> None:
+        self.book.log.append(("name", name, refers_to))
+
+
+class App:
+    def __init__(self, book: "Book"):
+        self.book = book
+        self.books = self
+
+    def alert(self, text: str, title: str = "") -> None:
+        self.book.alerts.append(text)
+
+    def open(self, path: str) -> None:
+        self.book.opened.append(path)
+
+
+class Book:
+    """xw.Book stand-in over a workbook file: reads from it, records every write."""
+
+    def __init__(self, path: Path):
+        wb = load_workbook(path)
+        self.values = load_workbook(path, data_only=True)
+        self.log: list[tuple] = []
+        self.alerts: list[str] = []
+        self.opened: list[str] = []
+        self.sheets = Sheets(self, wb.sheetnames)
+        self.names = Names(self, [Name(n, "=" + d.attr_text) for n, d in wb.defined_names.items()])
+        self.app = App(self)
+
+    def writes(self, kind: str) -> dict[tuple[str, str], Any]:
+        return {(e[1], e[2]): e[3] for e in self.log if e[0] == kind}
+
+
+@pytest.fixture(params=["ja", "en"])
+def template(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    path = tmp_path / f"kpi_{request.param}.xlsx"
+    path.write_bytes(template_path(request.param).read_bytes())
+    return path
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def test_xlwings_and_openpyxl_readers_agree(template: Path) -> None:
+    via_xlwings = facts_from_xlwings(Book(template))
+    via_file = facts_from_openpyxl(load_workbook(template), load_workbook(template, data_only=True))
+    assert via_xlwings == via_file
+    assert len(via_xlwings.kpi_rows) >= 12
+    assert via_xlwings.values["kgi_annual_revenue"] > 0
+
+
+def test_parse_refers_to() -> None:
+    assert parse_refers_to("='KGI・戦略KPI設定'!$C$6") == ("KGI・戦略KPI設定", "C6")
+    assert parse_refers_to("=Sheet1!$A$1:$B$2") is None
+    assert parse_refers_to("='it''s'!$B$3") == ("it's", "B3")
+
+
+# --- plans: live workbook == file mode ------------------------------------------------------
+
+
+@pytest.mark.parametrize("planner", [plan_back_calculation, plan_stage_recommendation, plan_design_check])
+def test_live_plans_equal_file_plans_and_apply_to_a_file(template: Path, planner: Any, tmp_path: Path) -> None:
+    live = planner(facts_from_xlwings(Book(template)))
+    out = tmp_path / "out.xlsx"
+    file_plan = run_file_action(template, planner, out)
+    assert live == file_plan
+    wb = load_workbook(out)
+    for cell in live.cells:
+        if cell.value is not None:
+            expected = pytest.approx(cell.value, rel=1e-14) if isinstance(cell.value, float) else cell.value
+            assert wb[cell.sheet][cell.ref].value == expected  # the file keeps Excel's 15 digits
+
+
+def test_back_calculation_fills_monthly_and_daily_targets(template: Path) -> None:
+    book = Book(template)
+    actions.back_calculate_plan(book=book)
+    facts = facts_from_xlwings(Book(template))
+    v = facts.values
+    plan = back_calculate(v["kgi_annual_revenue"], v["avg_deal_size"], v["plan_win_rate"], v["plan_conversion_rate"],
+                          v["plan_connect_rate"], v["working_days_per_month"])
+    written = book.writes("value")
+    assert written[facts.names["target_opportunities"]] == pytest.approx(plan.row("opportunities").month)
+    assert written[facts.names["target_calls"]] == pytest.approx(plan.row("calls").day)
+    assert written[facts.names["target_connect_rate"]] == plan.connect_rate
+    assert {s for s, _ in written} <= {facts.names["target_calls"][0], facts.names["target_opportunities"][0]}
+    assert len(book.alerts) == 1 and ("33.3" in book.alerts[0])
+
+
+def test_stage_recommendation_writes_report_and_marks_outside_focus(template: Path) -> None:
+    book = Book(template)
+    actions.recommend_stage_kpis(book=book)
+    facts = facts_from_xlwings(Book(template))
+    report = REPORT_SHEETS["stage"][facts.lang]
+    assert ("sheet.add", report, list(Book(template).sheets)[-1].name) in book.log
+    assert ("activate", report) in book.log
+    fills = {k: v for k, v in book.writes("color").items() if k[0] != report}
+    marked = {ref for ref, color in fills.items() if color == "#FCE4D6"}
+    plan = plan_stage_recommendation(facts)
+    assert marked and len(marked) + sum(1 for c in fills.values() if c is None) == len(facts.kpi_rows)
+    assert plan.message[0 if facts.lang == "ja" else 1] == book.alerts[0]
+
+
+def test_design_check_report(template: Path) -> None:
+    book = Book(template)
+    actions.check_kpi_design(book=book)
+    report = REPORT_SHEETS["check"][facts_from_xlwings(Book(template)).lang]
+    values = {ref: v for (sheet, ref), v in book.writes("value").items() if sheet == report}
+    assert values["A1"] in ("KPI設計チェック", "KPI design check")
+    assert ("clear", report, "A1:E300") in book.log
+
+
+def test_design_check_flags_missing_target_and_guide(template: Path) -> None:
+    facts = facts_from_xlwings(Book(template))
+    values = dict(facts.values, target_conversion_rate=None, target_connect_rate=0.9)
+    plan = plan_design_check(type(facts)(facts.lang, values, facts.kpi_rows, facts.names))
+    texts = [c.value for c in plan.cells if isinstance(c.value, str)]
+    assert any(t in ("目標が未入力", "target missing") for t in texts)
+
+
+# --- the dashboard -------------------------------------------------------------------------
+
+
+def test_dashboard_plan_of_the_live_workbook_is_the_file_modes(template: Path) -> None:
+    assert actions.dashboard_plan_for(Book(template)) == plan_for(load_workbook(template))[0]
+
+
+def test_dashboard_writer_applies_every_planned_cell_and_name(template: Path) -> None:
+    book = Book(template)
+    actions.rebuild_dashboard(book=book)
+    plan = plan_for(load_workbook(template))[0]
+    assert ("clear", plan.sheet, plan.block) in book.log
+    formulas = {**book.writes("formula"), **book.writes("formula2")}
+    for cell in plan.cells:
+        if cell.formula is not None:
+            assert formulas[(plan.sheet, cell.ref)] == cell.formula
+            if cell.spill:
+                assert (plan.sheet, cell.ref) in book.writes("formula2")
+        elif cell.value is not None:
+            assert book.writes("value")[(plan.sheet, cell.ref)] == cell.value
+    assert {e[1] for e in book.log if e[0] == "name"} == {n.name for n in plan.names}
+    assert sum(1 for e in book.log if e[0] == "chart.add") == len(plan.charts)
+    # no COM here (as on macOS): series, validations and conditional formats are skipped, and the user told
+    assert len(book.alerts) == 1 and ("Windows" in book.alerts[0])
+
+
+def test_writer_deletes_only_charts_anchored_in_the_block(template: Path) -> None:
+    book = Book(template)
+    sheet = book.sheets[plan_for(load_workbook(template))[0].sheet]
+    inside, outside = Chart(sheet, 100.0), Chart(sheet, 50.0 * 30)
+    sheet.chart_list += [inside, outside]
+    XlwingsWriter(book).clear_block(sheet, "A:R")
+    assert sheet.chart_list == [outside]
+
+
+def test_bgr() -> None:
+    assert bgr("#FF0000") == 0x0000FF and bgr("#0000FF") == 0xFF0000
+
+
+# --- failures: one message box, traceback in the log -----------------------------------------
+
+
+def test_user_error_is_one_friendly_message(tmp_path: Path) -> None:
+    path = tmp_path / "plain.xlsx"
+    from openpyxl import Workbook
+
+    Workbook().save(path)
+    book = Book(path)
+    actions.back_calculate_plan(book=book)
+    assert len(book.alerts) == 1 and "Traceback" not in book.alerts[0]
+    assert "template" in book.alerts[0] or "テンプレート" in book.alerts[0]
+
+
+def test_unexpected_error_is_logged_not_shown(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(actions.Path, "home", classmethod(lambda cls: tmp_path))
+
+    def boom(book: Any) -> None:
+        raise RuntimeError("kaboom")
+
+    book = Book(template)
+    actions._run("test_action", boom, book=book)
+    log = tmp_path / ".kpitree" / "addin.log"
+    assert "RuntimeError: kaboom" in log.read_text(encoding="utf-8")
+    assert len(book.alerts) == 1 and str(log) in book.alerts[0] and "kaboom" not in book.alerts[0]
+
+
+def test_batch_recalculate_missing_folder_is_a_message(template: Path, tmp_path: Path) -> None:
+    book = Book(template)
+    actions.batch_recalculate(str(tmp_path / "nope"), book=book)
+    assert len(book.alerts) == 1 and "nope" in book.alerts[0]
+
+
+def test_batch_recalculate_opens_the_summary(template: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "teams"
+    folder.mkdir()
+    (folder / "a.xlsx").write_bytes(template.read_bytes())
+    book = Book(template)
+    actions.batch_recalculate(str(folder), book=book)
+    _, summary = actions.summary_paths(str(folder))
+    assert book.opened == [str(summary)] and summary.is_file()
+    assert len(book.alerts) == 1
+
+
+def test_new_workbook_copies_the_template(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, template: Path) -> None:
+    monkeypatch.setattr(actions.Path, "home", classmethod(lambda cls: tmp_path))
+    book = Book(template)
+    actions.new_workbook("en", book=book)
+    assert book.opened == [str(tmp_path / "kpitree_en_1.xlsx")]
+    assert Path(book.opened[0]).read_bytes() == template_path("en").read_bytes()
+    assert actions.new_workbook_path("en") == tmp_path / "kpitree_en_2.xlsx"
+
+
+def test_surrogates_from_vba_escapes_are_joined() -> None:
+    assert actions._fix_surrogates("\ud83d\ude00 フォルダ") == "😀 フォルダ"
+
+
+def test_importing_the_button_module_stays_light() -> None:
+    code = ("import sys, kpitree.addin.actions; "
+            "print(sorted(m for m in ('pandas', 'formulas', 'xlwings', 'openpyxl', 'numpy') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
