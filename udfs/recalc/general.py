@@ -79,7 +79,7 @@ class GeneralModel:
 
         self.wb = wb
         self.graph = graph
-        self.book = os.path.basename(os.fspath(path)).upper()
+        self.book = os.path.basename(os.fspath(path))  # formulas keeps the file name as given
         self.model = formulas.ExcelModel().loads(os.fspath(path)).finish()
         self._index = {s.name.upper(): i for i, s in enumerate(wb.sheets)}
 
