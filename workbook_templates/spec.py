@@ -293,6 +293,7 @@ def sheet_cells(lang: str = "ja", inputs: dict[str, Any] | None = None,
     def put(sheet: str, row: int, col: int, value: Any = None, formula: str | None = None, style: str = "label",
             name: str | None = None, spill: str | None = None, validate: str | None = None) -> None:
         ref = cell_ref(row, col)
+        value = None if value == "" else value  # no empty strings: openpyxl would drop them on a round trip
         cells.append(PlannedCell(sheet, ref, value, formula, style, name, spill))
         if name:
             names.append(PlannedName(name, sheet, ref))
