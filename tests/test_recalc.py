@@ -403,3 +403,59 @@ def test_import_kpitree_stays_light() -> None:
     code = "import sys, kpitree; assert 'pandas' not in sys.modules and 'formulas' not in sys.modules; print(kpitree.recalc.__module__)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "kpitree.udfs.recalc"
+
+
+# --- LibreOffice reads what we wrote, and computes the same native formulas ---------------------------
+
+import shutil  # noqa: E402
+
+_LO_PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>{mode}</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" oor:op="fuse"><value>{mode}</value></prop></item>
+</oor:items>
+"""
+
+
+def _soffice_roundtrip(src: Path, tmp: Path, recalc_mode: int) -> Path:
+    """``src`` opened and saved again by LibreOffice (recalc_mode 0 = always recalculate, 1 = never)."""
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        pytest.skip("LibreOffice (soffice) is not installed")
+    profile = tmp / f"lo-profile-{recalc_mode}"
+    (profile / "user").mkdir(parents=True, exist_ok=True)
+    (profile / "user" / "registrymodifications.xcu").write_text(_LO_PROFILE.format(mode=recalc_mode))
+    outdir = tmp / f"lo-out-{recalc_mode}"
+    subprocess.run(
+        [soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore", "--convert-to", "xlsx", "--outdir", str(outdir), str(src)],
+        check=True, capture_output=True, timeout=180,
+    )
+    return outdir / src.name
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_agrees_on_native_formulas_and_reads_cached_values(tmp_path: Path, template: Path) -> None:
+    native = write_book(
+        tmp_path / "native.xlsx",
+        {"S": {"A1": 1.005, "A2": 0.285, "A3": 0, "A4": "team", "A5": 12.5,
+               "B1": "=ROUND(A1,2)", "B2": "=ROUND(A2,2)", "B3": "=ROUNDUP(0.1+0.2,1)", "B4": '=IFERROR(A1/A3,"n/a")',
+               "B5": "=SUM(A1:A5)", "B6": '=IF(A5>10,"big","small")&"!"', "B7": "=A1/A3", "B8": '=COUNTIF(A1:A5,">1")',
+               "B9": "=INDEX(A1:A5,5)*2", "B10": "=ROUNDDOWN(-A5/3,1)", "B11": "=AND(A1>1,A5<20)", "B12": "=MOD(-7,3)",
+               "B13": "=AVERAGE(A1:A5)", "B14": "=COUNTA(A1:A5)"}},
+    )
+    out = tmp_path / "out"
+    frame = recalc([native, template], out, report=False)
+    assert list(frame["path"]) == ["fast", "fast"]
+    ours = values(out / "native.xlsx")
+    lo = values(_soffice_roundtrip(out / "native.xlsx", tmp_path, recalc_mode=0))
+    for k, v in ours.items():
+        assert same(v, lo.get(k)), (k, v, lo.get(k))
+    # with recalculation off, LibreOffice shows exactly the values we wrote (types included)
+    ours_t = values(out / template.name)
+    lo_t = values(_soffice_roundtrip(out / template.name, tmp_path, recalc_mode=1))
+    diffs = [(k, v, lo_t.get(k)) for k, v in ours_t.items() if not same(v, lo_t.get(k))]
+    # LibreOffice recalculates array (matrix) formulas on load whatever the setting, and it has
+    # no KPI_* functions: those two blocks show #NAME? there (docs/recalc.md, known differences)
+    blocks = {("KGI・戦略KPI設定", f"{c}{r}") for c in "ABCD" for r in range(27, 32)} | {("KPIダッシュボード", f"{c}43") for c in "BCDE"}
+    assert all(k in blocks and v2 == "#NAME?" for k, _, v2 in diffs), diffs[:10]
+    assert len(ours_t) > 500
