@@ -283,6 +283,10 @@ def write_cells(sheets: dict[str, Any], cells: Iterable[PlannedCell], fmt: _Form
         f = fmt(c.style)
         key = (c.sheet, c.ref)
         if c.formula:
+            # KPI_* calls are stored bare (KPI_STAGE(...)): not "[1]!KPI_STAGE" (Excel's form for a
+            # loaded .xlam function, an external link to the add-in's absolute path) and not
+            # "_xludf.KPI_STAGE" (Excel's form for a function unknown when typed). Bare names bind to
+            # the loaded add-in's function; see docs/template.md, "How UDF calls are stored".
             value = _cached(values.get(key))
             if c.spill:
                 r2, c2 = split_ref(c.spill.split(":")[1])
