@@ -456,6 +456,10 @@ def test_libreoffice_agrees_on_native_formulas_and_reads_cached_values(tmp_path:
     diffs = [(k, v, lo_t.get(k)) for k, v in ours_t.items() if not same(v, lo_t.get(k))]
     # LibreOffice recalculates array (matrix) formulas on load whatever the setting, and it has
     # no KPI_* functions: those two blocks show #NAME? there (docs/recalc.md, known differences)
-    blocks = {("KGI・戦略KPI設定", f"{c}{r}") for c in "ABCD" for r in range(27, 32)} | {("KPIダッシュボード", f"{c}43") for c in "BCDE"}
+    from kpitree.udfs.recalc.package import col_letters
+
+    tpl = open_template(template)
+    blocks = {(tpl.wb.sheets[si].name, f"{col_letters(c)}{r}") for anchor, cells in tpl.graph.spills.items()
+              for (si, r, c) in [anchor] + [k for k, _, _ in cells]}
     assert all(k in blocks and v2 == "#NAME?" for k, _, v2 in diffs), diffs[:10]
     assert len(ours_t) > 500
