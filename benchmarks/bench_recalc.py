@@ -1,0 +1,208 @@
+"""Throughput of batch recalculation, against the alternatives, in one run on one machine.
+
+    python benchmarks/bench_recalc.py                       # 400 files, 10,000 scenarios
+    python benchmarks/bench_recalc.py --files 10000 --jobs 2  # the streaming / memory check
+
+Prints workbooks per second (and scenarios per second) for:
+
+* kpitree recalc — read, fast path, write-back, ``--jobs`` processes;
+* formulas, loading and calculating each file (a sample: it is slow);
+* formulas, one compiled model fed every file's inputs (a sample);
+* the floor — reading each file's inputs with python-calamine and rewriting its zip;
+
+and the peak RSS of this process and its workers. Medians of ``--repeat`` runs; the
+machine is usually shared, so compare the ratios more than the absolute numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import os
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+os.environ.setdefault("TQDM_DISABLE", "1")
+
+
+def template_path(tmp: Path) -> Path:
+    shipped = Path(__file__).resolve().parents[1] / "workbook_templates" / "inside_sales_kpi_ja.xlsx"
+    if shipped.exists():
+        return shipped
+    from kpitree.workbook_templates.builder import build_workbook
+
+    return Path(build_workbook(tmp / "inside_sales_kpi_ja.xlsx", "ja"))
+
+
+def make_files(template: Path, folder: Path, n: int) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for i in range(n):
+        dst = folder / f"team_{i:05d}.xlsx"
+        shutil.copyfile(template, dst)
+        files.append(dst)
+    return files
+
+
+def timed(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def bench_kpitree(files: list[Path], out: Path, jobs: int) -> None:
+    from kpitree.udfs.recalc.batch import recalc_files
+
+    rows = recalc_files(files, out, jobs=jobs, progress=False)
+    bad = [r for r in rows if r["error"] or r["path"] != "fast"]
+    if bad:
+        raise SystemExit(f"unexpected: {bad[0]}")
+
+
+def bench_formulas_each(files: list[Path]) -> None:
+    import formulas
+
+    from kpitree.udfs.recalc.general import prepare_formulas
+
+    prepare_formulas()
+    for f in files:
+        formulas.ExcelModel().loads(str(f)).finish().calculate()
+
+
+def input_cells(template: Path) -> tuple[list[tuple[str, str]], list[str]]:
+    """(sheet, cell) of each named input, and formulas' names of the named outputs."""
+    from kpitree.udfs.recalc.batch import open_template
+    from kpitree.udfs.recalc.package import col_letters
+
+    tpl = open_template(template)
+    ins = [(tpl.wb.sheets[si].name, f"{col_letters(c)}{r}") for si, r, c in tpl.inputs.values()]
+    return ins, [f"'[{template.name}]{tpl.wb.sheets[si].name.upper()}'!{col_letters(c)}{r}" for si, r, c in tpl.outputs.values()]
+
+
+def read_inputs(path: Path, cells: list[tuple[str, str]]) -> list[object]:
+    from python_calamine import CalamineWorkbook
+
+    wb = CalamineWorkbook.from_path(str(path))
+    out = []
+    sheets = {}
+    for sheet, ref in cells:
+        if sheet not in sheets:
+            sheets[sheet] = wb.get_sheet_by_name(sheet).to_python()
+        col = sum((ord(ch) - 64) * 26**i for i, ch in enumerate(reversed(ref.rstrip("0123456789"))))
+        row = int(ref[len(ref.rstrip("0123456789")) :])
+        grid = sheets[sheet]
+        out.append(grid[row - 1][col - 1] if row - 1 < len(grid) and col - 1 < len(grid[row - 1]) else None)
+    return out
+
+
+def bench_formulas_compiled(template: Path, files: list[Path]) -> None:
+    import formulas
+
+    from kpitree.udfs.recalc.general import prepare_formulas
+
+    prepare_formulas()
+    cells, outputs = input_cells(template)
+    names = [f"'[{template.name}]{s.upper()}'!{r}" for s, r in cells]
+    model = formulas.ExcelModel().loads(str(template)).finish()
+    func = model.compile(inputs=names, outputs=outputs)
+    for f in files:
+        func(*read_inputs(f, cells))
+
+
+def bench_floor(template: Path, files: list[Path], out: Path) -> None:
+    cells, _ = input_cells(template)
+    out.mkdir(parents=True, exist_ok=True)
+    for f in files:
+        read_inputs(f, cells)
+        with zipfile.ZipFile(f) as zin, zipfile.ZipFile(out / f.name, "w", zipfile.ZIP_DEFLATED) as zout:
+            for item in zin.infolist():
+                zout.writestr(item, zin.read(item.filename), compresslevel=1)
+
+
+def bench_floor_pool(template: Path, files: list[Path], out: Path, jobs: int) -> None:
+    chunks = [files[i::jobs] for i in range(jobs)]
+    with concurrent.futures.ProcessPoolExecutor(jobs) as pool:
+        list(pool.map(bench_floor, [template] * jobs, chunks, [out] * jobs))
+
+
+def bench_scenarios(template: Path, n: int) -> tuple[float, float]:
+    import numpy as np
+    import pandas as pd
+
+    from kpitree.udfs.recalc.batch import open_template, run_scenarios
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"plan_connect_rate": rng.uniform(0.1, 0.4, n), "plan_win_rate": rng.uniform(0.1, 0.4, n),
+                          "plan_conversion_rate": rng.uniform(0.05, 0.2, n), "months_since_launch": rng.integers(0, 30, n)})
+    tpl = open_template(template)
+    t = time.perf_counter()
+    frame, path = run_scenarios(tpl, table, progress=False)
+    fast = time.perf_counter() - t
+    assert path == "fast" and len(frame) == n
+    sample = table.head(20)
+    t = time.perf_counter()
+    run_scenarios(tpl, sample, force_general=True, progress=False)
+    general = (time.perf_counter() - t) / len(sample)
+    return fast, general
+
+
+def peak_rss_mb() -> tuple[float, float]:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return own, children
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--files", type=int, default=400)
+    ap.add_argument("--scenarios", type=int, default=10_000)
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--sample", type=int, default=10, help="files for the slow formulas baselines")
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="kpitree-bench-") as tmpdir:
+        tmp = Path(tmpdir)
+        template = template_path(tmp)
+        files = make_files(template, tmp / "in", args.files)
+        sample = files[: args.sample]
+        print(f"machine: {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}; {args.files} copies of {template.name}; "
+              f"jobs={args.jobs}; medians of {args.repeat}")
+        rows = []
+        t = timed(lambda: bench_kpitree(files, tmp / "out", args.jobs), args.repeat)
+        rows.append((f"kpitree recalc, write-back, {args.jobs} job(s)", len(files) / t))
+        t = timed(lambda: bench_kpitree(files, tmp / "out1", 1), args.repeat)
+        rows.append(("kpitree recalc, write-back, 1 job", len(files) / t))
+        t = timed(lambda: bench_formulas_each(sample), 1)
+        rows.append(("formulas: load + calculate each file, 1 job", len(sample) / t))
+        sample_c = files[: max(args.sample * 3, 30)]
+        t = timed(lambda: bench_formulas_compiled(template, sample_c), 1)
+        rows.append(("formulas: one compiled model fed each file's inputs, 1 job", len(sample_c) / t))
+        t = timed(lambda: bench_floor(template, files, tmp / "floor"), args.repeat)
+        rows.append(("floor: calamine read of inputs + zip rewrite, 1 job", len(files) / t))
+        t = timed(lambda: bench_floor_pool(template, files, tmp / "floorp", args.jobs), args.repeat)
+        rows.append((f"floor: calamine read of inputs + zip rewrite, {args.jobs} job(s)", len(files) / t))
+        base = rows[0][1]
+        print(f"\n{'workbooks per second':<62} {'wb/s':>9} {'kpitree ×':>10}")
+        for label, rate in rows:
+            print(f"{label:<62} {rate:9.1f} {base / rate:10.2f}")
+
+        fast, general = bench_scenarios(template, args.scenarios)
+        print(f"\n{'scenarios of the template':<62} {'scen/s':>9} {'seconds':>10}")
+        print(f"{f'kpitree scenarios, fast path ({args.scenarios:,} rows)':<62} {args.scenarios / fast:9.0f} {fast:10.3f}")
+        print(f"{'formulas, one calculate() per scenario (20 rows)':<62} {1 / general:9.1f} {general * args.scenarios:10.1f} (for {args.scenarios:,})")
+        own, children = peak_rss_mb()
+        print(f"\npeak RSS: this process {own:.0f} MB, largest worker {children:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
