@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import Sequence
 
@@ -19,6 +20,7 @@ COMMAND_MODULES = (
     "kpitree.workbook_templates.commands",
     "kpitree.addin.commands",
     "kpitree.udfs.recalc_commands",
+    "kpitree.demo",
 )
 
 
@@ -50,6 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("kpitree: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `kpitree … | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

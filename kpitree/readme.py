@@ -16,6 +16,7 @@ from typing import Callable
 # block name -> "module:function" returning the Markdown
 BLOCKS = {
     "udf-reference": "kpitree.udfs.reference:udf_reference_markdown",
+    "named-cells": "kpitree.workbook_templates.names:named_cells_markdown",
 }
 
 README = Path(__file__).resolve().parent.parent / "README.md"

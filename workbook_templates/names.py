@@ -22,8 +22,6 @@ from kpitree.udfs.catalogue import load_catalogue
 
 from .spec import PLAN_FIELDS, RAW_FIELDS, SHEETS, TREND_FIELDS, sheet_cells
 
-README_START = "<!-- named-cells:start -->"
-README_END = "<!-- named-cells:end -->"
 OUTPUT_PREFIXES = ("achievement_", "required_", "stage_label", "bottleneck")
 
 

@@ -1,0 +1,127 @@
+"""``kpitree demo``: the whole job on built-in sample data, end to end.
+
+Builds a workbook from the template with one inside-sales team's sample data (12
+months of actuals), rebuilds its dashboard, recalculates it (which also writes the
+cached values the dashboard rebuild cannot), writes the file and prints the
+dashboard — achievement, status, bottleneck and stage advice — in the terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from kpitree.cli_support import add_lang
+
+DEFAULT_OUT = "kpitree-demo.xlsx"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="build, recalculate and show a sample team's KPI workbook",
+        description="Build a KPI workbook for a sample inside-sales team (12 months of actuals), rebuild its "
+        "dashboard, recalculate it, write it and print the dashboard. Start here.",
+    )
+    p.add_argument("--out", type=Path, help=f"where to write the workbook (default: {DEFAULT_OUT}, or a numbered "
+                   "name next to it if that exists — an existing file is never overwritten)")
+    add_lang(p)
+    p.set_defaults(run=run_demo)
+
+
+def free_path(path: Path) -> Path:
+    """``path``, or ``stem-1.xlsx``, ``stem-2.xlsx``, … — the first that does not exist."""
+    candidate, n = path, 0
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+    return candidate
+
+
+def build_demo(out: Path, lang: str) -> dict[str, Any]:
+    """Write the demo workbook to ``out``; its named values after recalculation."""
+    from kpitree.udfs.recalc import recalc_file
+    from kpitree.workbook_templates import build_workbook, rebuild_dashboard, sample_inputs
+
+    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+        built = Path(tmp) / out.name
+        build_workbook(built, lang, sample_inputs(lang))
+        rebuild_dashboard(built)  # in place; the engine then fills in the cached values
+        return recalc_file(built, out)
+
+
+def dashboard_rows(values: dict[str, Any], lang: str) -> list[tuple[str, ...]]:
+    """One row per dashboard KPI: tier, label, target, actual, achievement, status."""
+    from kpitree.udfs.catalogue import load_catalogue
+    from kpitree.udfs.status import evaluate_status, status_label
+    from kpitree.workbook_templates import NAMED_OUTPUTS
+
+    cat = load_catalogue()
+    rows = []
+    for name in NAMED_OUTPUTS:  # the dashboard's order: strategic, tactical, action
+        if not name.startswith("achievement_") or name not in values:
+            continue
+        achievement = values[name]
+        kpi = cat.kpi(name.removeprefix("achievement_"))
+        index, code = evaluate_status(achievement, values["status_on_track_from"], values["status_watch_from"])
+        status = str(achievement) if code else status_label(int(index), lang)
+        rows.append((
+            cat.tier(kpi.tier).label(lang),
+            kpi.label(lang),
+            _fmt(values.get(f"target_{kpi.id}"), kpi.unit),
+            _fmt(values.get(f"actual_{kpi.id}"), kpi.unit),
+            _fmt(achievement, "rate"),
+            status,
+        ))
+    return rows
+
+
+def _fmt(value: Any, unit: str) -> str:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        return "" if value is None else str(value)
+    if unit == "currency":
+        return f"¥{value:,.0f}"
+    if unit == "rate":
+        return f"{value:.1%}"
+    if unit == "ratio":
+        return f"{value:,.2f}"
+    return f"{value:,.1f}"
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from kpitree.cli_support import print_table
+    from kpitree.udfs.catalogue import load_catalogue
+    from kpitree.udfs.stage import recommend, stage_for_months
+
+    lang = args.lang
+    out = args.out if args.out is not None else free_path(Path(DEFAULT_OUT))
+    if out.exists():
+        from kpitree.cli import CliError
+
+        raise CliError(f"{out} exists; choose another --out (the demo never overwrites a file)")
+    values = build_demo(out.resolve(), lang)
+    ja = lang == "ja"
+    heads = ("階層", "KPI", "目標", "実績", "達成率", "状況") if ja else ("tier", "KPI", "target", "actual", "achievement", "status")
+    print_table("KPIダッシュボード" if ja else "KPI dashboard", heads, dashboard_rows(values, lang), right=(2, 3, 4))
+
+    cat = load_catalogue()
+    label = values.get("bottleneck")
+    lever = next((b for b in cat.bottlenecks if b.label(lang) == label), None)
+    if lever is not None:
+        print(("ボトルネック: " if ja else "Bottleneck: ") + f"{lever.label(lang)} — "
+              + ("想定原因 " if ja else "likely cause: ") + lever.cause(lang) + " / "
+              + ("改善アクション " if ja else "action: ") + lever.action(lang))
+    elif label:
+        print(("ボトルネック: " if ja else "Bottleneck: ") + str(label))
+    stage = stage_for_months(values["months_since_launch"])
+    focus = ", ".join(f"{r.kpi_label} {r.stars}" for r in recommend(stage, lang))
+    print(("段階: " if ja else "Stage: ") + f"{stage.label(lang)} — {stage.focus(lang)}")
+    print(("重点KPI: " if ja else "Focus KPIs: ") + focus)
+    for tip in stage.tips(lang):
+        print(f"・{tip}" if ja else f"- {tip}")
+    print(("書き出し: " if ja else "Written: ") + os.fspath(out))
+    return 0
