@@ -6,14 +6,24 @@ import functools
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal
 
 Lang = Literal["ja", "en"]
 LANGS: tuple[Lang, ...] = ("ja", "en")
 
 
+class Bilingual:
+    """Texts come in pairs: the label as ``ja`` / ``en``, any other text as ``x_ja`` / ``x_en``."""
+
+    def label(self, lang: Lang) -> str:
+        return getattr(self, lang)
+
+    def text(self, field: str, lang: Lang) -> Any:
+        return getattr(self, f"{field}_{lang}")
+
+
 @dataclass(frozen=True)
-class Benchmark:
+class Benchmark(Bilingual):
     context: str
     low: float
     high: float | None
@@ -21,12 +31,10 @@ class Benchmark:
     ja: str
     en: str
 
-    def label(self, lang: Lang) -> str:
-        return self.ja if lang == "ja" else self.en
 
 
 @dataclass(frozen=True)
-class Kpi:
+class Kpi(Bilingual):
     id: str
     tier: str
     ja: str
@@ -42,11 +50,9 @@ class Kpi:
     family: str = "inside_sales"
     benchmarks: tuple[Benchmark, ...] = ()
 
-    def label(self, lang: Lang) -> str:
-        return self.ja if lang == "ja" else self.en
 
     def formula(self, lang: Lang) -> str:
-        return self.formula_ja if lang == "ja" else self.formula_en
+        return self.text("formula", lang)
 
     @property
     def lower_is_better(self) -> bool:
@@ -59,7 +65,7 @@ class Kpi:
 
 
 @dataclass(frozen=True)
-class Tier:
+class Tier(Bilingual):
     id: str
     ja: str
     en: str
@@ -70,23 +76,21 @@ class Tier:
     min_count: int
     max_count: int
 
-    def label(self, lang: Lang) -> str:
-        return self.ja if lang == "ja" else self.en
 
 
 @dataclass(frozen=True)
-class Recommendation:
+class Recommendation(Bilingual):
     kpi: str
     priority: int  # 1..3 stars
     why_ja: str
     why_en: str
 
     def why(self, lang: Lang) -> str:
-        return self.why_ja if lang == "ja" else self.why_en
+        return self.text("why", lang)
 
 
 @dataclass(frozen=True)
-class Stage:
+class Stage(Bilingual):
     id: str
     ja: str
     en: str
@@ -98,29 +102,25 @@ class Stage:
     tips_en: tuple[str, ...]
     recommend: tuple[Recommendation, ...]
 
-    def label(self, lang: Lang) -> str:
-        return self.ja if lang == "ja" else self.en
 
     def focus(self, lang: Lang) -> str:
-        return self.focus_ja if lang == "ja" else self.focus_en
+        return self.text("focus", lang)
 
     def tips(self, lang: Lang) -> tuple[str, ...]:
-        return self.tips_ja if lang == "ja" else self.tips_en
+        return self.text("tips", lang)
 
 
 @dataclass(frozen=True)
-class Industry:
+class Industry(Bilingual):
     id: str
     ja: str
     en: str
     conversion_context: str
 
-    def label(self, lang: Lang) -> str:
-        return self.ja if lang == "ja" else self.en
 
 
 @dataclass(frozen=True)
-class Bottleneck:
+class Bottleneck(Bilingual):
     lever: str
     source: str
     ja: str
@@ -130,14 +130,12 @@ class Bottleneck:
     action_ja: str
     action_en: str
 
-    def label(self, lang: Lang) -> str:
-        return self.ja if lang == "ja" else self.en
 
     def cause(self, lang: Lang) -> str:
-        return self.cause_ja if lang == "ja" else self.cause_en
+        return self.text("cause", lang)
 
     def action(self, lang: Lang) -> str:
-        return self.action_ja if lang == "ja" else self.action_en
+        return self.text("action", lang)
 
 
 @dataclass(frozen=True)

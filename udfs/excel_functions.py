@@ -24,7 +24,7 @@ from . import kpi_formulas as kf
 from .catalogue import LANGS, load_catalogue
 from .excel_values import XlError
 from .kpi_function import KpiFunction
-from .kpi_tree import LEVERS, evaluate_bottleneck
+from .kpi_tree import LEVERS, NO_BOTTLENECK, evaluate_bottleneck
 from .stage import recommend, resolve_stage
 from .status import evaluate_status, status_label
 
@@ -362,9 +362,7 @@ def KPI_BOTTLENECK(funnel_actuals, funnel_targets, lang="ja"):
     if r.codes:
         return _xl_error(XlError(int(r.codes)))
     if r.lever_index == -1:
-        none = {"ja": ["ボトルネックなし", "全ての指標が目標以上", "現状の活動を維持"],
-                "en": ["No bottleneck", "Every lever is at or above target", "Keep the current activity"]}
-        return [none[code_lang] + [0.0]]
+        return [[*NO_BOTTLENECK[code_lang], 0.0]]
     b = load_catalogue().bottleneck(LEVERS[int(r.lever_index)])
     return [[b.label(code_lang), b.cause(code_lang), b.action(code_lang), float(r.recovered[int(r.lever_index)])]]
 

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import kpi_formulas as kf
-from .catalogue import Lang, load_catalogue
+from .catalogue import Bilingual, Lang, load_catalogue
 from .excel_values import OK, Kind, XlError, check_domain, first_error, to_checked
 
 MONTHS_PER_YEAR = 12
@@ -28,7 +28,7 @@ PERIODS = ("year", "quarter", "month", "week", "day")
 
 
 @dataclass(frozen=True)
-class PlanRow:
+class PlanRow(Bilingual):
     """One quantity of the plan per period."""
 
     key: str
@@ -39,9 +39,6 @@ class PlanRow:
     month: float
     week: float
     day: float
-
-    def label(self, lang: Lang) -> str:
-        return self.ja if lang == "ja" else self.en
 
     def per(self, period: str) -> float:
         return getattr(self, period)
@@ -120,6 +117,11 @@ def back_calculate(
 # --- bottleneck -------------------------------------------------------------------
 
 LEVERS = ("calls", "connect_rate", "conversion_rate", "win_rate", "avg_deal_size")
+# label, cause, action when every lever is at or above its target
+NO_BOTTLENECK = {
+    "ja": ("ボトルネックなし", "全ての指標が目標以上", "現状の活動を維持"),
+    "en": ("No bottleneck", "Every lever is at or above target", "Keep the current activity"),
+}
 _LEVER_KINDS = (Kind.COUNT, Kind.RATE, Kind.RATE, Kind.RATE, Kind.AMOUNT)
 
 
@@ -195,9 +197,7 @@ def find_bottleneck(actuals: dict[str, float], targets: dict[str, float], lang: 
     recovered = {lever: float(v) for lever, v in zip(LEVERS, r.recovered)}
     revenue, target = float(r.actual_revenue), float(r.target_revenue)
     if r.lever_index == -1:
-        none = {"ja": ("ボトルネックなし", "全ての指標が目標以上", "現状の活動を維持"),
-                "en": ("No bottleneck", "Every lever is at or above target", "Keep the current activity")}[lang]
-        return BottleneckResult(None, *none, 0.0, revenue, target, recovered)
+        return BottleneckResult(None, *NO_BOTTLENECK[lang], 0.0, revenue, target, recovered)
     b = load_catalogue().bottleneck(LEVERS[int(r.lever_index)])
     return BottleneckResult(
         b.lever, b.label(lang), b.cause(lang), b.action(lang), recovered[b.lever], revenue, target, recovered
