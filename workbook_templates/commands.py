@@ -1,4 +1,4 @@
-"""``kpitree template build|names``, ``kpitree new`` and ``kpitree dashboard``."""
+"""``kpitree template build|names``, ``kpitree new [--template FILE]`` and ``kpitree dashboard``."""
 
 from __future__ import annotations
 
@@ -21,11 +21,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "new", help="write a fresh KPI workbook with targets for your industry and stage",
-        description="Write a fresh 4-sheet KPI workbook: targets from the catalogue's benchmark guides for the "
-        "industry and the stage (launch: low end, growth: middle, mature: high end), actuals empty.",
-        epilog="example: kpitree new kpi.xlsx --months 8 --industry saas_low_price --revenue 1億 --deal-size 100万")
+        description="Write a fresh 4-sheet KPI workbook: targets from the catalogue's benchmark guides for the\n"
+        "industry and the stage (launch: low end, growth: middle, mature: high end), actuals empty.\n\n"
+        "--template FILE starts from your own kpitree workbook instead of the shipped one. Its named cells\n"
+        "are checked first, as `kpitree dashboard` does: every missing, broken, text or error name in one\n"
+        "message, exit 2, nothing written. The copy gets the plan and the targets (addressed by name), its\n"
+        "raw data, typed actuals and 12-month history are emptied; styles, labels, extra sheets, notes,\n"
+        "working days and status thresholds are kept. Cached values are recalculated (kpitree recalc's engine).",
+        epilog="examples: kpitree new kpi.xlsx --months 8 --industry saas_low_price --revenue 1億 --deal-size 100万\n"
+        "          kpitree new next_year.xlsx --template this_year.xlsx --months 20",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("out", type=Path, help="the .xlsx file to write")
     add_lang(p)
+    p.set_defaults(lang=None)  # None: ja, or the template's own language with --template
+    p.add_argument("--template", type=Path, metavar="FILE",
+                   help="your own kpitree workbook to start from (kept: styles, labels, extra sheets, notes; "
+                   "language: the template's). FILE is never written; OUT must differ from it")
     p.add_argument("--months", type=non_negative, default=0, help="months since the IS team started (default 0)")
     p.add_argument("--industry", default="general", help="industry id for the guides (see `kpitree catalog`; default general)")
     p.add_argument("--revenue", type=amount, default=100_000_000.0, help="annual revenue goal (KGI), e.g. 1億 (default)")
@@ -61,19 +72,32 @@ def run_template_names(args: argparse.Namespace) -> int:
 
 
 def run_new(args: argparse.Namespace) -> int:
+    import sys
+
     from kpitree.cli import CliError
 
-    from .new import new_workbook
+    from .checks import NamedCellError
+    from .new import new_from_template, new_workbook
 
     if args.out.suffix.lower() != ".xlsx":
         raise CliError(f"{args.out}: the file name must end in .xlsx")
+    note = None
     try:
-        path = new_workbook(args.out, lang=args.lang, months=args.months, industry=args.industry,
-                            revenue=args.revenue, deal_size=args.deal_size, force=args.force)
-    except FileExistsError as exc:
+        if args.template is not None:
+            path, note = new_from_template(args.template, args.out, lang=args.lang, months=args.months,
+                                           industry=args.industry, revenue=args.revenue, deal_size=args.deal_size,
+                                           force=args.force)
+        else:
+            path = new_workbook(args.out, lang=args.lang or "ja", months=args.months, industry=args.industry,
+                                revenue=args.revenue, deal_size=args.deal_size, force=args.force)
+    except NamedCellError as exc:
+        raise CliError(f"{args.template}: {exc}") from None
+    except (FileExistsError, FileNotFoundError, ValueError) as exc:
         raise CliError(str(exc)) from None
     except KeyError as exc:
         raise CliError(str(exc.args[0])) from None
+    if note:
+        print(f"kpitree new: note: {note}", file=sys.stderr)
     print(path)
     return 0
 

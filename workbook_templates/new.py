@@ -8,6 +8,9 @@ opportunities = back-calculated per month, calls = back-calculated per working d
 connect rate = the plan's. The rest take :data:`.spec.DEFAULT_TARGETS` (kpitree
 defaults, not seed figures). The plan's conversion rate is the industry guide at the
 stage's level; win rate 25 % and connect rate 25 % are seed 001/000's figures.
+
+``kpitree new --template FILE`` (:func:`new_from_template`) applies the same targets to a
+user's own kpitree workbook, checked and addressed by its defined names (docs/template.md).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from kpitree.udfs.catalogue import load_catalogue
 from kpitree.udfs.kpi_tree import back_calculate
@@ -34,19 +37,25 @@ def level_value(low: float, high: float | None, level: str) -> float:
 
 
 def new_inputs(*, months: float = 0, industry: str = "general", revenue: float = 100_000_000,
-               deal_size: float = 1_000_000, lang: str = "ja") -> dict[str, Any]:
-    """Inputs of a fresh workbook: plan and targets filled, actuals and history empty."""
+               deal_size: float = 1_000_000, lang: str = "ja", working_days: float = 20,
+               kpi_ids: Iterable[str] | None = None) -> dict[str, Any]:
+    """Inputs of a fresh workbook: plan and targets filled, actuals and history empty.
+
+    ``kpi_ids`` (default: the shipped template's KPIs) are the KPIs that get a
+    ``target_<id>``; a KPI with neither a guide, a plan figure nor a kpitree default
+    gets none. ``working_days`` per month turns the monthly calls into the daily target.
+    """
     cat = load_catalogue()
     ind = cat.industry(industry)  # KeyError names the choices
     stage = stage_for_months(months)
     level = stage.target_level
     conv = cat.kpi("conversion_rate").benchmark(ind.conversion_context)
     conversion = level_value(conv.low, conv.high, level)
-    plan = back_calculate(revenue, deal_size, PLAN_WIN_RATE, conversion, PLAN_CONNECT_RATE)
+    plan = back_calculate(revenue, deal_size, PLAN_WIN_RATE, conversion, PLAN_CONNECT_RATE, working_days)
     inputs: dict[str, Any] = {
         "months_since_launch": months, "kgi_annual_revenue": revenue, "avg_deal_size": deal_size,
         "plan_win_rate": PLAN_WIN_RATE, "plan_conversion_rate": conversion, "plan_connect_rate": PLAN_CONNECT_RATE,
-        "working_days_per_month": 20, "status_on_track_from": 1.0, "status_watch_from": 0.8,
+        "working_days_per_month": working_days, "status_on_track_from": 1.0, "status_watch_from": 0.8,
     }
     opportunities = math.ceil(plan.row("opportunities").month - 1e-9)
     from_plan = {
@@ -57,17 +66,19 @@ def new_inputs(*, months: float = 0, industry: str = "general", revenue: float =
         "connect_rate": PLAN_CONNECT_RATE,
         "conversion_rate": conversion,
     }
-    for ids in TEMPLATE_KPIS.values():
-        for kpi_id in ids:
-            kpi = cat.kpi(kpi_id)
-            bench = kpi.benchmark(ind.conversion_context if kpi_id == "conversion_rate" else "all")
-            if kpi_id in from_plan:
-                value = from_plan[kpi_id]
-            elif bench is not None:
-                value = level_value(bench.low, bench.high, level)
-            else:
-                value = DEFAULT_TARGETS[kpi_id]
-            inputs[f"target_{kpi_id}"] = value
+    ids = [k for tier in TEMPLATE_KPIS.values() for k in tier] if kpi_ids is None else list(kpi_ids)
+    for kpi_id in ids:
+        kpi = cat.kpi(kpi_id)
+        bench = kpi.benchmark(ind.conversion_context if kpi_id == "conversion_rate" else "all")
+        if kpi_id in from_plan:
+            value = from_plan[kpi_id]
+        elif bench is not None:
+            value = level_value(bench.low, bench.high, level)
+        elif kpi_id in DEFAULT_TARGETS:
+            value = DEFAULT_TARGETS[kpi_id]
+        else:
+            continue
+        inputs[f"target_{kpi_id}"] = value
     from .spec import T
 
     inputs["trend_month"] = list(T[lang]["months"])
@@ -85,3 +96,182 @@ def new_workbook(out: str | os.PathLike, *, lang: str = "ja", months: float = 0,
         raise FileExistsError(f"{out} exists; use --force to overwrite it")
     inputs = new_inputs(months=months, industry=industry, revenue=revenue, deal_size=deal_size, lang=lang)
     return build_workbook(out, lang, inputs)
+
+
+# --- kpitree new --template FILE ------------------------------------------------------------
+
+# Settings a user's template keeps when it holds a value (filled from new_inputs when blank).
+KEPT_SETTINGS = ("working_days_per_month", "status_on_track_from", "status_watch_from")
+# Inputs the arguments decide: always written.
+PLAN_INPUTS = ("months_since_launch", "kgi_annual_revenue", "avg_deal_size", "plan_win_rate",
+               "plan_conversion_rate", "plan_connect_rate")
+TREND_DATA = ("trend_leads", "trend_opportunities", "trend_won", "trend_calls", "trend_connects")
+
+
+def template_problems(wb: Any, lang: str) -> tuple[list[Any], list[str]]:
+    """KPI rows and every problem of a template: the dashboard's checks, plus the names ``new`` writes.
+
+    Beyond ``kpitree dashboard``'s checks: ``target_<id>`` and ``actual_<id>`` of every
+    KPI row, ``trend_month`` and the ``trend_*`` history ranges must exist (they are how
+    the targets are written and the actuals emptied; ``kpitree dashboard`` names KPI rows
+    the user added).
+    """
+    from .checks import cell_problem, check_named_cells, destination, scan_kpi_rows
+
+    rows, problems = scan_kpi_rows(wb, lang)
+    problems += check_named_cells(wb, kpi_rows=rows)
+    for row in rows:
+        for prefix in ("target", "actual"):
+            name = f"{prefix}_{row.kpi_id}"
+            dest = destination(wb, name)
+            if dest is None:
+                problems.append(f"{name}: missing (run `kpitree dashboard` on the template to name added KPI rows)"
+                                if name not in wb.defined_names else f"{name}: broken reference")
+                continue
+            sheet, ref = dest
+            if ":" in ref:
+                problems.append(f"{name}: refers to a range {ref}, expected one cell")
+                continue
+            issue = cell_problem(wb[sheet][ref], formula_ok=prefix == "actual")
+            if issue:
+                problems.append(f"{name} ({sheet}!{ref}): {issue}")
+    for name in ("trend_month",) + TREND_DATA:
+        if destination(wb, name) is None:
+            problems.append(f"{name}: {'missing' if name not in wb.defined_names else 'broken reference'}")
+    return rows, list(dict.fromkeys(problems))  # a cell reported by row and by name is listed once
+
+
+def _cells(wb: Any, name: str) -> list[Any]:
+    from .checks import destination
+
+    sheet, ref = destination(wb, name)
+    cells = wb[sheet][ref]
+    if not isinstance(cells, tuple):
+        return [cells]
+    return [c for row in cells for c in (row if isinstance(row, tuple) else (row,))]
+
+
+def _is_formula(cell: Any) -> bool:
+    return hasattr(cell.value, "text") or (isinstance(cell.value, str) and cell.value.startswith("="))
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _resize_recommend_spill(wb: Any, months: float, lang: str) -> None:
+    """Fit KPI_STAGE_RECOMMEND's array block to the new stage's row count; empty stale children.
+
+    The block was sized for the template's stage (launch 6 rows, mature 5); its cached
+    children are plain values to openpyxl. The recalculation fills the stored block only.
+    """
+    from openpyxl.utils import get_column_letter, range_boundaries
+
+    from .spec import recommend_values
+
+    values = recommend_values(months, lang)
+    height, width = len(values), max(len(r) for r in values)
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if not (hasattr(cell.value, "text") and "KPI_STAGE_RECOMMEND" in (cell.value.text or "")):
+                    continue
+                c1, r1, c2, r2 = range_boundaries(cell.value.ref or cell.coordinate)
+                for r in range(r1, max(r2, r1 + height - 1) + 1):
+                    for c in range(c1, max(c2, c1 + width - 1) + 1):
+                        if (r, c) != (r1, c1):
+                            ws.cell(r, c).value = None
+                cell.value.ref = f"{cell.coordinate}:{get_column_letter(c1 + width - 1)}{r1 + height - 1}"
+
+
+def new_from_template(template: str | os.PathLike, out: str | os.PathLike, *, lang: str | None = None,
+                      months: float = 0, industry: str = "general", revenue: float = 100_000_000,
+                      deal_size: float = 1_000_000, force: bool = False, recalc: bool = True) -> tuple[Path, str | None]:
+    """``kpitree new --template``: copy a user's kpitree workbook with fresh targets, actuals empty.
+
+    Checked first (:class:`~.checks.NamedCellError` listing every wrong name; nothing
+    written). Cells are addressed by defined names only. Written: the plan inputs, the
+    targets :func:`new_inputs` gives for the template's KPI rows (a KPI without a guide,
+    plan figure or default keeps the template's target), and — only where the template
+    has none — working days and status thresholds. Emptied: ``raw_*``, typed actuals
+    (``actual_<id>`` cells that are not formulas) and the ``trend_*`` history (month
+    labels kept). Everything else (styles, other sheets, notes, the dashboard) is kept
+    as openpyxl round-trips it.
+
+    Then the kpitree recalculation engine gives every formula its cached value and the
+    file does not ask Excel to recalculate on load (as ``kpitree new``). If the engine
+    cannot recalculate the workbook, the file is written with ``fullCalcOnLoad`` (as
+    ``kpitree dashboard``) and the second element of the result says why.
+    """
+    import tempfile
+
+    from .checks import NamedCellError, REQUIRED_INPUTS, destination, workbook_lang
+    from .dashboard_openpyxl import load, restore_dynamic_arrays
+
+    template, out = Path(template), Path(out)
+    if not template.is_file():
+        raise FileNotFoundError(f"{template}: no such file")
+    if out.resolve() == template.resolve() or (out.exists() and os.path.samefile(out, template)):
+        raise ValueError(f"{out}: OUT must differ from the template file")
+    if out.exists() and not force:
+        raise FileExistsError(f"{out} exists; use --force to overwrite it")
+    load_catalogue().industry(industry)  # KeyError names the choices, before the template is read
+    wb = load(template)
+    book_lang = workbook_lang(wb)
+    rows, problems = template_problems(wb, book_lang)
+    if problems:
+        raise NamedCellError(problems)
+    if lang is not None and lang != book_lang:
+        raise ValueError(f"--lang {lang}: the template is a {book_lang} workbook (its language is kept; omit --lang)")
+
+    def cell(name: str) -> Any:
+        sheet, ref = destination(wb, name)
+        return wb[sheet][ref]
+
+    days = cell("working_days_per_month").value
+    days = days if isinstance(days, (int, float)) and not isinstance(days, bool) and days > 0 else 20
+    inputs = new_inputs(months=months, industry=industry, revenue=revenue, deal_size=deal_size, lang=book_lang,
+                        working_days=days, kpi_ids=[r.kpi_id for r in rows])
+    for name in PLAN_INPUTS + tuple(f"target_{r.kpi_id}" for r in rows):
+        if name in inputs:
+            cell(name).value = inputs[name]
+    for name in KEPT_SETTINGS:
+        if _blank(cell(name).value):
+            cell(name).value = inputs[name]
+    month_cells = _cells(wb, "trend_month")
+    if all(_blank(c.value) for c in month_cells):
+        for c, label in zip(month_cells, inputs["trend_month"]):
+            c.value = label
+    for name in [n for n in REQUIRED_INPUTS if n.startswith("raw_")]:
+        cell(name).value = None
+    for row in rows:
+        actual = cell(f"actual_{row.kpi_id}")
+        if not _is_formula(actual):
+            actual.value = None
+    for name in TREND_DATA:
+        for c in _cells(wb, name):
+            if not _is_formula(c):
+                c.value = None
+    _resize_recommend_spill(wb, months, book_lang)
+
+    note = None
+    with tempfile.TemporaryDirectory(dir=out.parent.resolve()) as tmp:
+        staged = Path(tmp) / out.name
+        if recalc:
+            from kpitree.udfs.recalc import recalc_file
+
+            wb.calculation.fullCalcOnLoad = None  # cached values are real: Excel without the add-in shows them
+            wb.save(staged)
+            restore_dynamic_arrays(staged)
+            try:
+                recalc_file(staged, Path(tmp) / "recalculated.xlsx")
+                os.replace(Path(tmp) / "recalculated.xlsx", out)
+                return out, None
+            except Exception as exc:  # noqa: BLE001 - any engine failure: fall back to Excel recalculating
+                note = (f"cached values not computed ({exc.__class__.__name__}: {exc}); "
+                        "Excel recalculates the workbook when it opens it")
+        wb.calculation.fullCalcOnLoad = True
+        wb.save(staged)
+        restore_dynamic_arrays(staged)
+        os.replace(staged, out)
+    return out, note
