@@ -44,7 +44,6 @@ DOCUMENT_MODULES = ("ThisWorkbook", "Sheet1")
 DEFAULT_README_URL = "https://pypi.org/project/kpitree/"
 
 _PROJECT_NAME_LINE = re.compile(r'^(Public Const PROJECT_NAME As String = )"[^"]*"', re.MULTILINE)
-_VERSION_LINE = re.compile(r'^Public Const XLWINGS_VERSION As String = "([^"]*)"', re.MULTILINE)
 
 
 class BuildError(Exception):
@@ -76,13 +75,6 @@ def xlwings_module(project_name: str = PROJECT_NAME) -> VbaModule:
     if count != 1:
         raise BuildError(f"{path}: expected one 'Public Const PROJECT_NAME' line, found {count}")
     return VbaModule("xlwings", source)
-
-
-def xlwings_vba_version() -> str:
-    match = _VERSION_LINE.search((xlwings_dir() / "xlwings_custom_addin.bas").read_text(encoding="ascii"))
-    if not match:
-        raise BuildError("xlwings_custom_addin.bas has no XLWINGS_VERSION constant")
-    return match.group(1)
 
 
 def dictionary_module() -> VbaModule:

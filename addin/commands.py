@@ -71,7 +71,7 @@ def run_install(args: argparse.Namespace) -> int:
     if (code := _unsupported("install")) is not None:
         return code
     from .build import build_addin
-    from .install import applescript_path, apply, current_platform, plan_install
+    from .install import applescript_path, current_platform, plan_install
 
     platform = current_platform()
     plan = plan_install(platform, Path.home(), python=sys.executable, xlam=build_addin(),

@@ -11,7 +11,7 @@ import argparse
 import importlib
 import os
 import sys
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 from . import __version__
 
@@ -28,8 +28,15 @@ class CliError(Exception):
     """A problem the user can fix; printed as one line, exit code 2."""
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """Usage errors in one line that points at --help, instead of a usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="kpitree",
         description="Sales-KPI design in Excel, powered by Python: KPI catalogue, back-calculation "
         "from the annual goal (KGI), stage recommendations, template workbooks, batch recalculation.",
@@ -54,6 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # `kpitree … | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except OSError as exc:  # a missing folder, no permission, a full disk: the user's to fix
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"kpitree {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 1
 
 

@@ -15,7 +15,7 @@ _UNITS = {"": 1.0, "千": 1e3, "万": 1e4, "億": 1e8, "k": 1e3, "m": 1e6}
 def amount(text: str) -> float:
     """A yen amount: ``100000000``, ``1e8``, ``100,000,000``, ``1億``, ``100万``, ``1.5億``."""
     raw = text.strip().replace(",", "").replace("円", "").replace("¥", "")
-    match = re.fullmatch(r"([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([万億千kKmM]?)", raw)
+    match = re.fullmatch(r"([0-9]*\.?[0-9]+(?:e\+?[0-9]+)?)\s*([万億千km]?)", raw, re.IGNORECASE)
     if not match:
         raise argparse.ArgumentTypeError(f"not an amount: {text!r} (write e.g. 100000000, 1億 or 100万)")
     value = float(match.group(1)) * _UNITS[match.group(2).lower()]

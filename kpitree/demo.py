@@ -98,11 +98,13 @@ def run_demo(args: argparse.Namespace) -> int:
     from kpitree.udfs.stage import recommend, stage_for_months
 
     lang = args.lang
+    from kpitree.cli import CliError
+
     out = args.out if args.out is not None else free_path(Path(DEFAULT_OUT))
     if out.exists():
-        from kpitree.cli import CliError
-
         raise CliError(f"{out} exists; choose another --out (the demo never overwrites a file)")
+    if not out.resolve().parent.is_dir():
+        raise CliError(f"folder {out.resolve().parent} does not exist")
     values = build_demo(out.resolve(), lang)
     ja = lang == "ja"
     heads = ("階層", "KPI", "目標", "実績", "達成率", "状況") if ja else ("tier", "KPI", "target", "actual", "achievement", "status")

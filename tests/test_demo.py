@@ -32,6 +32,11 @@ def test_demo_never_overwrites(tmp_path, capsys):
     assert "exists" in capsys.readouterr().err
 
 
+def test_demo_into_a_missing_folder_is_one_line(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "nope" / "demo.xlsx")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
 def test_default_name_is_numbered_when_taken(tmp_path):
     first = tmp_path / "kpitree-demo.xlsx"
     assert free_path(first) == first

@@ -19,8 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "plan",
         help="back-calculate activity from the annual revenue goal (KGI)",
         description="Back-calculate won deals, opportunities, connects and calls per year, quarter, month, "
-        "week and working day from the annual revenue goal. Rates as 25%% or 0.25; amounts as 100000000, 1億 or 100万.",
-        epilog="example (seed 001): kpitree plan --revenue 1億 --deal-size 100万 --win-rate 25%% --conversion-rate 10%% --connect-rate 25%%",
+        "week and working day from the annual revenue goal. Rates as 25% or 0.25; amounts as 100000000, 1億 or 100万.",
+        epilog="example (seed 001): kpitree plan --revenue 1億 --deal-size 100万 --win-rate 25% --conversion-rate 10% --connect-rate 25%",
     )
     p.add_argument("--revenue", type=amount, required=True, help="annual revenue goal in yen (KGI)")
     p.add_argument("--deal-size", type=amount, required=True, help="average deal size in yen")
@@ -35,14 +35,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "stage",
         help="the team's stage and the KPIs to focus on",
-        description="Stage from months since the inside-sales team started (< 6 launch, 6 to < 12 growth, "
-        "12+ mature), its recommended KPIs and tips (seed 000); with --kpis, a KPI-design check.",
+        description=f"Stage from months since the inside-sales team started ({_stage_bounds()}), its "
+        "recommended KPIs and tips (seed 000); with --kpis, a KPI-design check.",
     )
     p.add_argument("months", type=non_negative, help="months since the inside-sales team started")
     p.add_argument("--kpis", help="comma-separated KPI ids you track, to check the design (see `kpitree catalog`)")
     add_lang(p)
     add_json(p)
     p.set_defaults(run=run_stage)
+
+
+def _stage_bounds() -> str:
+    from .stage import stage_bounds_text
+
+    return stage_bounds_text("en")
 
 
 def run_catalog(args: argparse.Namespace) -> int:
@@ -134,7 +140,7 @@ def run_stage(args: argparse.Namespace) -> int:
         print_table(
             "KPI設計チェック" if lang == "ja" else "KPI design check",
             heads,
-            [(t.label, t.count, f"{t.min_count}–{t.max_count}", t.status) for t in check.tiers],
+            [(t.label, t.count, f"{t.min_count}–{t.max_count}", t.verdict(lang)) for t in check.tiers],
         )
         for message in check.messages:
             print(f"・{message}" if lang == "ja" else f"- {message}")

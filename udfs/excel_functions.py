@@ -25,11 +25,11 @@ from .catalogue import LANGS, load_catalogue
 from .excel_values import XlError
 from .kpi_function import KpiFunction
 from .kpi_tree import LEVERS, NO_BOTTLENECK, evaluate_bottleneck
-from .stage import recommend, resolve_stage
+from .stage import recommend, resolve_stage, stage_bounds_text
 from .status import evaluate_status, status_label
 
 CATEGORY = "kpitree"
-WIZARD_LIMIT = 255
+WIZARD_LIMIT = 255  # characters Excel's function wizard shows of each text
 
 ARG_DOCS: dict[str, str] = {
     "opportunities": "Opportunities created (商談数), a count >= 0.",
@@ -134,27 +134,29 @@ def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
     return guarded
 
 
-def _description(source: KpiFunction | Callable[..., Any] | str) -> str:
-    """Function-wizard text: the catalogue's label and formula where it has the KPI."""
+def _description(source: KpiFunction | str) -> str:
+    """Function-wizard text: the catalogue's labels and formula where it has the KPI."""
     if isinstance(source, str):
         return source
-    name = getattr(source, "name", source.__name__)
-    kpi = next((k for k in load_catalogue().kpis if k.function == name), None)
-    first = (source.__doc__ or "").strip().splitlines()[0].replace("``", "")
+    kpi = next((k for k in load_catalogue().kpis if k.function == source.name), None)
     if kpi is None:
-        return first
-    return f"{kpi.ja} / {kpi.en}: {kpi.formula_en}. {first}"
+        return (source.__doc__ or "").strip().splitlines()[0].replace("``", "")
+    return f"{kpi.ja} / {kpi.en}: {kpi.formula_en} (seed {kpi.source})."
 
 
-def udf(source: KpiFunction | Callable[..., Any] | str, **ret_options: Any) -> Callable[[Callable[..., Any]], Any]:
-    """Register a worksheet function with xlwings, with help from the catalogue."""
+def udf(source: KpiFunction | str, **ret_options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """Register a worksheet function with xlwings, with help from the catalogue.
+
+    Texts are not cut here: a test holds every description and argument doc to
+    Excel's 255-character limit, where xlwings would cut them silently.
+    """
 
     def wrap(fn: Callable[..., Any]) -> Any:
-        fn.__doc__ = _description(source)[:WIZARD_LIMIT]
+        fn.__doc__ = _description(source)
         wrapped = _guard(fn)
         for name in inspect.signature(fn).parameters:
             options = {"ndim": 1} if name in RANGE_ARGS else {}
-            wrapped = xw.arg(name, doc=ARG_DOCS[name][:WIZARD_LIMIT], err_to_str=True, **options)(wrapped)
+            wrapped = xw.arg(name, doc=ARG_DOCS[name], err_to_str=True, **options)(wrapped)
         if ret_options:
             wrapped = xw.ret(**ret_options)(wrapped)
         return xw.func(category=CATEGORY)(wrapped)
@@ -300,17 +302,17 @@ def _series(evaluate: Callable[[Any, Any], tuple[np.ndarray, np.ndarray]], actua
     return _cell(XlError(int(codes)) if codes else float(values))
 
 
-@udf(fm.mape)
+@udf("Mean absolute percentage error of a forecast series: mean(|actual - forecast| / actual).")
 def KPI_MAPE(actuals, forecasts):
     return _series(fm.evaluate_mape, actuals, forecasts)
 
 
-@udf(fm.wape)
+@udf("Weighted absolute percentage error of a forecast series: sum|actual - forecast| / sum actual.")
 def KPI_WAPE(actuals, forecasts):
     return _series(fm.evaluate_wape, actuals, forecasts)
 
 
-@udf(fm.bias)
+@udf("Forecast bias: (sum forecast - sum actual) / sum actual; positive means over-forecasting.")
 def KPI_BIAS(actuals, forecasts):
     return _series(fm.evaluate_bias, actuals, forecasts)
 
@@ -327,7 +329,7 @@ def KPI_STATUS(achievement, on_track_from=1.0, watch_from=0.8, lang="ja"):
 # --- stage engine ---------------------------------------------------------------------
 
 
-@udf("Stage of the inside-sales team: 立ち上げ期 (< 6 months) / 成長期 (6 to < 12) / 成熟期 (12 and more); Launch / Growth / Mature with lang \"en\".")
+@udf(f"Stage of the inside-sales team from months since it started: {stage_bounds_text('ja')} ({stage_bounds_text('en')}).")
 def KPI_STAGE(months_since_launch, lang="ja"):
     if isinstance(months_since_launch, str):  # text is never read as months (input policy)
         stage = XlError.from_text(months_since_launch) or XlError.VALUE

@@ -126,6 +126,3 @@ def first_error(*codes: np.ndarray) -> np.ndarray:
         out = np.where(code != OK, code, out)
     return out.astype(np.int8)
 
-
-def error_text(code: int) -> str:
-    return XlError(code).text

@@ -17,6 +17,10 @@ from .catalogue import Lang, Stage, load_catalogue
 from .excel_values import OK, Kind, XlError, check_domain, to_checked
 
 STARS = {3: "★★★", 2: "★★☆", 1: "★☆☆"}
+TIER_VERDICTS = {
+    "ja": {"ok": "OK", "too_few": "少なすぎ", "too_many": "多すぎ"},
+    "en": {"ok": "OK", "too_few": "too few", "too_many": "too many"},
+}
 
 # Count rules other seeds give, reported next to the 3-tier rule (spec section 2).
 OTHER_COUNT_RULES = {
@@ -29,6 +33,23 @@ OTHER_COUNT_RULES = {
         "seed 002: 3–5 per person",
     ],
 }
+
+
+def stage_bounds_text(lang: Lang = "ja") -> str:
+    """The stage rule in words, from the catalogue: e.g. "launch < 6, growth 6 to < 12, mature 12+ months"."""
+    stages = load_catalogue().stages
+    parts = []
+    for i, stage in enumerate(stages):
+        lo = f"{stage.from_months:g}"
+        hi = f"{stages[i + 1].from_months:g}" if i + 1 < len(stages) else None
+        name = stage.label(lang) if lang == "ja" else stage.label(lang).lower()
+        if i == 0:
+            parts.append(f"{name} {hi}か月未満" if lang == "ja" else f"{name} < {hi}")
+        elif hi is None:
+            parts.append(f"{name} {lo}か月以上" if lang == "ja" else f"{name} {lo}+ months")
+        else:
+            parts.append(f"{name} {lo}〜{hi}か月未満" if lang == "ja" else f"{name} {lo} to < {hi}")
+    return ("、" if lang == "ja" else ", ").join(parts)
 
 
 def evaluate_stage_index(months: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -106,6 +127,9 @@ class TierCount:
         if self.count < self.min_count:
             return "too_few"
         return "too_many" if self.count > self.max_count else "ok"
+
+    def verdict(self, lang: Lang) -> str:
+        return TIER_VERDICTS[lang][self.status]
 
 
 @dataclass(frozen=True)
