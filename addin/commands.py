@@ -44,6 +44,8 @@ def run_build(args: argparse.Namespace) -> int:
 
     if args.out.is_dir():
         raise CliError(f"--out {args.out} is a folder; give a file name such as {args.out / 'kpitree.xlam'}")
+    if args.out.suffix.lower() != ".xlam":
+        raise CliError(f"--out {args.out}: Excel loads add-ins only from .xlam files; name it e.g. kpitree.xlam")
     try:
         out = write_addin(args.out)
     except BuildError as exc:

@@ -193,8 +193,11 @@ def plan_design_check(facts: WorkbookFacts) -> EditPlan:
 
     lang = facts.lang
     cat = load_catalogue()
-    months = facts.values.get("months_since_launch")
-    stage = stage_for_months(months if isinstance(months, (int, float)) and not isinstance(months, bool) and months >= 0 else 0)
+    months = _number(facts, "months_since_launch")
+    if months < 0:
+        raise UserError(f"名前付きセル months_since_launch には0以上の月数を入力してください(現在: {months:g})。",
+                        f"Enter months >= 0 in the named cell months_since_launch (now: {months:g}).")
+    stage = stage_for_months(months)
     ids = [r.kpi_id for r in facts.kpi_rows]
     check = design_check(ids, stage, lang)
     sheet = REPORT_SHEETS["check"][lang]
@@ -202,9 +205,8 @@ def plan_design_check(facts: WorkbookFacts) -> EditPlan:
                              [_t(lang, "階層", "Tier"), _t(lang, "KPI数", "KPIs"), _t(lang, "推奨", "Recommended"),
                               _t(lang, "判定", "Status")]]
     styles = ["title", "label", "header"]
-    verdict = {"ok": "OK", "too_few": _t(lang, "少なすぎ", "too few"), "too_many": _t(lang, "多すぎ", "too many")}
     for t in check.tiers:
-        rows.append([t.label, t.count, f"{t.min_count}–{t.max_count}", verdict[t.status]])
+        rows.append([t.label, t.count, f"{t.min_count}–{t.max_count}", t.verdict(lang)])
         styles.append("text")
     rows += [[], [_t(lang, "KPIごとの確認", "Per KPI"), None, None, None, None],
              ["KPI ID", "KPI", _t(lang, "目標", "Target"), _t(lang, "単位", "Unit"), _t(lang, "目安との比較", "Against the guide")]]

@@ -79,3 +79,17 @@ def test_help_names_every_command():
     assert result.returncode == 0
     for command in ("catalog", "plan", "stage"):
         assert command in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["recalc", "x.xlsx", "--out", "o", "--jobs", "0"], "must be 1 or more"),
+        (["addin", "build", "--out", "kpitree.xlsam"], "only from .xlam files"),
+        (["nonsense"], "invalid choice"),
+    ],
+)
+def test_usage_errors_are_one_line(args, message):
+    result = run(*args)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr

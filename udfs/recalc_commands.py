@@ -12,6 +12,8 @@ import argparse
 import os
 import sys
 
+from kpitree.cli_support import positive_int
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -31,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="DIR", help="folder for the recalculated copies (files mode)")
     p.add_argument("--summary", metavar="FILE", help="summary table: .csv, .xlsx or .parquet")
     p.add_argument("--scenarios", metavar="INPUTS", help="table (.csv/.xlsx/.parquet) whose columns name input cells of the template")
-    p.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (default: one per CPU for large batches)")
+    p.add_argument("--jobs", type=positive_int, metavar="N", help="worker processes, 1 or more (default: one per CPU for large batches)")
     p.add_argument("--general", action="store_true", help=argparse.SUPPRESS)  # debugging: skip the fast path
     p.set_defaults(run=run_recalc)
 
@@ -72,7 +74,7 @@ def run_recalc(args: argparse.Namespace) -> int:
     missing = [s for s in args.sources if not os.path.exists(s)]
     if missing:
         raise CliError(f"no such file or folder: {', '.join(missing)}")
-    jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
+    jobs = args.jobs or (os.cpu_count() or 1)
     try:
         if args.general:
             from .recalc import batch
