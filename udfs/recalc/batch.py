@@ -21,6 +21,7 @@ goes on; see docs/recalc.md for the list.
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import math
 import os
 import sys
@@ -31,7 +32,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from ..excel_values import XlError
 from .graph import Graph, Key, Unsupported, address, build_graph, fingerprint, name_target, parse_formula
-from .package import DEFAULT_LIMITS, Limits, WorkbookData, WorkbookError, load
+from .package import DEFAULT_LIMITS, Limits, WorkbookData, WorkbookError, load, read_package, read_workbook
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".xlsb", ".ods")
 CHUNK_FILES = 64
@@ -141,6 +142,8 @@ class _Loaded:
     file: str
     infos: Any = None
     parts: Any = None
+    raw: bytes | None = None
+    view: Any = None  # a layout.FileView: then ``wb`` is the layout's structure, values come from the view
     wb: WorkbookData | None = None
     fp: str = ""
     results: dict[Key, Any] = field(default_factory=dict)
@@ -150,18 +153,54 @@ class _Loaded:
     def stored(self, key: Key) -> Any:
         si, r, c = key
         cell = self.wb.sheets[si].cells.get((r, c)) if self.wb and si < len(self.wb.sheets) else None
-        return None if cell is None or cell.formula is not None else cell.value
+        if cell is None or cell.formula is not None:
+            return None
+        return cell.value if self.view is None else self.view.value(key)
+
+    def value(self, key: Key) -> Any:
+        """The stored value of a cell (a formula cell's cached value), None when not stored."""
+        if self.view is not None:
+            return self.view.value(key)
+        si, r, c = key
+        cell = self.wb.sheets[si].cells.get((r, c)) if self.wb and si < len(self.wb.sheets) else None
+        return None if cell is None else cell.value
+
+    def book(self) -> WorkbookData:
+        """The workbook exactly as the full scan reads it (built from the view only when asked)."""
+        return self.view.materialize() if self.view is not None else self.wb
 
 
-def named_values(wb: WorkbookData, results: dict[Key, Any]) -> dict[str, Any]:
-    """Each workbook-scoped single-cell name and its value after recalculation."""
-    out = {}
+def named_cells(wb: WorkbookData) -> list[tuple[str, Key]]:
+    """Workbook-scoped names that point at a single cell, with that cell."""
+    out = []
     for name, dn in wb.workbook_names().items():
         key = name_target(wb, dn.text)
-        if key is None:
-            continue
+        if key is not None:
+            out.append((name, key))
+    return out
+
+
+def _per_layout(item: "_Loaded", what: str, compute: Callable[[WorkbookData], Any]) -> Any:
+    """``compute(item.wb)``, once per layout for files read through one (it depends on structure only)."""
+    if item.view is None:
+        return compute(item.wb)
+    memo = item.view.layout.memo
+    if what not in memo:
+        memo[what] = compute(item.wb)
+    return memo[what]
+
+
+def named_values(wb: WorkbookData, results: dict[Key, Any], stored: Callable[[Key], Any] | None = None, cells: list[tuple[str, Key]] | None = None) -> dict[str, Any]:
+    """Each workbook-scoped single-cell name and its value after recalculation.
+
+    ``stored`` gives a cell's stored value when ``wb`` holds only the structure (a layout).
+    """
+    out = {}
+    for name, key in named_cells(wb) if cells is None else cells:
         if key in results:
             value = results[key]
+        elif stored is not None:
+            value = stored(key)
         else:
             cell = wb.sheets[key[0]].cells.get(key[1:])
             value = None if cell is None else cell.value
@@ -178,7 +217,8 @@ def process_files(files: Sequence[str], out_dir: str | None, limits: Limits = DE
     from .compile import run_program
     from .general import evaluate_file
     from .values import from_python, to_python
-    from .writeback import apply, plan_writes
+    from . import layout
+    from .writeback import RawSource, apply, plan_writes, write_package
 
     if out_dir is not None:
         os.makedirs(out_dir, exist_ok=True)
@@ -186,8 +226,15 @@ def process_files(files: Sequence[str], out_dir: str | None, limits: Limits = DE
     for f in files:
         item = _Loaded(str(f))
         try:
-            item.infos, item.parts, item.wb = load(f, limits)
-            item.fp = fingerprint(item.wb)
+            item.infos, item.parts, item.raw = read_package(f, limits)
+            item.view = None if force_general else layout.read_via_layout(item.parts)
+            if item.view is not None:
+                item.wb, item.fp = item.view.layout.wb, item.view.layout.fp
+            else:
+                item.wb = read_workbook(item.parts)
+                item.fp = fingerprint(item.wb)
+                if not force_general and layout.worth_remembering(item.parts):
+                    layout.remember(item.parts, item.wb, item.fp)
         except WorkbookError as exc:
             item.error = str(exc)
         except OSError as exc:
@@ -222,14 +269,14 @@ def process_files(files: Sequence[str], out_dir: str | None, limits: Limits = DE
         if isinstance(program, Unsupported) or force_general:
             for m in members:
                 try:
-                    m.results = evaluate_file(m.file, m.wb, graph)
+                    m.results = evaluate_file(m.file, m.book(), graph)
                     m.path = "general"
                 except Exception as exc:  # noqa: BLE001 - one bad workbook must not stop the batch
                     m.error = f"general evaluator failed: {type(exc).__name__}: {exc}"
         for m in members:
             if m.error:
                 continue
-            problems = name_problems(m.wb) + ([error_report(m.wb, m.results, causes)] if m.results else [])
+            problems = _per_layout(m, "name_problems", name_problems) + ([error_report(m.wb, m.results, causes)] if m.results else [])
             m.error = "; ".join(p for p in problems if p)
 
     rows = []
@@ -239,12 +286,17 @@ def process_files(files: Sequence[str], out_dir: str | None, limits: Limits = DE
             dst = _out_path(item.file, out_dir)
             try:
                 if dst is not None:
-                    apply(item.infos, item.parts, plan_writes(item.wb, item.results), dst)
-                row.update(named_values(item.wb, item.results))
+                    raw = None if item.raw is None else RawSource(item.raw)
+                    if item.view is not None:
+                        write_package(item.infos, item.parts, functools.partial(item.view.patched, item.results), dst, raw)
+                    else:
+                        apply(item.infos, item.parts, plan_writes(item.wb, item.results), dst, raw)
+                cells = _per_layout(item, "named_cells", named_cells)
+                row.update(named_values(item.wb, item.results, item.value, cells))
             except OSError as exc:
                 row["error"] = "; ".join(e for e in (item.error, f"cannot write {dst}: {exc}") if e)
         rows.append(row)
-        item.parts = item.infos = None  # let the bytes go before the next file
+        item.parts = item.infos = item.raw = item.view = None  # let the bytes go before the next file
     return rows
 
 

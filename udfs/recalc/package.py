@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import functools
 import html
+import io
 import os
 import posixpath
 import re
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,13 +68,33 @@ def sniff(path: str | os.PathLike[str], head: bytes) -> None:
         raise WorkbookError("not a zip file: an .xlsx workbook is a zip package")
 
 
+RAW_MAX_BYTES = 64 * 2**20  # files up to this size are read whole (and their members can be copied raw)
+
+
 def read_members(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> tuple[list[zipfile.ZipInfo], dict[str, bytes]]:
     """Every member's bytes, read within ``limits`` (headers may lie, so reads are capped too)."""
+    infos, parts, _ = read_package(path, limits)
+    return infos, parts
+
+
+def read_package(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> tuple[list[zipfile.ZipInfo], dict[str, bytes], bytes | None]:
+    """:func:`read_members`, plus the file's own bytes when it is small enough to keep (for raw copying).
+
+    The members are inflated from those same bytes, so what is copied raw later is
+    exactly what was read (and CRC-checked) here, whatever happens to the file meanwhile.
+    """
     with open(path, "rb") as fh:
         head = fh.read(8)
+        size = os.fstat(fh.fileno()).st_size
+        data = None
+        if head.startswith(b"PK") and size <= RAW_MAX_BYTES:
+            fh.seek(0)
+            data = fh.read(RAW_MAX_BYTES + 1)
+            if len(data) > RAW_MAX_BYTES:
+                data = None
     sniff(path, head)
     try:
-        zf = zipfile.ZipFile(path)
+        zf = zipfile.ZipFile(io.BytesIO(data) if data is not None else path)
     except zipfile.BadZipFile as exc:
         raise WorkbookError(f"broken or truncated zip: {exc}") from None
     with zf:
@@ -99,15 +122,52 @@ def read_members(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) 
             if info.file_size > 2**20 and info.compress_size and info.file_size / info.compress_size > limits.max_ratio:
                 raise WorkbookError(f"zip member {info.filename} has a compression ratio above {limits.max_ratio:g} (zip bomb?)")
             try:
-                with zf.open(info) as member:
-                    data = member.read(cap + 1)
+                member_data = _inflate(data, info, cap) if data is not None else None
+                if member_data is None:
+                    with zf.open(info) as member:
+                        member_data = member.read(cap + 1)
             except (zipfile.BadZipFile, EOFError, OSError, zlib_error()) as exc:
                 raise WorkbookError(f"broken or truncated zip member {info.filename}: {exc}") from None
-            if len(data) > cap:
+            if len(member_data) > cap:
                 raise WorkbookError(f"zip member {info.filename} expands past the size limit")
-            budget -= len(data)
-            parts[info.filename] = data
-    return infos, parts
+            budget -= len(member_data)
+            parts[info.filename] = member_data
+    return infos, parts, data
+
+
+LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")  # APPNOTE.TXT 4.3.7, 30 bytes
+LOCAL_SIG = 0x04034B50
+
+
+def _inflate(data: bytes, info: zipfile.ZipInfo, cap: int) -> bytes | None:
+    """A member inflated straight from the file's bytes (no ZipExtFile), or None to let zipfile do it.
+
+    Only the plain case is handled — stored or deflated, not encrypted, a local header
+    (APPNOTE 4.3.7) naming the same file, and a result whose size and CRC-32 match the
+    central directory; anything else goes through zipfile, which gives its own error.
+    """
+    if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        return None
+    start = info.header_offset
+    if start < 0 or start + LOCAL_HEADER.size > len(data):
+        return None
+    fields = LOCAL_HEADER.unpack_from(data, start)
+    name_end = start + LOCAL_HEADER.size + fields[9]
+    if fields[0] != LOCAL_SIG or data[start + LOCAL_HEADER.size : name_end] != info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437", "replace"):
+        return None
+    offset = name_end + fields[10]
+    raw = memoryview(data)[offset : offset + info.compress_size]
+    if len(raw) != info.compress_size:
+        return None
+    try:
+        out = bytes(raw[: cap + 1]) if info.compress_type == zipfile.ZIP_STORED else zlib.decompressobj(-15).decompress(raw, cap + 1)
+    except zlib.error:
+        return None
+    if len(out) > cap:
+        return out  # the caller refuses it
+    if len(out) != info.file_size or zlib.crc32(out) != info.CRC:
+        return None
+    return out
 
 
 def zlib_error() -> type[Exception]:
