@@ -327,3 +327,30 @@ def test_member_corruption_is_still_caught(tmp_path: Path, template: Path) -> No
     bad.write_bytes(bytes(data))
     with pytest.raises(WorkbookError, match="xl/styles.xml"):
         read_members(bad)
+
+
+# --- lean worker processes -----------------------------------------------------------------------
+
+
+def test_fast_path_names_match_the_modules_it_avoids_importing() -> None:
+    from kpitree.udfs.excel_functions import exported_functions
+    from kpitree.udfs.formulas_udfs import UDF_PREFIX
+    from kpitree.udfs.recalc import compile as rc
+
+    assert list(rc.exported_function_names()) == list(exported_functions())
+    assert rc.UDF_PREFIX == UDF_PREFIX
+
+
+def test_a_fast_batch_does_not_import_pandas_or_the_formulas_function_table(tmp_path: Path, template: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from kpitree.udfs.recalc.batch import process_files\n"
+        f"rows = process_files([{str(template)!r}] * 2, {str(tmp_path / 'out')!r})\n"
+        "assert all(r['path'] == 'fast' and not r['error'] for r in rows), rows\n"
+        "print(sorted(m for m in ('pandas', 'xlwings', 'scipy', 'formulas.functions.financial') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

@@ -79,13 +79,17 @@ def static_diagnostics(graph: Graph) -> dict[Key, str]:
     """Why a cell will be #NAME? or #REF!: unknown functions and names, missing sheets, #REF! in the text."""
     from .compile import function_table, general_function_names
 
-    known = set(function_table()) | set(general_function_names())
+    fast = function_table()
+
+    def known(fn: str) -> bool:  # formulas' table (a heavy import) only for names the fast path lacks
+        return fn in fast or fn in general_function_names()
+
     out: dict[Key, str] = {}
 
     def walk(node: Any, sheet: int, key: Key, depth: int) -> None:
         if depth > 20:
             return
-        if node.kind == "fn" and node.value not in known:
+        if node.kind == "fn" and not known(node.value):
             out.setdefault(key, f"#NAME?: unknown function {node.value}")
         elif node.kind == "name":
             target = graph.resolver.name_node(node.value, sheet)

@@ -656,13 +656,42 @@ def _kpi_bottleneck(env: Env, actuals: Any, targets: Any, lang: Val | None = Non
     return grid
 
 
+UDF_PREFIX = "_XLUDF."  # = formulas_udfs.UDF_PREFIX (a test keeps them equal); importing that module loads formulas
+
+
+@functools.cache
+def exported_function_names() -> tuple[str, ...]:
+    """Names of the worksheet functions ``excel_functions.exported_functions()`` returns.
+
+    Read from the module's source (its top-level ``def KPI_*`` and ``KPI_* =``) rather than
+    by importing it: that import pulls in xlwings and pandas (≈ 80 MB per worker process)
+    for a list of names. A test keeps the two lists equal.
+    """
+    import ast
+    import importlib.util
+
+    spec = importlib.util.find_spec("..excel_functions", __package__)
+    if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+        from ..excel_functions import exported_functions
+
+        return tuple(exported_functions())
+    with open(spec.origin, encoding="utf-8") as fh:
+        tree = ast.parse(fh.read(), spec.origin)
+    names: dict[str, None] = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("KPI_"):
+            names[node.name] = None
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update({t.id: None for t in targets if isinstance(t, ast.Name) and t.id.startswith("KPI_")})
+    return tuple(names)
+
+
 @functools.cache
 def function_table() -> dict[str, tuple[Callable[..., Val], set[int] | str]]:
     """Fast-path functions by Excel name: (implementation, which arguments may be ranges)."""
     from .. import forecast_metrics as fm
     from .. import kpi_formulas as kf
-    from ..excel_functions import exported_functions
-    from ..formulas_udfs import UDF_PREFIX
 
     ALL = "all"
     table: dict[str, tuple[Callable[..., Val], set[int] | str]] = {
@@ -680,7 +709,7 @@ def function_table() -> dict[str, tuple[Callable[..., Val], set[int] | str]]:
     kpi: dict[str, tuple[Callable[..., Val], set[int] | str]] = {}
     # Every scalar KPI worksheet function wraps one kf.<name>.excel(...) call; KPI_X -> kf.x.
     aliases = {"KPI_CAC_PAYBACK": "cac_payback_months"}
-    for name in exported_functions():
+    for name in exported_function_names():
         target = getattr(kf, aliases.get(name, name[4:].lower()), None)
         if isinstance(target, KpiFunction):
             kpi[name] = (_kpi_scalar(target), set())
