@@ -159,12 +159,16 @@ def test_template_gives_guided_targets_empty_actuals_and_keeps_user_content(cust
 def test_template_result_equals_plain_new(tmp_path, months_from, months_to):
     """An uncustomised template gives `kpitree new`'s workbook: every cell and cached value.
 
-    The stage's recommended-KPI spill grows (shipped sample, mature: 5 rows → launch: 6)
-    or shrinks (launch → mature) with the new stage.
+    The stage's recommended-KPI spill grows (the sample team, mature: 5 rows → launch: 6)
+    or shrinks (launch → mature) with the new stage. The template is built by this checkout
+    (not the committed file), so the comparison is about `new`, not about a stale template.
     """
-    template = template_path("ja")
-    if months_from is not None:
-        template = tmp_path / "launch.xlsx"
+    from kpitree.workbook_templates import build_workbook
+
+    template = tmp_path / "template.xlsx"
+    if months_from is None:
+        build_workbook(template, "ja")  # the shipped template's content: sample team with actuals
+    else:
         assert main(["new", str(template), "--months", months_from]) == 0
     plain, templated = tmp_path / "plain.xlsx", tmp_path / "templated.xlsx"
     assert main(["new", str(plain), "--months", months_to, "--industry", "saas_low_price"]) == 0
