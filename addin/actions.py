@@ -132,8 +132,10 @@ def _rebuild_dashboard(book: Any) -> tuple[str, str]:
     writer.apply(plan)
     extra = ("", "")
     if writer.skipped:
-        extra = ("(グラフ・入力規則・条件付き書式は Windows の Excel で作成されます)",
-                 " (charts, validations and conditional formats need Excel on Windows)")
+        extra = ("(罫線・配置・枠の固定・印刷設定・グラフの系列・入力規則・条件付き書式は Windows の Excel で作成されます。"
+                 "ファイルには `kpitree dashboard` を使ってください)",
+                 " (borders, alignment, frozen rows, print settings, chart series, validations and conditional formats "
+                 "need Excel on Windows; for a file use `kpitree dashboard`)")
     return (f"ダッシュボードを作り直しました。{extra[0]}", f"Dashboard rebuilt.{extra[1]}")
 
 

@@ -5,15 +5,31 @@ sheet 4) or :class:`~.plans.EditPlan` (the other buttons); both carry the templa
 :class:`~kpitree.workbook_templates.layout.PlannedCell` records. The xlwings surface
 used, and nothing else (tests/test_addin_actions.py records exactly this):
 
-- ``book.sheets`` (iterate ``.name``; ``[title]``; ``.add(name=, after=)``), ``book.names.add(name, refers_to)``;
+- ``book.sheets`` (iterate ``.name``; ``[title]``; ``.add(name=, after=)``), ``book.names.add(name, refers_to)``,
+  ``book.app.api`` (COM ``Application``: ``ActiveWindow``, ``PrintCommunication``);
 - ``sheet.range(ref)``: ``.clear()``, ``.unmerge()``, ``.value``, ``.formula``, ``.formula2`` (spills),
-  ``.number_format``, ``.color``, ``.font.bold/.italic/.size/.color``, ``.wrap_text``, ``.column_width``, ``.left``;
+  ``.number_format``, ``.color``, ``.font.bold/.italic/.size/.color/.name``, ``.wrap_text``, ``.column_width``,
+  ``.row_height``, ``.left``, ``.top``;
 - ``sheet.charts`` (iterate ``.left``, ``.delete()``; ``.add(left, top, width, height)`` → ``.name``, ``.chart_type``),
-  ``sheet.activate()``;
-- Excel's object model through ``.api`` (Windows COM) for what xlwings has no API for: data validation
-  (``Validation.Delete/Add``), conditional formats (``FormatConditions.Delete/Add``, ``.Interior.Color``,
-  ``.Font.Color``) and chart series (``SeriesCollection().NewSeries()``, ``.Name/.Values/.XValues``).
+  ``sheet.activate()``, ``sheet.api`` (COM ``Worksheet.PageSetup``);
+- Excel's object model through ``.api`` (Windows COM) for what xlwings has no API for: borders
+  (``Borders.LineStyle/.Weight/.Color``), alignment (``HorizontalAlignment``, ``VerticalAlignment``), data
+  validation (``Validation.Delete/Add``, input and error messages), conditional formats
+  (``FormatConditions.Delete/Add``, ``.Interior.Color``, ``.Font.Color/.Bold``), chart details
+  (``SeriesCollection().NewSeries()``, ``.Name/.Values/.XValues``, fill or line colour and weight,
+  ``ChartGroups(1).GapWidth``, ``Axes()``, legend), frozen rows and gridlines (``ActiveWindow.FreezePanes``,
+  ``SplitRow``, ``DisplayGridlines``) and print settings (``PageSetup.PaperSize/Orientation/Zoom/
+  FitToPagesWide/FitToPagesTall/PrintTitleRows/PrintArea``).
   Where ``.api`` is not COM (Excel for Mac) these are skipped and reported in :attr:`XlwingsWriter.skipped`.
+
+A dashboard plan gets everything the openpyxl file writer
+(:mod:`kpitree.workbook_templates.dashboard_openpyxl`) applies from the same plan — the plan's
+properties plus that writer's conventions (the language's font, cells centred vertically, row 1
+24 pt high, gridlines hidden, A4, one page wide, frozen rows repeated as print titles, status
+formats bold). :data:`NOT_EXPRESSIBLE` lists the planned properties this writer cannot set, with
+the reason; the test checks every planned field is applied or listed there. An
+:class:`~.plans.EditPlan` gets what its own file writer (:mod:`.file_writer`) applies: values,
+fill, number format and font.
 
 A writer clears the plan's managed block first (values, formats, merges, validations,
 conditional formats and charts anchored in it) and leaves everything else alone. A cell
@@ -35,6 +51,23 @@ VALIDATION_BOUNDS = {  # kind -> (operator, formula1, formula2)
     "rate": (XL_BETWEEN, "0", "1"), "ratio": (XL_GREATER_EQUAL, "0", None),
     "score": (XL_BETWEEN, "1", "5"), "months": (XL_GREATER_EQUAL, "0", None),
 }
+XL_CONTINUOUS, XL_THIN = 1, 2  # XlLineStyle, XlBorderWeight
+XL_HALIGN = {None: 1, "left": -4131, "center": -4108, "right": -4152}  # xlGeneral, xlLeft, xlCenter, xlRight
+XL_VALIGN_CENTER = -4108
+XL_PORTRAIT, XL_LANDSCAPE, XL_PAPER_A4 = 1, 2, 9
+XL_CATEGORY, XL_VALUE, XL_LEGEND_BOTTOM = 1, 2, -4107
+LINE_WEIGHT_PT = 2.25  # the file writers' series line (28575 EMU)
+GAP_WIDTH = 60
+HEADER_ROW_HEIGHT = 24  # row 1, as the file writers
+
+# Planned properties this writer does not set, and why (tests/test_addin_actions.py checks that every
+# field of the plan's records and every style property is either applied or listed here).
+NOT_EXPRESSIBLE = {
+    "PlannedCell.spill": "Excel sizes a dynamic array's spill itself from the result of Range.Formula2; the "
+                         "planned range is where the result will spill, not a property a writer can set",
+    "DashboardPlan.inputs": "not a property: the names of the plan's own input cells, for readers (their "
+                            "cells, validations and names are written from cells/validations/names)",
+}
 
 
 def bgr(color: str) -> int:
@@ -54,10 +87,21 @@ def _next_col(col: str) -> str:
     return col_letter(col_index(col) + 1)
 
 
+def plan_lang(plan: Any) -> str | None:
+    """The template language of a plan's sheets (``ja``/``en``), or None for sheets of neither."""
+    from kpitree.workbook_templates.spec import SHEETS
+
+    titles = {getattr(plan, "sheet", None)} | {c.sheet for c in getattr(plan, "cells", ())}
+    return next((lang for lang, sheets in SHEETS.items() if titles & set(sheets)), None)
+
+
 class XlwingsWriter:
     def __init__(self, book: Any):
         self.book = book
-        self.skipped: list[str] = []
+        self.skipped: list[str] = []  # what needed COM and was not done, once per kind
+        self.full_style = False
+        self.font: str | None = None
+        self.lang: str | None = None
 
     # -- sheets
     def sheet(self, title: str, create: bool = False) -> Any:
@@ -85,7 +129,8 @@ class XlwingsWriter:
         try:
             return action()
         except (AttributeError, TypeError):  # no COM object model (macOS) or a stand-in without it
-            self.skipped.append(what)
+            if what not in self.skipped:
+                self.skipped.append(what)
             return None
 
     # -- cells
@@ -103,16 +148,45 @@ class XlwingsWriter:
         if "num_format" in props:
             rng.number_format = props["num_format"]
         font = rng.font
+        if self.full_style and self.font:
+            font.name = self.font
         font.bold = bool(props.get("bold", False))
         font.italic = bool(props.get("italic", False))
         if "size" in props:
             font.size = props["size"]
+        elif self.full_style:
+            from kpitree.workbook_templates.layout import FONT_SIZE
+
+            font.size = FONT_SIZE
         font.color = props.get("color", "#000000")
-        if props.get("wrap"):
+        if self.full_style:
+            rng.wrap_text = bool(props.get("wrap", False))
+            self._com(lambda: self._align_and_border(rng, props), "cell borders and alignment")
+        elif props.get("wrap"):
             rng.wrap_text = True
+
+    @staticmethod
+    def _align_and_border(rng: Any, props: dict[str, Any]) -> None:
+        api = rng.api
+        borders = api.Borders  # read first: without COM (appscript on a Mac) this raises before anything is set
+        api.HorizontalAlignment = XL_HALIGN[props.get("align")]
+        api.VerticalAlignment = XL_VALIGN_CENTER
+        if props.get("border"):
+            from kpitree.workbook_templates.layout import BORDER
+
+            # the collection: the four edges of a one-cell range
+            borders.LineStyle = XL_CONTINUOUS
+            borders.Weight = XL_THIN
+            borders.Color = bgr(BORDER)
 
     def apply(self, plan: Any) -> None:
         """Apply a DashboardPlan or an EditPlan."""
+        from kpitree.workbook_templates.layout import FONTS
+
+        setup = getattr(plan, "setup", None)
+        self.full_style = setup is not None  # a dashboard plan: everything the openpyxl file writer applies
+        self.lang = plan_lang(plan)
+        self.font = FONTS.get(self.lang or "")
         own = getattr(plan, "sheet", None)
         if own:
             sheet = self.sheet(own, create=True)
@@ -131,11 +205,8 @@ class XlwingsWriter:
             self._conditional_format(self.sheet(fmt.sheet), fmt)
         for chart in getattr(plan, "charts", ()):
             self._chart(self.sheet(chart.sheet), chart)
-        setup = getattr(plan, "setup", None)
         if setup is not None:
-            sheet = self.sheet(setup.sheet)
-            for col, width in setup.widths.items():
-                sheet.range(f"{col}:{col}").column_width = width
+            self._setup(self.sheet(setup.sheet), setup)
         target = getattr(plan, "activate", None) or own
         if target:
             self.sheet(target).activate()
@@ -143,6 +214,11 @@ class XlwingsWriter:
     def _validation(self, sheet: Any, validation: Any) -> None:
         operator, low, high = VALIDATION_BOUNDS.get(validation.kind, (XL_GREATER_EQUAL, "0", None))
         rng = sheet.range(validation.ref)
+        messages = None
+        if self.lang:
+            from kpitree.workbook_templates.builder import validation_options
+
+            messages = validation_options(validation.kind, self.lang)
 
         def add() -> None:
             api = rng.api
@@ -152,6 +228,12 @@ class XlwingsWriter:
             else:
                 api.Validation.Add(Type=XL_VALIDATE_DECIMAL, AlertStyle=XL_VALID_ALERT_STOP, Operator=operator,
                                    Formula1=low, Formula2=high)
+            v = api.Validation
+            v.IgnoreBlank = True
+            if messages:
+                v.InputTitle, v.InputMessage = messages["input_title"], messages["input_message"]
+                v.ErrorTitle, v.ErrorMessage = messages["error_title"], messages["error_message"]
+                v.ShowInput = v.ShowError = True
 
         self._com(add, f"validation {validation.sheet}!{validation.ref}")
 
@@ -163,6 +245,7 @@ class XlwingsWriter:
             condition = rng.api.FormatConditions.Add(Type=XL_CELL_VALUE, Operator=XL_EQUAL, Formula1=f'="{text}"')
             condition.Interior.Color = bgr(fmt.fill)
             condition.Font.Color = bgr(fmt.color)
+            condition.Font.Bold = True
 
         self._com(add, f"conditional format {fmt.sheet}!{fmt.ref}")
 
@@ -173,7 +256,7 @@ class XlwingsWriter:
         chart.chart_type = CHART_TYPES[planned.kind]
         chart.name = f"kpitree {planned.title}"[:250]
 
-        def series() -> None:
+        def details() -> None:
             com = chart.api[1]
             com.HasTitle = True
             com.ChartTitle.Text = planned.title
@@ -182,6 +265,57 @@ class XlwingsWriter:
                 new.Name = s.name
                 new.Values = "=" + s.values
                 new.XValues = "=" + s.categories
-                new.Format.Fill.ForeColor.RGB = bgr(s.color)
+                if planned.kind == "line":
+                    new.Format.Line.ForeColor.RGB = bgr(s.color)
+                    new.Format.Line.Weight = LINE_WEIGHT_PT
+                else:
+                    new.Format.Fill.ForeColor.RGB = bgr(s.color)
+            if planned.kind != "line":
+                com.ChartGroups(1).GapWidth = GAP_WIDTH
+            if planned.y_percent:
+                com.Axes(XL_VALUE).TickLabels.NumberFormat = "0%"
+            if planned.kind == "bar":
+                com.Axes(XL_CATEGORY).ReversePlotOrder = True  # first KPI at the top
+            com.HasLegend = len(planned.series) > 1
+            if len(planned.series) > 1:
+                com.Legend.Position = XL_LEGEND_BOTTOM
 
-        self._com(series, f"chart series of {planned.title}")
+        self._com(details, f"chart series of {planned.title}")
+
+    # -- sheet setup: widths, row 1, frozen rows, gridlines, print settings
+    def _setup(self, sheet: Any, setup: Any) -> None:
+        for col, width in setup.widths.items():
+            sheet.range(f"{col}:{col}").column_width = width
+        sheet.range("1:1").row_height = HEADER_ROW_HEIGHT
+        sheet.activate()  # ActiveWindow's panes and gridlines are the active sheet's
+
+        def window() -> None:
+            win = self.book.app.api.ActiveWindow
+            win.FreezePanes = False
+            win.ScrollRow, win.ScrollColumn = 1, 1  # SplitRow counts from the top visible row
+            win.SplitColumn = 0
+            win.SplitRow = setup.freeze_rows
+            win.FreezePanes = True
+            win.DisplayGridlines = False
+
+        self._com(window, "frozen rows and gridlines")
+
+        def page() -> None:
+            ps = sheet.api.PageSetup  # read first: without COM this raises before anything is set
+            app = self.book.app.api
+            app.PrintCommunication = False  # one printer round trip for all settings, not one per property
+            try:
+                ps.PaperSize = XL_PAPER_A4
+                ps.Orientation = XL_LANDSCAPE if setup.landscape else XL_PORTRAIT
+                ps.Zoom = False  # use FitToPages*
+                ps.FitToPagesWide = 1
+                ps.FitToPagesTall = setup.fit_height or False  # 0 in the plan: as many pages as needed
+                ps.PrintTitleRows = f"$1:${setup.freeze_rows}"
+                if setup.print_area:
+                    from kpitree.workbook_templates.layout import absolute
+
+                    ps.PrintArea = absolute(setup.print_area)
+            finally:
+                app.PrintCommunication = True
+
+        self._com(page, "print settings")

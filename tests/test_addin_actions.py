@@ -3,7 +3,9 @@
 The xlwings writer and readers run against a recording stand-in of exactly the
 xlwings surface they use (documented in kpitree.addin.xlwings_writer), backed by the
 shipped template read with openpyxl; the plans are checked against the file-mode
-planners and through the openpyxl file writer.
+planners and through the openpyxl file writer. ``Book(path)`` has no ``.api`` (as Excel
+for Mac has no COM object model); ``Book(path, com=True)`` records every COM property set
+and call made through ``.api`` (as Excel on Windows).
 """
 
 from __future__ import annotations
@@ -27,6 +29,35 @@ from kpitree.workbook_templates import template_path
 from kpitree.workbook_templates.dashboard_openpyxl import plan_for
 
 # --- the recording stand-in -------------------------------------------------------------
+
+
+class Com:
+    """A COM object stand-in: every property set and call is recorded under its path.
+
+    ``book.log`` gets ``("com", path, value)`` for ``obj.X = value`` and ``("call", path, args, kwargs)``
+    for ``obj.M(...)``; a call returns a new object at ``path(args)#n`` (n counts earlier calls of that
+    path with those arguments), so two ``NewSeries()`` results stay apart.
+    """
+
+    def __init__(self, log: list, path: str):
+        object.__setattr__(self, "_log", log)
+        object.__setattr__(self, "_path", path)
+
+    def __getattr__(self, key: str) -> "Com":
+        if key.startswith("__"):
+            raise AttributeError(key)
+        return Com(self._log, f"{self._path}.{key}")
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        self._log.append(("com", f"{self._path}.{key}", value))
+
+    def __getitem__(self, index: int) -> "Com":
+        return Com(self._log, f"{self._path}[{index}]")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> "Com":
+        n = sum(1 for e in self._log if e[0] == "call" and e[1] == self._path and e[2] == args)
+        self._log.append(("call", self._path, args, kwargs))
+        return Com(self._log, f"{self._path}({', '.join(map(repr, args))})#{n}")
 
 
 class Font:
@@ -59,7 +90,7 @@ class Range:
     def __setattr__(self, key: str, value: Any) -> None:
         if key in ("sheet", "ref"):
             object.__setattr__(self, key, value)
-        elif key in ("formula", "formula2", "number_format", "color", "wrap_text", "column_width"):
+        elif key in ("formula", "formula2", "number_format", "color", "wrap_text", "column_width", "row_height"):
             self._record(key, self.sheet.name, self.ref, value)
         elif key == "value":
             Range.value.fset(self, value)  # type: ignore[attr-defined]
@@ -83,13 +114,26 @@ class Range:
 
     def unmerge(self) -> None:
         self._record("unmerge", self.sheet.name, self.ref)
-    # no .api: Excel for Mac has no COM object model either; the writer must skip, not fail
+
+    @property
+    def api(self) -> Com:
+        # without com: no .api, as Excel for Mac has no COM object model; the writer must skip, not fail
+        if not self.sheet.book.com:
+            raise AttributeError("api")
+        return Com(self.sheet.book.log, f"{self.sheet.name}!{self.ref}")
 
 
 class Chart:
     def __init__(self, sheet: "Sheet", left: float):
         object.__setattr__(self, "sheet", sheet)
         object.__setattr__(self, "left", left)
+        object.__setattr__(self, "index", len(sheet.chart_list))
+
+    @property
+    def api(self) -> Com:  # xlwings: (ChartObject, Chart); the writer uses [1]
+        if not self.sheet.book.com:
+            raise AttributeError("api")
+        return Com(self.sheet.book.log, f"chart{self.index}")
 
     def __setattr__(self, key: str, value: Any) -> None:
         assert key in ("name", "chart_type"), key
@@ -124,6 +168,12 @@ class Sheet:
 
     def activate(self) -> None:
         self.book.log.append(("activate", self.name))
+
+    @property
+    def api(self) -> Com:
+        if not self.book.com:
+            raise AttributeError("api")
+        return Com(self.book.log, f"sheet:{self.name}")
 
 
 class Sheets:
@@ -170,11 +220,18 @@ class App:
     def open(self, path: str) -> None:
         self.book.opened.append(path)
 
+    @property
+    def api(self) -> Com:
+        if not self.book.com:
+            raise AttributeError("api")
+        return Com(self.book.log, "app")
+
 
 class Book:
     """xw.Book stand-in over a workbook file: reads from it, records every write."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, com: bool = False):
+        self.com = com
         wb = load_workbook(path)
         self.values = load_workbook(path, data_only=True)
         self.log: list[tuple] = []
@@ -298,6 +355,176 @@ def test_dashboard_writer_applies_every_planned_cell_and_name(template: Path) ->
     assert sum(1 for e in book.log if e[0] == "chart.add") == len(plan.charts)
     # no COM here (as on macOS): series, validations and conditional formats are skipped, and the user told
     assert len(book.alerts) == 1 and ("Windows" in book.alerts[0])
+
+
+# Every field of the plan's records, and every style property, that the xlwings writer applies;
+# the rest must be in xlwings_writer.NOT_EXPRESSIBLE with its reason.
+APPLIED = {
+    "DashboardPlan": {"sheet", "block", "cells", "names", "validations", "conditional_formats", "charts", "setup"},
+    "PlannedCell": {"sheet", "ref", "value", "formula", "style", "name"},
+    "PlannedName": {"name", "sheet", "ref"},
+    "PlannedValidation": {"sheet", "ref", "kind"},
+    "PlannedConditionalFormat": {"sheet", "ref", "equals", "fill", "color"},
+    "PlannedChart": {"sheet", "kind", "title", "anchor", "width_px", "height_px", "series", "y_percent"},
+    "ChartSeries": {"name", "categories", "values", "color"},
+    "SheetSetup": {"sheet", "widths", "freeze_rows", "landscape", "fit_height", "print_area"},
+}
+APPLIED_STYLE = {"fill", "num_format", "bold", "italic", "size", "color", "wrap", "align", "border"}
+
+
+def test_every_planned_property_is_applied_or_listed_as_not_expressible() -> None:
+    import dataclasses
+
+    from kpitree.addin.xlwings_writer import NOT_EXPRESSIBLE
+    from kpitree.workbook_templates import dashboard, layout
+
+    for name, applied in APPLIED.items():
+        cls = getattr(dashboard, name, None) or getattr(layout, name)
+        listed = {k.split(".")[1] for k in NOT_EXPRESSIBLE if k.split(".")[0] == name}
+        assert {f.name for f in dataclasses.fields(cls)} == applied | listed, name
+        assert not applied & listed, name
+    assert all(reason.strip() for reason in NOT_EXPRESSIBLE.values())
+    style_keys = {k for props in layout.STYLES.values() for k in props} | {"num_format"}
+    assert style_keys <= APPLIED_STYLE
+
+
+def test_dashboard_writer_with_com_does_what_the_plan_says(template: Path) -> None:
+    """Excel on Windows: every planned property, and the openpyxl file writer's conventions, reach Excel."""
+    import re
+
+    from kpitree.addin.xlwings_writer import XL_HALIGN
+    from kpitree.workbook_templates.builder import validation_options
+    from kpitree.workbook_templates.layout import BORDER, FONT_SIZE, FONTS, style_properties
+    from kpitree.workbook_templates.spec import SHEETS
+
+    book = Book(template, com=True)
+    actions.rebuild_dashboard(book=book)
+    assert book.alerts in (["ダッシュボードを作り直しました。"], ["Dashboard rebuilt."])  # nothing skipped
+    plan = plan_for(load_workbook(template))[0]
+    lang = "ja" if plan.sheet in SHEETS["ja"] else "en"
+    log = book.log
+    com: dict[str, Any] = {}
+    for e in log:
+        if e[0] == "com":
+            com[e[1]] = e[2]  # the last value set
+    calls: dict[str, list] = {}
+    for e in log:
+        if e[0] == "call":
+            calls.setdefault(e[1], []).append((e[2], e[3]))
+    fonts = {(e[1], e[2], e[3]): e[4] for e in log if e[0] == "font"}
+    sh = plan.sheet
+
+    # cells: value / formula, and every style property
+    assert ("clear", sh, plan.block) in log
+    formulas = {**book.writes("formula"), **book.writes("formula2")}
+    for cell in plan.cells:
+        key = (sh, cell.ref)
+        if cell.formula is not None:
+            assert formulas[key] == cell.formula
+        elif cell.value is not None:
+            assert book.writes("value")[key] == cell.value
+        p = style_properties(cell.style)
+        assert book.writes("color")[key] == p.get("fill")
+        assert book.writes("number_format").get(key) == p.get("num_format")
+        assert fonts[(sh, cell.ref, "name")] == FONTS[lang]
+        assert fonts[(sh, cell.ref, "bold")] == p.get("bold", False)
+        assert fonts[(sh, cell.ref, "italic")] == p.get("italic", False)
+        assert fonts[(sh, cell.ref, "size")] == p.get("size", FONT_SIZE)
+        assert fonts[(sh, cell.ref, "color")] == p.get("color", "#000000")
+        assert book.writes("wrap_text")[key] == p.get("wrap", False)
+        at = f"{sh}!{cell.ref}"
+        assert com[f"{at}.HorizontalAlignment"] == XL_HALIGN[p.get("align")]
+        assert com[f"{at}.VerticalAlignment"] == -4108  # xlCenter, as openpyxl's vertical="center"
+        borders = {k.rsplit(".", 1)[1]: v for k, v in com.items() if k.startswith(f"{at}.Borders.")}
+        assert borders == ({"LineStyle": 1, "Weight": 2, "Color": bgr(BORDER)} if p.get("border") else {})
+        if cell.name:
+            assert cell.name in {n.name for n in plan.names}
+    # names
+    assert {e[1]: e[2] for e in log if e[0] == "name"} == {n.name: n.refers_to for n in plan.names}
+    # validations: bounds and messages of the file writers (validation_options)
+    for v in plan.validations:
+        at = f"{v.sheet}!{v.ref}.Validation"
+        o = validation_options(v.kind, lang)
+        (_, kwargs), = calls[f"{at}.Add"]
+        if o["criteria"] == "between":
+            assert (kwargs["Operator"], kwargs["Formula1"], kwargs["Formula2"]) == (1, str(o["minimum"]), str(o["maximum"]))
+        else:
+            assert (kwargs["Operator"], kwargs["Formula1"], "Formula2" in kwargs) == (7, str(o["value"]), False)
+        assert kwargs["Type"] == 2 and kwargs["AlertStyle"] == 1  # decimal, stop
+        assert (com[f"{at}.InputTitle"], com[f"{at}.InputMessage"]) == (o["input_title"], o["input_message"])
+        assert (com[f"{at}.ErrorTitle"], com[f"{at}.ErrorMessage"]) == (o["error_title"], o["error_message"])
+        assert com[f"{at}.IgnoreBlank"] and com[f"{at}.ShowInput"] and com[f"{at}.ShowError"]
+    # conditional formats (several per range: the n-th Add of a range is its n-th planned format)
+    seen: dict[str, int] = {}
+    for cf in plan.conditional_formats:
+        at = f"{cf.sheet}!{cf.ref}.FormatConditions.Add"
+        n = seen[at] = seen.get(at, -1) + 1
+        assert calls[at][n][1] == {"Type": 1, "Operator": 3, "Formula1": f'="{cf.equals}"'}
+        rule = f"{at}()#{n}"
+        assert (com[f"{rule}.Interior.Color"], com[f"{rule}.Font.Color"], com[f"{rule}.Font.Bold"]) == \
+            (bgr(cf.fill), bgr(cf.color), True)
+    # charts
+    added = [e for e in log if e[0] == "chart.add"]
+    assert len(added) == len(plan.charts)
+    types = [e[2] for e in log if e[0] == "chart.chart_type"]
+    for i, chart in enumerate(plan.charts):
+        anchor = book.sheets[sh].range(chart.anchor)
+        assert added[i][2:] == (anchor.left, anchor.top, chart.width_px * 0.75, chart.height_px * 0.75)
+        assert types[i] == {"bar": "bar_clustered", "column": "column_clustered", "line": "line_markers"}[chart.kind]
+        c = f"chart{i}[1]"
+        assert com[f"{c}.HasTitle"] and com[f"{c}.ChartTitle.Text"] == chart.title
+        for k, s in enumerate(chart.series):
+            new = f"{c}.SeriesCollection()#{k}.NewSeries()#0"
+            assert (com[f"{new}.Name"], com[f"{new}.Values"], com[f"{new}.XValues"]) == \
+                (s.name, "=" + s.values, "=" + s.categories)
+            if chart.kind == "line":
+                assert (com[f"{new}.Format.Line.ForeColor.RGB"], com[f"{new}.Format.Line.Weight"]) == (bgr(s.color), 2.25)
+            else:
+                assert com[f"{new}.Format.Fill.ForeColor.RGB"] == bgr(s.color)
+        assert com.get(f"{c}.ChartGroups(1)#0.GapWidth") == (None if chart.kind == "line" else 60)
+        assert com.get(f"{c}.Axes(2)#0.TickLabels.NumberFormat") == ("0%" if chart.y_percent else None)
+        assert com.get(f"{c}.Axes(1)#0.ReversePlotOrder") == (True if chart.kind == "bar" else None)
+        assert com[f"{c}.HasLegend"] == (len(chart.series) > 1)
+        assert com.get(f"{c}.Legend.Position") == (-4107 if len(chart.series) > 1 else None)
+    # setup: widths, row 1, frozen rows and gridlines of the (active) dashboard, print settings
+    setup = plan.setup
+    assert {k[1]: v for k, v in book.writes("column_width").items()} == {f"{c}:{c}": w for c, w in setup.widths.items()}
+    assert book.writes("row_height")[(sh, "1:1")] == 24
+    first_window = next(i for i, e in enumerate(log) if e[0] == "com" and e[1].startswith("app.ActiveWindow."))
+    assert [e for e in log[:first_window] if e[0] == "activate"][-1] == ("activate", sh)
+    assert (com["app.ActiveWindow.SplitRow"], com["app.ActiveWindow.SplitColumn"]) == (setup.freeze_rows, 0)
+    assert com["app.ActiveWindow.FreezePanes"] is True and com["app.ActiveWindow.DisplayGridlines"] is False
+    ps = f"sheet:{sh}.PageSetup"
+    assert com[f"{ps}.Orientation"] == (2 if setup.landscape else 1) and com[f"{ps}.PaperSize"] == 9
+    assert (com[f"{ps}.Zoom"], com[f"{ps}.FitToPagesWide"], com[f"{ps}.FitToPagesTall"]) == \
+        (False, 1, setup.fit_height or False)
+    assert com[f"{ps}.PrintTitleRows"] == f"$1:${setup.freeze_rows}"
+    assert com[f"{ps}.PrintArea"] == re.sub(r"([A-Z]+)(\d+)", r"$\1$\2", setup.print_area)
+    assert com["app.PrintCommunication"] is True
+    assert log[-1] == ("activate", sh)
+
+
+def test_dashboard_writer_without_com_degrades_with_a_message(template: Path) -> None:
+    """Excel for Mac: what xlwings itself can set is set; the COM-only parts are skipped and named."""
+    from kpitree.workbook_templates.layout import FONTS
+
+    book = Book(template)
+    writer = XlwingsWriter(book)
+    plan = plan_for(load_workbook(template))[0]
+    writer.apply(plan)
+    assert {"cell borders and alignment", "frozen rows and gridlines", "print settings"} <= set(writer.skipped)
+    assert len(writer.skipped) == len(set(writer.skipped))  # once per kind, not once per cell
+    assert book.writes("row_height")[(plan.sheet, "1:1")] == 24
+    assert {e[4] for e in book.log if e[0] == "font" and e[3] == "name"} <= set(FONTS.values())
+    assert not any(e[0] in ("com", "call") for e in book.log)
+
+
+def test_edit_plans_get_what_their_file_writer_applies(template: Path) -> None:
+    book = Book(template, com=True)
+    actions.recommend_stage_kpis(book=book)
+    assert not any(e[0] == "com" for e in book.log)  # no borders, alignment or page setup
+    assert {e[1].rsplit(".", 1)[1] for e in book.log if e[0] == "call"} <= {"Delete"}  # clearing the report block
+    assert not any(e[0] == "font" and e[3] == "name" for e in book.log)
 
 
 def test_writer_deletes_only_charts_anchored_in_the_block(template: Path) -> None:
