@@ -35,7 +35,15 @@ from .graph import Graph, Key, Unsupported, address, build_graph, fingerprint, n
 from .package import DEFAULT_LIMITS, Limits, WorkbookData, WorkbookError, load, read_package, read_workbook
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".xlsb", ".ods")
-CHUNK_FILES = 64
+CHUNK_FILES = 256  # the most files per chunk: one compiled run has a fixed cost (≈ 0.1 s), ≈ 0.2 MB per file in flight
+MIN_CHUNK_FILES = 16
+
+
+def chunk_size(n_files: int, jobs: int, most: int = CHUNK_FILES) -> int:
+    """Files per chunk: as many as allowed, yet at least two chunks per worker so the pool stays busy."""
+    if jobs <= 1:
+        return most
+    return max(MIN_CHUNK_FILES, min(most, -(-n_files // (2 * jobs))))
 SCENARIO_BLOCK = 50_000
 MAX_LISTED = 20
 
@@ -222,7 +230,7 @@ def process_files(files: Sequence[str], out_dir: str | None, limits: Limits = DE
     from .general import evaluate_file
     from .values import from_python, to_python
     from . import layout
-    from .writeback import RawSource, apply, plan_writes, write_package
+    from .writeback import RawSource, apply, plan_writes, raw_copy_possible, write_package
 
     if out_dir is not None:
         os.makedirs(out_dir, exist_ok=True)
@@ -234,6 +242,11 @@ def process_files(files: Sequence[str], out_dir: str | None, limits: Limits = DE
             item.view = None if force_general else layout.read_via_layout(item.parts)
             if item.view is not None:
                 item.wb, item.fp = item.view.layout.wb, item.view.layout.fp
+                if item.raw is not None and raw_copy_possible(item.infos, RawSource(item.raw)):
+                    # only the sheets can be patched; every other member is copied from the raw bytes
+                    sheets = {sl.part for sl in item.view.layout.sheets}
+                    item.parts = {k: v for k, v in item.parts.items() if k in sheets}
+                    item.view.parts = item.parts
             else:
                 item.wb = read_workbook(item.parts)
                 item.fp = fingerprint(item.wb)
@@ -359,7 +372,7 @@ def recalc_files(
     executor: concurrent.futures.Executor | None = None,
     jobs: int = 1,
     limits: Limits = DEFAULT_LIMITS,
-    chunk_files: int = CHUNK_FILES,
+    chunk_files: int | None = None,
     progress: bool | None = None,
     on_rows: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> list[dict[str, Any]]:
@@ -371,7 +384,8 @@ def recalc_files(
         clash = {os.path.abspath(f) for f in files} & {os.path.abspath(os.path.join(out, os.path.basename(f))) for f in files}
         if clash:
             raise ValueError(f"--out would overwrite a source workbook: {sorted(clash)[0]}")
-    chunks = list(_chunks(files, chunk_files))
+    workers = jobs if executor is None else max(jobs, getattr(executor, "_max_workers", 0) or os.cpu_count() or 2)
+    chunks = list(_chunks(files, chunk_files or chunk_size(len(files), workers)))
     bar = _Progress(len(files), "recalc", progress)
     rows: list[dict[str, Any]] = []
     own = None

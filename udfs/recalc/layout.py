@@ -31,6 +31,7 @@ rendered from pieces cut once per layout (:func:`.writeback.cell_pieces`).
 
 from __future__ import annotations
 
+import array
 import bisect
 import dataclasses
 import hashlib
@@ -187,7 +188,7 @@ class FileView:
 
     layout: Layout
     parts: Mapping[str, bytes]
-    cuts: dict[str, list[bytes]]
+    offsets: dict[str, array.array]  # per sheet part: where each piece of the cut starts (and the end)
     overrides: dict[Key, Any]
 
     def value(self, key: Key) -> Any:
@@ -197,8 +198,8 @@ class FileView:
         cell = self.layout.wb.sheets[si].cells.get((r, c)) if si < len(self.layout.wb.sheets) else None
         return None if cell is None else cell.value
 
-    def _offsets(self, part: str) -> list[int]:
-        return [0, *itertools.accumulate(map(len, self.cuts[part]))]
+    def _offsets(self, part: str) -> array.array:
+        return self.offsets[part]
 
     def materialize(self) -> WorkbookData:
         """The :class:`.package.WorkbookData` the full scan would give for this file (spans included)."""
@@ -298,7 +299,7 @@ def _match(layout: Layout, parts: Mapping[str, bytes]) -> FileView | None:
         same_shared = False
     else:
         shared, same_shared = layout.shared, True
-    cuts = {}
+    offsets = {}
     overrides: dict[Key, Any] = {}
     for sl in layout.sheets:
         xml = parts.get(sl.part)
@@ -310,8 +311,8 @@ def _match(layout: Layout, parts: Mapping[str, bytes]) -> FileView | None:
         contents = cut[2::4]
         if not same_shared and sl.s_without_ordinal:
             return None
+        offsets[sl.part] = array.array("q", itertools.accumulate(map(len, cut), initial=0))
         if same_shared and contents == sl.contents:
-            cuts[sl.part] = cut
             continue
         si = sl.index
         try:
@@ -322,8 +323,7 @@ def _match(layout: Layout, parts: Mapping[str, bytes]) -> FileView | None:
                         overrides[(si, *rc)] = _cell_value(sl.ordinal_type[k], new, None, shared)
         except (WorkbookError, ValueError):  # the full scan gives the error (UnicodeDecodeError included)
             return None
-        cuts[sl.part] = cut
-    return FileView(layout, parts, cuts, overrides)
+    return FileView(layout, parts, offsets, overrides)
 
 
 def clear() -> None:

@@ -176,7 +176,7 @@ def write_package(src_infos: Sequence[zipfile.ZipInfo], parts: Mapping[str, byte
             if raw is None or not write_raw_copy(fh, src_infos, raw, patched):
                 fh.seek(0)
                 fh.truncate()
-                _write_zipfile(fh, src_infos, parts, patched)
+                _write_zipfile(fh, src_infos, parts, patched, raw)
         os.replace(tmp, dst)
     except BaseException:  # Ctrl-C included: no partial output survives
         try:
@@ -186,14 +186,20 @@ def write_package(src_infos: Sequence[zipfile.ZipInfo], parts: Mapping[str, byte
         raise
 
 
-def _write_zipfile(fh: Any, src_infos: Sequence[zipfile.ZipInfo], parts: Mapping[str, bytes], patched: Mapping[str, bytes]) -> None:
+def _write_zipfile(fh: Any, src_infos: Sequence[zipfile.ZipInfo], parts: Mapping[str, bytes], patched: Mapping[str, bytes], raw: "RawSource | None" = None) -> None:
+    from .package import _inflate
+
     with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as out:
         for info in src_infos:
             if info.is_dir():
                 continue
             data = patched.get(info.filename)
             if data is None:
-                data = parts[info.filename]
+                data = parts.get(info.filename)
+            if data is None and raw is not None:  # a member dropped after reading, expecting a raw copy
+                data = _inflate(raw.data, info, info.file_size)
+            if data is None:
+                raise KeyError(info.filename)
             clone = zipfile.ZipInfo(info.filename, date_time=info.date_time)
             clone.compress_type = info.compress_type
             clone.external_attr = info.external_attr
@@ -252,6 +258,21 @@ def _dos_time(date_time: tuple[int, ...]) -> tuple[int, int]:
     return (h << 11) | (mi << 5) | (sec // 2), ((y - 1980) << 9) | (mo << 5) | d
 
 
+def raw_copy_possible(src_infos: Sequence[zipfile.ZipInfo], raw: RawSource) -> bool:
+    """Whether :func:`write_raw_copy` will copy this package (whatever gets patched)."""
+    members = [i for i in src_infos if not i.is_dir()]
+    if len({i.filename for i in members}) != len(members) or len(members) >= 0xFFFF:
+        return False
+    for info in members:
+        if info.flag_bits & ~(_KEPT_FLAGS | _DESCRIPTOR) or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            return False
+        if _has_zip64_extra(info.extra) or info.file_size >= _ZIP64_LIMIT or info.compress_size >= _ZIP64_LIMIT:
+            return False
+        if raw.data_offset(info) is None:
+            return False
+    return True
+
+
 def write_raw_copy(fh: Any, src_infos: Sequence[zipfile.ZipInfo], raw: RawSource, patched: Mapping[str, bytes], level: int = DEFLATE_LEVEL) -> bool:
     """Write the package to ``fh``: unchanged members byte for byte, ``patched`` ones deflated anew.
 
@@ -261,18 +282,13 @@ def write_raw_copy(fh: Any, src_infos: Sequence[zipfile.ZipInfo], raw: RawSource
     descriptor, no extra field), then the central directory and its end record follow
     — the same records zipfile writes for a small archive.
     """
-    members = [i for i in src_infos if not i.is_dir()]
-    names = [i.filename for i in members]
-    if len(set(names)) != len(names) or len(members) >= 0xFFFF:
+    # declined: encryption (4.4.4 bit 0), strong encryption, masked headers, other methods,
+    # zip64 records, duplicate names, a local header that is not one
+    if not raw_copy_possible(src_infos, raw):
         return False
+    members = [i for i in src_infos if not i.is_dir()]
     plans = []
     for info in members:
-        if info.flag_bits & ~(_KEPT_FLAGS | _DESCRIPTOR):  # encryption (bit 0), strong encryption, masked headers ...
-            return False
-        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            return False
-        if _has_zip64_extra(info.extra) or info.file_size >= _ZIP64_LIMIT or info.compress_size >= _ZIP64_LIMIT:
-            return False
         name = info.filename.encode("ascii") if info.filename.isascii() else info.filename.encode("utf-8")
         flags = 0 if info.filename.isascii() else 0x0800
         new = patched.get(info.filename)
