@@ -15,9 +15,12 @@ openpyxl and dynamic arrays: openpyxl reads ``KPI_STAGE_RECOMMEND``'s dynamic ar
 legacy array formula over its last spill range and writes it back without the ``cm``
 attribute and without ``xl/metadata.xml`` — Excel 365 would then show a fixed CSE array.
 :func:`restore_dynamic_arrays` puts both back after saving (tested). openpyxl also drops
-every cached value: the rebuilt file sets ``fullCalcOnLoad`` so Excel recalculates on open,
-and ``formulas``/LibreOffice-based tools recalculate it; ``kpitree template build`` or
-``kpitree new`` write files with cached values.
+every cached value, so the saved file goes through the recalculation engine
+(:func:`kpitree.udfs.recalc.recalc_file`, which writes only cached values) before the
+marks are restored (:func:`save_atomic`): the rebuilt workbook carries real cached values,
+as the shipped template does, and does not ask Excel to recalculate on load. If the engine
+cannot recalculate the workbook (a function it does not know, …), the file is written
+without cached values and with ``fullCalcOnLoad`` instead, and a note on stderr says why.
 """
 
 from __future__ import annotations
@@ -75,17 +78,35 @@ def rebuild_dashboard(path: str | os.PathLike, out: str | os.PathLike | None = N
 
 
 def save_atomic(wb: Any, target: Path) -> None:
-    """Save to a temporary file in ``target``'s folder, restore dynamic arrays, then replace."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".xlsx", dir=target.parent or ".")
-    os.close(fd)
-    try:
-        wb.calculation.fullCalcOnLoad = True
-        wb.save(tmp)
-        restore_dynamic_arrays(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Save next to ``target``, add cached values, restore dynamic arrays, then replace ``target``.
+
+    Order: openpyxl's file goes through the engine first (it reads the spills from the array
+    formulas' ranges, marked or not) and :func:`restore_dynamic_arrays` runs last, on the file
+    that is renamed onto ``target`` — so the ``cm="1"`` marks and ``xl/metadata.xml`` are in
+    the final file whatever the engine rewrites in a cell's start tag. When the engine fails,
+    the file without cached values is written with ``fullCalcOnLoad`` (Excel recalculates it
+    on open) and a note goes to stderr. ``target`` is never seen half-written.
+    """
+    import sys
+
+    folder = target.parent or Path(".")
+    with tempfile.TemporaryDirectory(prefix=f".{target.stem}.", dir=folder) as tmp:
+        staged = Path(tmp) / "rebuilt.xlsx"
+        final = Path(tmp) / "recalculated.xlsx"
+        wb.calculation.fullCalcOnLoad = None  # the cached values will be real
+        wb.save(staged)
+        try:
+            from kpitree.udfs.recalc import recalc_file
+
+            recalc_file(staged, final)
+        except Exception as exc:  # noqa: BLE001 - any engine failure: fall back to Excel recalculating
+            print(f"kpitree dashboard: note: cached values not computed ({exc.__class__.__name__}: {exc}); "
+                  "Excel recalculates the workbook when it opens it", file=sys.stderr)
+            wb.calculation.fullCalcOnLoad = True
+            wb.save(staged)
+            final = staged
+        restore_dynamic_arrays(final)
+        os.replace(final, target)
 
 
 # --- applying a plan ------------------------------------------------------------------------
