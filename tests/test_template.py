@@ -185,3 +185,42 @@ def test_libreoffice_recalculates_native_formulas_like_the_engine(built, tmp_pat
     assert compared > 4 * udf and compared > 150
     # LibreOffice really recalculated: its KPI_STAGE is #NAME?, the cached one was the stage
     assert lo_values[(SHEETS[lang][0], "C24")] == "#NAME?"
+
+
+def test_catalogue_facts_are_read_not_restated(monkeypatch):
+    # change the catalogue's facts and the template follows: nothing in the spec or the dashboard restates them
+    import dataclasses
+
+    from kpitree.udfs import stage as stage_module
+    from kpitree.workbook_templates import dashboard, spec
+
+    cat = spec.load_catalogue()
+    guide = dataclasses.replace(cat.kpi("ltv_cac").benchmarks[0], low=2.5, ja="2.5以上", en="2.5 or more")
+    kpis = tuple(dataclasses.replace(k, benchmarks=(guide,)) if k.id == "ltv_cac"
+                 else dataclasses.replace(k, en="Dials", ja="コール数") if k.id == "calls"
+                 else dataclasses.replace(k, en="Mean deal size") if k.id == "avg_deal_size" else k for k in cat.kpis)
+    changed = dataclasses.replace(
+        cat, kpis=kpis, _by_id={k.id: k for k in kpis},
+        tiers=tuple(dataclasses.replace(t, min_count=t.min_count + 10, max_count=t.max_count + 20) for t in cat.tiers),
+        stages=tuple(dataclasses.replace(s, from_months=s.from_months * 3) for s in cat.stages))
+    for module in (spec, dashboard, stage_module):
+        monkeypatch.setattr(module, "load_catalogue", lambda: changed)
+    for lang in ("ja", "en"):
+        sheets = spec.sheet_cells(lang, None)
+        texts = {c.value for c in sheets.cells if isinstance(c.value, str)}
+        formulas = [c.formula for c in sheets.cells if c.formula]
+        health = next(f for f in formulas if "actual_ltv_cac>=" in f)
+        assert "actual_ltv_cac>=2.5," in health and "2.5" in health and "3.0" not in health
+        assert any("2.5" in t and "LTV/CAC" in t for t in texts)
+        stage = next(t for t in texts if t.startswith(("チームの段階", "Team stage")))
+        assert "18" in stage and "36" in stage and "12" not in stage
+        plan = dashboard.plan_dashboard(sheets.kpi_rows, lang)
+        labels = {c.value for c in plan.cells if isinstance(c.value, str)}
+        design = next(t for t in labels if t.startswith(("KPI設計チェック", "KPI-design check")))
+        assert all(f"{t.min_count}" in design and f"{t.max_count}" in design for t in changed.tiers)
+        assert "2〜3" not in design and "2–3" not in design
+        assert ("コール数" if lang == "ja" else "Dials") in labels  # the calls volume
+        assert ("コール数(月間)" if lang == "ja" else "Dials (month)") in labels  # the calls lever
+        if lang == "en":
+            assert "Mean deal size" in labels
+

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from kpitree.udfs.catalogue import load_catalogue
+from kpitree.udfs.kpi_tree import LEVERS
 from kpitree.udfs.stage import OTHER_COUNT_RULES
 from kpitree.udfs.status import STATUS_LABELS
 
@@ -48,6 +49,16 @@ BLOCK_FIRST_COL, BLOCK_LAST_COL = 0, 17  # A:R
 BLOCK = "A:R"
 STATUS_COLORS = {"on_track": ("#C6EFCE", "#006100"), "watch": ("#FFEB9C", "#9C5700"), "behind": ("#FFC7CE", "#9C0006")}
 TIER_ORDER = ("strategic", "tactical", "action")
+# The cells behind KPI_BOTTLENECK's five levers (target name, actual name, format), listed in the engine's
+# argument order (kpi_tree.LEVERS). Labels are the catalogue's KPI labels (a lever id is a KPI id), except where
+# T's "short_labels" word a lever differently (shorter, to fit column B; ja 成約率 as in the bottleneck labels).
+LEVER_CELLS = {
+    "calls": ("required_calls_month", "raw_calls_month", "count1"),
+    "connect_rate": ("plan_connect_rate", "actual_connect_rate", "rate"),
+    "conversion_rate": ("plan_conversion_rate", "actual_conversion_rate", "rate"),
+    "win_rate": ("plan_win_rate", "actual_handoff_win_rate", "rate"),
+    "avg_deal_size": ("avg_deal_size", "raw_actual_deal_size", "amount"),
+}
 
 T = {
     "ja": {
@@ -60,12 +71,12 @@ T = {
         "focus": "重点", "outside": "重点外",
         "summary": "状況の件数",
         "funnel": "ファネル(今月)とボトルネック", "funnel_cols": ("", "段階", "目標(月間)", "実績(今月)", "達成率"),
-        "volumes": ("架電数", "接続数", "商談数", "受注数"),
+        "volumes": ("接続数", "商談数", "受注数"),  # after calls (the catalogue's label)
         "levers_title": "ボトルネック分析の5指標(KPI_BOTTLENECK の入力)",
-        "levers": ("架電数(月間)", "接続率", "商談化率", "成約率", "平均受注単価"),
+        "per_month": "{label}(月間)", "short_labels": {"connect_rate": "接続率", "win_rate": "成約率"},
         "revenue": "売上(月間 = 5指標の積)",
         "bottleneck_cols": ("", "ボトルネック", "想定原因", "改善アクション", "回復する売上(月間)"),
-        "design": "KPI設計チェック(3階層の推奨数:戦略2〜3/戦術4〜6/行動5〜8)",
+        "design": "KPI設計チェック(3階層の推奨数:{counts})", "count_range": "{tier} {low}〜{high}", "count_sep": "/",
         "design_cols": ("", "階層", "KPI数", "推奨", "判定"),
         "ok": "OK", "few": "少なすぎ", "many": "多すぎ", "outside_count": "段階の重点外のKPI数",
         "trend": "月次推移(シート2の実績)",
@@ -83,12 +94,12 @@ T = {
         "focus": "focus", "outside": "outside",
         "summary": "Status counts",
         "funnel": "Funnel (this month) and bottleneck", "funnel_cols": ("", "stage", "target (month)", "actual (month)", "achievement"),
-        "volumes": ("Calls", "Connects", "Opportunities", "Won deals"),
+        "volumes": ("Connects", "Opportunities", "Won deals"),  # after calls (the catalogue's label)
         "levers_title": "The five levers of the bottleneck analysis (KPI_BOTTLENECK's input)",
-        "levers": ("Calls (month)", "Connect rate", "Conversion rate", "Win rate", "Average deal size"),
+        "per_month": "{label} (month)", "short_labels": {"conversion_rate": "Conversion rate"},
         "revenue": "Revenue (month = product of the five)",
         "bottleneck_cols": ("", "bottleneck", "likely cause", "improvement action", "revenue recovered (month)"),
-        "design": "KPI-design check (3-tier counts: strategic 2–3 / tactical 4–6 / action 5–8)",
+        "design": "KPI-design check (3-tier counts: {counts})", "count_range": "{tier} {low}–{high}", "count_sep": " / ",
         "design_cols": ("", "tier", "KPIs", "recommended", "check"),
         "ok": "OK", "few": "too few", "many": "too many", "outside_count": "KPIs outside the stage's focus",
         "trend": "Monthly trend (sheet 2's history)",
@@ -215,14 +226,14 @@ def plan_dashboard(kpi_rows: Iterable[KpiRow], lang: str = "ja", settings: dict[
     header(r + 1, t["funnel_cols"])
     vol_first = r + 2
     volumes = (
-        ("required_calls_month", "raw_calls_month"),
-        ("required_connects_month", "raw_connects_month"),
-        ("required_opportunities_month", "actual_opportunities"),
-        ("required_won_deals_month", "raw_handoff_won"),
+        (cat.kpi("calls").label(lang), "required_calls_month", "raw_calls_month"),
+        (t["volumes"][0], "required_connects_month", "raw_connects_month"),
+        (t["volumes"][1], "required_opportunities_month", "actual_opportunities"),
+        (t["volumes"][2], "required_won_deals_month", "raw_handoff_won"),
     )
-    for i, (target, actual) in enumerate(volumes):
+    for i, (label, target, actual) in enumerate(volumes):
         rr = vol_first + i
-        put(rr, 1, t["volumes"][i])
+        put(rr, 1, label)
         put(rr, 2, formula=f"={target}" if has(target) else None, style="calc:count1")
         put(rr, 3, formula=f'=IF({actual}="","",{actual})' if has(actual) else None, style="calc:count1")
         put(rr, 4, formula=_ratio(cell_ref(rr, 3), cell_ref(rr, 2)), style="calc:rate")
@@ -230,16 +241,11 @@ def plan_dashboard(kpi_rows: Iterable[KpiRow], lang: str = "ja", settings: dict[
     put(r, 0, t["levers_title"], style="note")
     header(r + 1, t["funnel_cols"])
     lev_first = r + 2
-    levers = (
-        ("required_calls_month", "raw_calls_month", "count1"),
-        ("plan_connect_rate", "actual_connect_rate", "rate"),
-        ("plan_conversion_rate", "actual_conversion_rate", "rate"),
-        ("plan_win_rate", "actual_handoff_win_rate", "rate"),
-        ("avg_deal_size", "raw_actual_deal_size", "amount"),
-    )
-    for i, (target, actual, fmt) in enumerate(levers):
+    levers = [(lever, *LEVER_CELLS[lever]) for lever in LEVERS]
+    for i, (lever, target, actual, fmt) in enumerate(levers):
         rr = lev_first + i
-        put(rr, 1, t["levers"][i])
+        label = t["short_labels"].get(lever) or cat.kpi(lever).label(lang)
+        put(rr, 1, t["per_month"].format(label=label) if lever == "calls" else label)
         put(rr, 2, formula=f"={target}" if has(target) else None, style=f"calc:{fmt}")
         put(rr, 3, formula=f'=IF({actual}="","",{actual})' if has(actual) else None, style=f"calc:{fmt}")
         put(rr, 4, formula=_ratio(cell_ref(rr, 3), cell_ref(rr, 2)), style="calc:rate")
@@ -262,7 +268,9 @@ def plan_dashboard(kpi_rows: Iterable[KpiRow], lang: str = "ja", settings: dict[
 
     # design check
     r = b + 2
-    put(r, 0, t["design"], style="section")
+    counts = t["count_sep"].join(t["count_range"].format(tier=_in_sentence(tier.label(lang)), low=tier.min_count,
+                                                         high=tier.max_count) for tier in cat.tiers)
+    put(r, 0, t["design"].format(counts=counts), style="section")
     header(r + 1, t["design_cols"])
     tier_range = f"B{first + 1}:B{last + 1}"
     for i, tier in enumerate(cat.tiers):
@@ -335,3 +343,8 @@ def plan_dashboard(kpi_rows: Iterable[KpiRow], lang: str = "ja", settings: dict[
 
 def _ratio(actual: str, target: str) -> str:
     return f'=IF(OR({actual}="",{target}=""),"",IF({target}=0,"",{actual}/{target}))'
+
+
+def _in_sentence(label: str) -> str:
+    """A catalogue label inside a sentence: "Strategic KPIs" -> "strategic KPIs" (ja unchanged)."""
+    return label[:1].lower() + label[1:]

@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kpitree.udfs.catalogue import Kpi, load_catalogue
+from kpitree.udfs.catalogue import Benchmark, Kpi, load_catalogue
+from kpitree.udfs.stage import stage_bounds_text
 
 from .layout import UNIT_FORMATS, PlannedCell, PlannedName, PlannedValidation, SheetSetup, cell_ref, split_ref
 
@@ -127,7 +128,7 @@ TREND_FIELDS = (
 )
 TREND_MONTHS = 12
 
-T = {  # fixed texts
+T = {  # fixed texts; "{...}" fields are filled from the catalogue (stage bounds, the LTV/CAC health guide)
     "ja": {
         "notes": (
             "黄色のセルに入力:KGI・計画の前提・四半期の実績データ・戦略KPIの目標。灰色のセル(逆算・段階・推奨KPI・実績)は自動計算です。",
@@ -139,13 +140,13 @@ T = {  # fixed texts
         "backcalc_cols": ("名前", "項目", "年間", "四半期", "月間", "週間", "日次(稼働日)"),
         "backcalc_rows": ("売上(KGI)", "必要受注件数", "必要商談数", "必要接続数", "必要架電数"),
         "check": ("検算:KPI_PLAN_OPPORTUNITIES(月間商談数)", "検算:KPI_REQUIRED_CALLS(月間架電数)"),
-        "stage": "チームの段階(6か月未満 立ち上げ期/12か月未満 成長期/12か月以上 成熟期)",
+        "stage": "チームの段階({bounds})",
         "stage_label": "現在の段階(KPI_STAGE)", "recommend": "この段階の推奨KPI(KPI_STAGE_RECOMMEND、スピル)",
         "recommend_cols": ("階層", "KPI", "優先度", "理由"),
         "raw": ("戦略KPIの実績データ(四半期)", "今月の実績データ", "今月の活動データ(累計)"),
         "field_cols": ("名前", "項目", "値", "単位"),
         "ltv": "LTV(平均月間売上 × 継続期間 × 粗利率)", "cac": "CAC((マーケ費用 + 営業費用) ÷ 新規顧客数)",
-        "health": "LTV/CAC の健全性(3.0以上が健全)", "healthy": "健全(3.0以上)", "unhealthy": "要改善(3.0未満)",
+        "health": "LTV/CAC の健全性({guide})", "healthy": "健全({low}以上)", "unhealthy": "要改善({low}未満)",
         "ltv_cac_udf": "検算:KPI_LTV_CAC(KPI_LTV, KPI_CAC)",
         "kpi_tables": ("戦略KPI(目標は四半期。実績は上の実績データから自動計算)", "戦術KPI(目標は月次。週次は自動計算)", "行動KPI(目標は日次。週次は自動計算)"),
         "kpi_cols": (
@@ -169,13 +170,13 @@ T = {  # fixed texts
         "backcalc_cols": ("name", "item", "year", "quarter", "month", "week", "working day"),
         "backcalc_rows": ("Revenue (KGI)", "Won deals needed", "Opportunities needed", "Connects needed", "Calls needed"),
         "check": ("Check: KPI_PLAN_OPPORTUNITIES (per month)", "Check: KPI_REQUIRED_CALLS (per month)"),
-        "stage": "Team stage (launch < 6 months, growth < 12, mature 12+)",
+        "stage": "Team stage ({bounds})",
         "stage_label": "Current stage (KPI_STAGE)", "recommend": "Recommended KPIs for the stage (KPI_STAGE_RECOMMEND, spills)",
         "recommend_cols": ("tier", "KPI", "priority", "why"),
         "raw": ("Strategic raw data (quarter)", "This month's raw data", "This month's activity (month to date)"),
         "field_cols": ("name", "item", "value", "unit"),
         "ltv": "LTV (avg monthly revenue × retention × gross margin)", "cac": "CAC ((marketing + sales cost) ÷ new customers)",
-        "health": "LTV/CAC health (3.0 or more is healthy)", "healthy": "Healthy (≥ 3.0)", "unhealthy": "Improve (< 3.0)",
+        "health": "LTV/CAC health ({guide})", "healthy": "Healthy (≥ {low})", "unhealthy": "Improve (< {low})",
         "ltv_cac_udf": "Check: KPI_LTV_CAC(KPI_LTV, KPI_CAC)",
         "kpi_tables": ("Strategic KPIs (targets per quarter; actuals computed from the raw data above)", "Tactical KPIs (targets per month; weekly computed)", "Action KPIs (targets per working day; weekly computed)"),
         "kpi_cols": (
@@ -388,7 +389,7 @@ def sheet_cells(lang: str = "ja", inputs: dict[str, Any] | None = None,
     put(s1, r, 1, t["check"][0], style="text")
     put(s1, r, 4, formula="=KPI_PLAN_OPPORTUNITIES(kgi_annual_revenue,avg_deal_size,plan_win_rate,12)", style="calc:count1")
     r += 2
-    put(s1, r, 0, t["stage"], style="section")
+    put(s1, r, 0, t["stage"].format(bounds=stage_bounds_text(lang)), style="section")
     put(s1, r + 1, 1, t["stage_label"])
     put(s1, r + 1, 2, formula=f'=KPI_STAGE(months_since_launch,"{lang}")', style="status", name="stage_label")
     put(s1, r + 2, 0, t["recommend"], style="note")
@@ -413,8 +414,11 @@ def sheet_cells(lang: str = "ja", inputs: dict[str, Any] | None = None,
     put(s1, r + 1, 1, t["cac"])
     put(s1, r + 1, 2, formula='=IF(raw_new_customers>0,(raw_marketing_cost+raw_sales_cost)/raw_new_customers,"")',
         style="calc:amount", name="calc_cac")
-    put(s1, r + 2, 1, t["health"])
-    put(s1, r + 2, 2, formula=f'=IF(actual_ltv_cac="","",IF(actual_ltv_cac>=3,"{t["healthy"]}","{t["unhealthy"]}"))',
+    health = ltv_cac_health()  # the catalogue's guide: its low end is the healthy threshold
+    low = _number_text(health.low)
+    put(s1, r + 2, 1, t["health"].format(guide=health.label(lang)))
+    put(s1, r + 2, 2, formula=(f'=IF(actual_ltv_cac="","",IF(actual_ltv_cac>={health.low:.15g},'
+                               f'"{t["healthy"].format(low=low)}","{t["unhealthy"].format(low=low)}"))'),
         style="status") if "ltv_cac" in kpis["strategic"] else None
     put(s1, r + 3, 1, t["ltv_cac_udf"], style="text")
     put(s1, r + 3, 2, formula="=KPI_LTV_CAC(KPI_LTV(raw_avg_monthly_revenue,raw_retention_months,raw_gross_margin),"
@@ -458,6 +462,16 @@ def sheet_cells(lang: str = "ja", inputs: dict[str, Any] | None = None,
     widths = {"A": 24, "B": 34, "C": 30, "D": 16, "E": 16, "F": 14, "G": 40}
     setups = [SheetSetup(s, dict(widths)) for s in (s1, s2, s3)]
     return SheetsSpec(cells, names, vals, setups, kpi_rows)
+
+
+def ltv_cac_health() -> Benchmark:
+    """The catalogue's LTV/CAC guide (seed 000): ``low`` is the ratio from which LTV/CAC is healthy."""
+    return load_catalogue().kpi("ltv_cac").benchmark("all")
+
+
+def _number_text(x: float) -> str:
+    """A threshold as the labels show it: 3 -> "3.0", 2.75 -> "2.75"."""
+    return f"{x:.1f}" if round(x, 1) == x else f"{x:g}"
 
 
 def validation_kind(kpi: Kpi) -> str:
