@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
+import struct
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -224,3 +229,26 @@ def test_catalogue_facts_are_read_not_restated(monkeypatch):
         if lang == "en":
             assert "Mean deal size" in labels
 
+
+def _png_size(path: Path) -> tuple[int, int]:
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR", path
+    return struct.unpack(">II", head[16:24])
+
+
+@pytest.mark.libreoffice
+@pytest.mark.skipif(soffice() is None or shutil.which("pdftoppm") is None,
+                    reason="LibreOffice (soffice) or pdftoppm (poppler-utils) is not installed")
+def test_render_writes_the_dashboard_picture(tmp_path):
+    # exactly what `python -m kpitree.workbook_templates.render` does, into a temporary folder
+    done = subprocess.run([sys.executable, "-m", "kpitree.workbook_templates.render", "--lang", "ja", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "TQDM_DISABLE": "1"})
+    assert done.returncode == 0, done.stderr
+    written = [Path(line) for line in done.stdout.splitlines()]
+    dashboard = tmp_path / "dashboard_ja.png"
+    assert written[-1] == dashboard and all(p.is_file() for p in written)
+    assert 50_000 < dashboard.stat().st_size < 5_000_000  # a full page of table and charts, not a blank page
+    committed = Path(__file__).resolve().parents[1] / "docs" / "images" / "dashboard_ja.png"
+    width, height = _png_size(dashboard)
+    assert width > height  # the dashboard prints landscape on one page
+    assert (width, height) == _png_size(committed)
