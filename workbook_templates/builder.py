@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .dashboard import DashboardPlan, plan_dashboard
-from .layout import (FONT_SIZE, FONTS, PlannedCell, PlannedChart, PlannedConditionalFormat, PlannedName,
+from .layout import (BORDER, FONT_SIZE, FONTS, PlannedCell, PlannedChart, PlannedConditionalFormat, PlannedName,
                      PlannedValidation, SheetSetup, split_ref, style_properties)
 from .spec import SHEETS, SheetsSpec, recommend_values, sample_inputs, sheet_cells
 
@@ -237,7 +237,7 @@ def xlsxwriter_format(key: str, font: str) -> dict[str, Any]:
         f["pattern"] = 1
     if p.get("border"):
         f["border"] = 1
-        f["border_color"] = "#BFBFBF"
+        f["border_color"] = BORDER
     if "align" in p:
         f["align"] = p["align"]
     if p.get("wrap"):

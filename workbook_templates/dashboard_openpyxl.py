@@ -34,7 +34,7 @@ from typing import Any
 
 from .checks import NamedCellError, check_named_cells, destination, scan_kpi_rows, workbook_lang
 from .dashboard import BLOCK_FIRST_COL, BLOCK_LAST_COL, DashboardPlan, plan_dashboard
-from .layout import FONT_SIZE, FONTS, PlannedChart, split_ref, style_properties
+from .layout import BORDER, FONT_SIZE, FONTS, PlannedChart, split_ref, style_properties
 
 KPI_NAME_PREFIXES = ("target_", "actual_", "achievement_")
 
@@ -217,7 +217,7 @@ def openpyxl_style(key: str, font: str) -> dict[str, Any]:
     if "fill" in p:
         out["fill"] = PatternFill("solid", fgColor="FF" + p["fill"].lstrip("#"))
     if p.get("border"):
-        side = Side(style="thin", color="FFBFBFBF")
+        side = Side(style="thin", color="FF" + BORDER.lstrip("#"))
         out["border"] = Border(left=side, right=side, top=side, bottom=side)
     return out
 

@@ -34,7 +34,7 @@ NUMBER_FORMATS = {
 INPUT_FILL = "#FFF2CC"  # inputs: dark-blue text on light yellow, one style everywhere
 INPUT_FONT = "#1F4E79"
 CALC_FILL = "#F2F2F2"  # formulas: black on light grey
-BORDER = "#BFBFBF"
+BORDER = "#BFBFBF"  # thin cell borders (every writer)
 
 STYLES: dict[str, dict[str, Any]] = {
     "title": {"bold": True, "size": 14, "color": "#1F3864"},

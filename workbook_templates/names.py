@@ -80,7 +80,6 @@ def _named_cells() -> tuple[NamedCell, ...]:
 NAMED_CELLS: tuple[NamedCell, ...] = _named_cells()
 NAMED_INPUTS: tuple[str, ...] = tuple(c.name for c in NAMED_CELLS if c.kind == "input")
 NAMED_OUTPUTS: tuple[str, ...] = tuple(c.name for c in NAMED_CELLS if c.kind == "output")
-NAMED_COMPUTED: tuple[str, ...] = tuple(c.name for c in NAMED_CELLS if c.kind == "computed")
 
 
 def named_cells_markdown() -> str:
