@@ -10,8 +10,12 @@ Prints workbooks per second (and scenarios per second) for:
 * formulas, one compiled model fed every file's inputs (a sample);
 * the floor — reading each file's inputs with python-calamine and rewriting its zip;
 
-and the peak RSS of this process and its workers. Medians of ``--repeat`` runs; the
-machine is usually shared, so compare the ratios more than the absolute numbers.
+and the peak RSS of this process and its workers. Then it runs the real command,
+``kpitree recalc DIR --out OUT --summary S.csv --jobs N``, watching its whole process
+tree in /proc (:func:`cli_tree_rss`): throughput including interpreter start-up and the
+summary file, the parent's and the largest worker's peak RSS, their sum, and the largest
+RSS of the tree seen at one moment. Medians of ``--repeat`` runs; the machine is usually
+shared, so compare the ratios more than the absolute numbers.
 """
 
 from __future__ import annotations
@@ -155,6 +159,74 @@ def bench_scenarios(template: Path, n: int) -> tuple[float, float]:
     return fast, general
 
 
+def _proc_tree(root: int) -> list[int]:
+    """``root`` and every descendant, from /proc (Linux)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(b")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def _status_kb(pid: int, field: str) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def cli_tree_rss(sources: Path, out: Path, jobs: int, summary: Path | None = None) -> dict[str, float]:
+    """Run the real ``kpitree recalc`` command and watch its whole process tree.
+
+    Every 10 ms each process of the tree is looked at in /proc: its VmHWM (the kernel's own
+    peak-RSS mark, so nothing between samples is missed) and its current VmRSS. Returns the
+    wall time, the parent's peak, the largest worker's peak, the sum of all the tree's peaks
+    (an upper bound: pages shared between the forked processes count once per process) and
+    the largest simultaneous sum of VmRSS seen.
+    """
+    import subprocess
+
+    cmd = [sys.executable, "-m", "kpitree", "recalc", str(sources), "--out", str(out), "--jobs", str(jobs)]
+    if summary is not None:
+        cmd += ["--summary", str(summary)]
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peaks: dict[int, int] = {}
+    max_sum = 0
+    while proc.poll() is None:
+        now = 0
+        for pid in _proc_tree(proc.pid):
+            hwm = _status_kb(pid, "VmHWM")
+            if hwm:
+                peaks[pid] = max(peaks.get(pid, 0), hwm)
+            now += _status_kb(pid, "VmRSS")
+        max_sum = max(max_sum, now)
+        time.sleep(0.01)
+    elapsed = time.perf_counter() - t
+    err = proc.stderr.read().decode(errors="replace")
+    if proc.returncode != 0:
+        raise SystemExit(f"kpitree recalc failed ({proc.returncode}): {err[-2000:]}")
+    parent = peaks.pop(proc.pid, 0)
+    return {"seconds": elapsed, "parent_mb": parent / 1024, "worker_mb": max(peaks.values(), default=0) / 1024,
+            "workers": len(peaks), "sum_of_peaks_mb": (parent + sum(peaks.values())) / 1024, "max_simultaneous_mb": max_sum / 1024}
+
+
 def peak_rss_mb() -> tuple[float, float]:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -168,6 +240,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--sample", type=int, default=10, help="files for the slow formulas baselines")
+    ap.add_argument("--no-cli", action="store_true", help="skip running the kpitree recalc command under the process-tree RSS watch")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="kpitree-bench-") as tmpdir:
@@ -201,7 +274,19 @@ def main() -> None:
         print(f"{f'kpitree scenarios, fast path ({args.scenarios:,} rows)':<62} {args.scenarios / fast:9.0f} {fast:10.3f}")
         print(f"{'formulas, one calculate() per scenario (20 rows)':<62} {1 / general:9.1f} {general * args.scenarios:10.1f} (for {args.scenarios:,})")
         own, children = peak_rss_mb()
-        print(f"\npeak RSS: this process {own:.0f} MB, largest worker {children:.0f} MB")
+        print(f"\npeak RSS of this benchmark: this process {own:.0f} MB (formulas baselines included), largest worker {children:.0f} MB")
+
+        if not args.no_cli:
+            print(f"\n{'the kpitree recalc command, whole process tree':<56} {'wb/s':>7} {'parent':>8} {'worker':>8} {'sum of peaks':>13} {'max together':>13}")
+            for jobs in sorted({args.jobs, 1}, reverse=True):
+                runs = []
+                for i in range(args.repeat):
+                    dest = tmp / f"cli_{jobs}_{i}"
+                    runs.append(cli_tree_rss(tmp / "in", dest, jobs, tmp / f"cli_{jobs}_{i}.csv"))
+                    shutil.rmtree(dest, ignore_errors=True)
+                med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+                print(f"{f'kpitree recalc DIR --out OUT --summary S.csv --jobs {jobs}':<56} {len(files) / med['seconds']:7.1f} "
+                      f"{med['parent_mb']:6.0f}MB {med['worker_mb']:6.0f}MB {med['sum_of_peaks_mb']:11.0f}MB {med['max_simultaneous_mb']:11.0f}MB")
 
 
 if __name__ == "__main__":

@@ -354,3 +354,19 @@ def test_a_fast_batch_does_not_import_pandas_or_the_formulas_function_table(tmp_
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_rows_frame_built_by_column_equals_the_frame_of_row_dicts() -> None:
+    import pandas as pd
+
+    from kpitree.udfs.recalc.batch import _cell_out, rows_frame
+
+    rows = [
+        {"file": "a", "path": "fast", "error": "", "x": 1.0, "b": True, "s": "t", "e": XlError.DIV0, "n": None},
+        {"file": "b", "path": "", "error": "bad"},
+        {"file": "c", "path": "fast", "error": "", "x": 2.0, "b": False, "s": "u", "e": 1.5, "n": None, "extra": 3},
+        {"file": "d", "path": "fast", "error": "", "s": "v", "x": 3.0},
+    ]
+    for sample in (rows, rows[:1], rows[2:], [rows[0]] * 3):
+        by_rows = pd.DataFrame([{k: _cell_out(v) for k, v in r.items()} for r in sample])
+        pd.testing.assert_frame_equal(rows_frame(sample), by_rows)

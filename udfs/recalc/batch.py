@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from ..excel_values import XlError
 from .graph import Graph, Key, Unsupported, address, build_graph, fingerprint, name_target, parse_formula
-from .package import DEFAULT_LIMITS, Limits, WorkbookData, WorkbookError, load, read_package, read_workbook
+from .package import DEFAULT_LIMITS, Limits, Reinflated, WorkbookData, WorkbookError, load, read_package, read_workbook
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".xlsb", ".ods")
 CHUNK_FILES = 256  # the most files per chunk: one compiled run has a fixed cost (≈ 0.1 s), ≈ 0.2 MB per file in flight
@@ -243,9 +243,8 @@ def process_files(files: Sequence[str], out_dir: str | None, limits: Limits = DE
             if item.view is not None:
                 item.wb, item.fp = item.view.layout.wb, item.view.layout.fp
                 if item.raw is not None and raw_copy_possible(item.infos, RawSource(item.raw)):
-                    # only the sheets can be patched; every other member is copied from the raw bytes
-                    sheets = {sl.part for sl in item.view.layout.sheets}
-                    item.parts = {k: v for k, v in item.parts.items() if k in sheets}
+                    # every member is copied from the raw bytes but the patched sheets, inflated again then
+                    item.parts = Reinflated(item.raw, item.infos, {sl.part for sl in item.view.layout.sheets})
                     item.view.parts = item.parts
             else:
                 item.wb = read_workbook(item.parts)
@@ -561,7 +560,13 @@ def _cell_out(value: Any) -> Any:
 def rows_frame(rows: list[dict[str, Any]]) -> Any:
     import pandas as pd
 
-    frame = pd.DataFrame([{k: _cell_out(v) for k, v in r.items()} for r in rows])
+    # column by column: a second list of row dicts would double the parent's memory on big batches
+    keys: dict[str, None] = {}
+    for r in rows:
+        if len(r) != len(keys) or any(k not in keys for k in r):
+            keys.update(dict.fromkeys(r))
+    nan = float("nan")
+    frame = pd.DataFrame({k: [_cell_out(r[k]) if k in r else nan for r in rows] for k in keys})
     if frame.empty:
         frame = pd.DataFrame(columns=["file", "path", "error"])
     return frame

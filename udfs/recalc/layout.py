@@ -244,7 +244,10 @@ class FileView:
         for part, writes in plan.items():
             offs = self._offsets(part)
             spans = [(offs[i0] + o0, offs[i1] + o1, results[key]) for key, (i0, o0, i1, o1, _) in writes]
-            out[part] = writeback.patch_sheet(self.parts[part], spans, [w[1][4] for w in writes])
+            xml = self.parts[part]
+            new = writeback.patch_sheet(xml, spans, [w[1][4] for w in writes])
+            if new != xml:  # an unchanged sheet is copied raw
+                out[part] = new
         return out
 
 

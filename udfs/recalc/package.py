@@ -24,7 +24,7 @@ import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 from defusedxml import ElementTree as SafeET
 
@@ -168,6 +168,31 @@ def _inflate(data: bytes, info: zipfile.ZipInfo, cap: int) -> bytes | None:
     if len(out) != info.file_size or zlib.crc32(out) != info.CRC:
         return None
     return out
+
+
+class Reinflated(Mapping[str, bytes]):
+    """Members inflated again from the file's bytes when asked (CRC checked again), nothing kept.
+
+    A batch keeps this instead of the inflated sheets while a chunk is evaluated: ≈ 30 KB
+    of compressed bytes per file in flight rather than ≈ 150 KB of XML.
+    """
+
+    def __init__(self, data: bytes, infos: list[zipfile.ZipInfo], names: set[str]):
+        self._data = data
+        self._infos = {i.filename: i for i in infos if i.filename in names}
+
+    def __getitem__(self, name: str) -> bytes:
+        info = self._infos[name]
+        out = _inflate(self._data, info, info.file_size)
+        if out is None or len(out) != info.file_size:
+            raise WorkbookError(f"zip member {name} changed between two reads")
+        return out
+
+    def __iter__(self):
+        return iter(self._infos)
+
+    def __len__(self) -> int:
+        return len(self._infos)
 
 
 def zlib_error() -> type[Exception]:

@@ -172,7 +172,9 @@ def write_package(src_infos: Sequence[zipfile.ZipInfo], parts: Mapping[str, byte
     fd, tmp = tempfile.mkstemp(prefix=".kpitree-", suffix=".xlsx.part", dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:
-            patched = {name: data for name, data in patch().items() if data != parts.get(name)}
+            patched = dict(patch())
+            if isinstance(parts, dict):  # (a lazy mapping would inflate again just to compare)
+                patched = {name: data for name, data in patched.items() if data != parts.get(name)}
             if raw is None or not write_raw_copy(fh, src_infos, raw, patched):
                 fh.seek(0)
                 fh.truncate()
