@@ -1,9 +1,9 @@
 """``kpitree demo``: the whole job on built-in sample data, end to end.
 
 Builds a workbook from the template with one inside-sales team's sample data (12
-months of actuals), rebuilds its dashboard, recalculates it (which also writes the
-cached values the dashboard rebuild cannot), writes the file and prints the
-dashboard — achievement, status, bottleneck and stage advice — in the terminal.
+months of actuals), rebuilds its dashboard — which recalculates the workbook with the
+engine, so every formula cell carries its value — writes the file and prints the
+dashboard (achievement, status, bottleneck and stage advice) in the terminal.
 """
 
 from __future__ import annotations
@@ -43,15 +43,29 @@ def free_path(path: Path) -> Path:
 
 
 def build_demo(out: Path, lang: str) -> dict[str, Any]:
-    """Write the demo workbook to ``out``; its named values after recalculation."""
-    from kpitree.udfs.recalc import recalc_file
+    """Write the demo workbook to ``out``; its named single-cell values."""
     from kpitree.workbook_templates import build_workbook, rebuild_dashboard, sample_inputs
 
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         built = Path(tmp) / out.name
         build_workbook(built, lang, sample_inputs(lang))
-        rebuild_dashboard(built)  # in place; the engine then fills in the cached values
-        return recalc_file(built, out)
+        rebuild_dashboard(built, out)  # recalculated on the way: the cached values are the engine's
+    return named_values(out)
+
+
+def named_values(path: Path) -> dict[str, Any]:
+    """Cached values of a workbook's single-cell workbook-scoped names."""
+    import openpyxl
+
+    from kpitree.workbook_templates.checks import destination
+
+    wb = openpyxl.load_workbook(path, data_only=True, read_only=False)
+    values = {}
+    for name in wb.defined_names:
+        dest = destination(wb, name)
+        if dest is not None and ":" not in dest[1]:
+            values[name] = wb[dest[0]][dest[1]].value
+    return values
 
 
 def dashboard_rows(values: dict[str, Any], lang: str) -> list[tuple[str, ...]]:
