@@ -2,6 +2,7 @@
 
     python benchmarks/bench_recalc.py                       # 400 files, 10,000 scenarios
     python benchmarks/bench_recalc.py --files 10000 --jobs 2  # the streaming / memory check
+    python benchmarks/bench_recalc.py --vary 20               # files whose numbers differ
 
 Prints workbooks per second (and scenarios per second) for:
 
@@ -44,14 +45,48 @@ def template_path(tmp: Path) -> Path:
     return Path(build_workbook(tmp / "inside_sales_kpi_ja.xlsx", "ja"))
 
 
-def make_files(template: Path, folder: Path, n: int) -> list[Path]:
+def make_files(template: Path, folder: Path, n: int, vary: int = 0) -> list[Path]:
+    """``n`` copies of the template; with ``vary``, cycling through that many variants whose
+    numbers differ (every numeric constant and cached formula value scaled), as a month's
+    teams' workbooks do, so the batch decodes and writes values that differ from file to file."""
     folder.mkdir(parents=True, exist_ok=True)
+    sources = [template] if vary <= 0 else [_variant(template, folder.parent / f"variant_{j}.xlsx", j) for j in range(vary)]
     files = []
     for i in range(n):
         dst = folder / f"team_{i:05d}.xlsx"
-        shutil.copyfile(template, dst)
+        shutil.copyfile(sources[i % len(sources)], dst)
         files.append(dst)
     return files
+
+
+def _variant(template: Path, dst: Path, j: int) -> Path:
+    import re
+
+    factor = 1 + 0.037 * j
+    cell = re.compile(rb"<c\b([^>/]*)>(.*?)</c>", re.S)
+
+    def scale(m: "re.Match[bytes]") -> bytes:
+        attrs, body = m.group(1), m.group(2)
+        if b" t=" in attrs:
+            return m.group(0)
+
+        def num(v: "re.Match[bytes]") -> bytes:
+            try:
+                x = float(v.group(1))
+            except ValueError:
+                return v.group(0)
+            y = round(x * factor) if x.is_integer() else x * factor
+            return b"<v>" + repr(y).encode() + b"</v>"
+
+        return b"<c" + attrs + b">" + re.sub(rb"<v>([^<]*)</v>", num, body, count=1) + b"</c>"
+
+    with zipfile.ZipFile(template) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename.startswith("xl/worksheets/sheet") and j:
+                data = cell.sub(scale, data)
+            zout.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
+    return dst
 
 
 def timed(fn, repeat: int) -> float:
@@ -240,15 +275,17 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--sample", type=int, default=10, help="files for the slow formulas baselines")
+    ap.add_argument("--vary", type=int, default=0, metavar="K", help="cycle through K variants with different numbers instead of identical copies")
     ap.add_argument("--no-cli", action="store_true", help="skip running the kpitree recalc command under the process-tree RSS watch")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="kpitree-bench-") as tmpdir:
         tmp = Path(tmpdir)
         template = template_path(tmp)
-        files = make_files(template, tmp / "in", args.files)
+        files = make_files(template, tmp / "in", args.files, args.vary)
         sample = files[: args.sample]
-        print(f"machine: {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}; {args.files} copies of {template.name}; "
+        what = f"copies of {template.name}" + (f" in {args.vary} variants with different numbers" if args.vary else " (identical)")
+        print(f"machine: {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}; {args.files} {what}; "
               f"jobs={args.jobs}; medians of {args.repeat}")
         rows = []
         t = timed(lambda: bench_kpitree(files, tmp / "out", args.jobs), args.repeat)
