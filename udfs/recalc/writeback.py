@@ -148,7 +148,7 @@ def render_cell(pieces: Pieces, value: Any) -> bytes:
     return head + pieces[2] + text + pieces[3]
 
 
-DEFLATE_LEVEL = 1  # patched sheets only; level 6 costs ≈ 3× the time for ≈ 10 % smaller sheets
+DEFLATE_LEVEL = 1  # patched sheets only; on the template level 6 takes 4× the time (1.14 vs 0.29 ms) for 16 % fewer bytes
 
 
 def apply(src_infos: list[zipfile.ZipInfo], parts: Mapping[str, bytes], plan: Plan, dst: str | os.PathLike[str], raw: "RawSource | None" = None) -> None:
