@@ -172,11 +172,16 @@ def test_layout_reader_refuses_a_dtd_like_the_full_scan(tmp_path: Path, template
         layout.read_via_layout(vparts)
 
 
-def test_batch_output_is_the_same_through_the_layout_reader(tmp_path: Path, template: Path) -> None:
+def test_batch_output_is_the_same_through_the_layout_reader(tmp_path: Path, template: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     inputs = tmp_path / "in"
     inputs.mkdir()
-    files = [str(repack(template, inputs / f"team_{i}.xlsx", vary_values(i, formulas_too=True))) for i in range(4)]
-    rows_fast = process_files(files, str(tmp_path / "a"))  # files 2.. go through the first file's layout
+    files = [str(repack(template, inputs / f"team_{i}.xlsx", vary_values(i, formulas_too=True))) for i in range(5)]
+    used = []
+    read_via_layout = layout.read_via_layout
+    monkeypatch.setattr(layout, "read_via_layout", lambda parts: used.append(read_via_layout(parts)) or used[-1])
+    rows_fast = process_files(files, str(tmp_path / "a"))  # files 3.. go through the second file's layout
+    assert [v is not None for v in used] == [False, False, True, True, True]
+    monkeypatch.undo()
     rows_full = []
     for f in files:  # each file alone, with nothing remembered: the full scan
         layout.clear()
@@ -370,3 +375,24 @@ def test_rows_frame_built_by_column_equals_the_frame_of_row_dicts() -> None:
     for sample in (rows, rows[:1], rows[2:], [rows[0]] * 3):
         by_rows = pd.DataFrame([{k: _cell_out(v) for k, v in r.items()} for r in sample])
         pd.testing.assert_frame_equal(rows_frame(sample), by_rows)
+
+
+def test_interrupt_while_writing_through_a_layout_leaves_no_partial_file(tmp_path: Path, template: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kpitree.udfs.recalc import writeback
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    files = [str(repack(template, inputs / f"team_{i}.xlsx", vary_values(i))) for i in range(3)]
+    before = {f: Path(f).read_bytes() for f in files}
+    out = tmp_path / "out"
+    process_files(files[:2], str(out))  # the layout is remembered now
+    assert layout.read_via_layout(read_members(files[2])[1]) is not None
+
+    def interrupted(*args: object, **kwargs: object) -> bytes:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writeback, "patch_sheet", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        process_files(files[2:], str(out))
+    assert sorted(p.name for p in out.iterdir()) == ["team_0.xlsx", "team_1.xlsx"]  # no temp file, no team_2
+    assert {f: Path(f).read_bytes() for f in files} == before  # sources never modified

@@ -48,8 +48,9 @@ from .writeback import Pieces, _IS_ELEM, _V_ELEM, cell_pieces
 # text | <v …> | content (no "<") | </v> ; a <v/> or a <v> holding markup stays in the text
 V_SPLIT = re.compile(rb"(<(?:[A-Za-z_][\w.-]*:)?v(?:\s[^<>/]*)?>)([^<]*)(</(?:[A-Za-z_][\w.-]*:)?v>)")
 
-MAX_LAYOUTS = 64
+MAX_LAYOUTS = 16  # ≈ 0.75 MB each for the template (its sheets' XML, the cut, the structure)
 MAX_PER_KEY = 4
+MAX_SEEN = 4096
 
 
 class NotEligible(Exception):
@@ -252,6 +253,7 @@ class FileView:
 
 
 _LAYOUTS: dict[bytes, list[Layout]] = {}
+_SEEN: set[bytes] = set()
 
 
 def remember(parts: Mapping[str, bytes], wb: WorkbookData, fp: str) -> None:
@@ -269,8 +271,19 @@ def remember(parts: Mapping[str, bytes], wb: WorkbookData, fp: str) -> None:
 
 
 def worth_remembering(parts: Mapping[str, bytes]) -> bool:
-    """A few layouts per workbook.xml: files that match none of them are simply scanned in full."""
-    return len(_LAYOUTS.get(layout_key(parts), ())) < MAX_PER_KEY
+    """Whether to build a layout from this fully scanned file (≈ 10 ms for the template).
+
+    Only once its ``workbook.xml`` has been seen before — a batch of unrelated workbooks
+    pays nothing — and only a few layouts per ``workbook.xml``: files that match none of
+    them are simply scanned in full.
+    """
+    key = layout_key(parts)
+    if key not in _SEEN:
+        if len(_SEEN) >= MAX_SEEN:
+            _SEEN.clear()
+        _SEEN.add(key)
+        return False
+    return len(_LAYOUTS.get(key, ())) < MAX_PER_KEY
 
 
 def read_via_layout(parts: Mapping[str, bytes]) -> FileView | None:
@@ -331,3 +344,4 @@ def _match(layout: Layout, parts: Mapping[str, bytes]) -> FileView | None:
 
 def clear() -> None:
     _LAYOUTS.clear()
+    _SEEN.clear()
