@@ -273,12 +273,10 @@ def test_recalc_file_for_the_demo(tmp_path: Path, template: Path) -> None:
 
 
 def _encrypted_ole(path: Path) -> Path:
-    try:
-        from kpitree.addin.cfb import build_compound_file
+    """An OLE compound file shaped like Excel's password-protected workbooks ([MS-OFFCRYPTO])."""
+    from kpitree.addin.cfb import build_compound_file
 
-        path.write_bytes(build_compound_file({"EncryptionInfo": b"\x04\x00\x04\x00" + b"\0" * 60, "EncryptedPackage": b"\0" * 600}))
-    except Exception:  # noqa: BLE001 - the add-in's writer may change; a minimal CFB header does the job
-        path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504 + "EncryptedPackage".encode("utf-16-le"))
+    path.write_bytes(build_compound_file({"EncryptionInfo": b"\x04\x00\x04\x00" + b"\0" * 60, "EncryptedPackage": b"\0" * 600}))
     return path
 
 
@@ -463,3 +461,14 @@ def test_libreoffice_agrees_on_native_formulas_and_reads_cached_values(tmp_path:
               for (si, r, c) in [anchor] + [k for k, _, _ in cells]}
     assert all(k in blocks and v2 == "#NAME?" for k, _, v2 in diffs), diffs[:10]
     assert len(ours_t) > 500
+
+
+def test_inputs_with_the_same_name_are_refused_before_anything_runs(tmp_path):
+    from kpitree.udfs.recalc.batch import recalc_files
+
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        synthetic(tmp_path / folder / "team.xlsx")
+    with pytest.raises(ValueError, match="same name would both be written"):
+        recalc_files([tmp_path / "a", tmp_path / "b"], tmp_path / "out")
+    assert not (tmp_path / "out").exists()

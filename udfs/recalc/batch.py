@@ -379,10 +379,17 @@ def recalc_files(
     files = expand_sources(sources)
     out = None if out_dir is None else os.fspath(out_dir)
     if out is not None:
-        os.makedirs(out, exist_ok=True)
         clash = {os.path.abspath(f) for f in files} & {os.path.abspath(os.path.join(out, os.path.basename(f))) for f in files}
         if clash:
             raise ValueError(f"--out would overwrite a source workbook: {sorted(clash)[0]}")
+        by_name: dict[str, list[str]] = {}
+        for f in files:
+            by_name.setdefault(os.path.basename(f), []).append(f)
+        same = [paths for paths in by_name.values() if len(paths) > 1]
+        if same:  # one copy would silently replace the other in --out
+            raise ValueError(f"inputs with the same name would both be written to {os.path.join(out, os.path.basename(same[0][0]))}: "
+                             f"{', '.join(same[0])}; recalculate them into different --out folders")
+        os.makedirs(out, exist_ok=True)
     workers = jobs if executor is None else max(jobs, getattr(executor, "_max_workers", 0) or os.cpu_count() or 2)
     chunks = list(_chunks(files, chunk_files or chunk_size(len(files), workers)))
     bar = _Progress(len(files), "recalc", progress)

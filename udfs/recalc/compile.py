@@ -630,7 +630,7 @@ def _kpi_stage_recommend(env: Env, stage_or_months: Val, lang: Val | None = None
 
 def _kpi_bottleneck(env: Env, actuals: Any, targets: Any, lang: Val | None = None) -> Any:
     from ..catalogue import load_catalogue
-    from ..kpi_tree import LEVERS, evaluate_bottleneck
+    from ..kpi_tree import LEVERS, NO_BOTTLENECK, evaluate_bottleneck
 
     n = _n(env)
     code_lang = _lang_of(lang)
@@ -640,8 +640,7 @@ def _kpi_bottleneck(env: Env, actuals: Any, targets: Any, lang: Val | None = Non
         return const(XlError.VALUE)
     to_cols = lambda vals: np.stack([np.broadcast_to(np.asarray(_kpi_arg(v, False)), (n,)) for v in vals], axis=-1)  # noqa: E731
     r = evaluate_bottleneck(to_cols(a), to_cols(t))
-    none = {"ja": ["ボトルネックなし", "全ての指標が目標以上", "現状の活動を維持"],
-            "en": ["No bottleneck", "Every lever is at or above target", "Keep the current activity"]}[code_lang]
+    none = NO_BOTTLENECK[code_lang]
     cat = load_catalogue()
     tables = [[[*none, 0.0]]]
     for lever in LEVERS:
