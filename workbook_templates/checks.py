@@ -100,11 +100,16 @@ _ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "
 def check_named_cells(wb: Any, names: tuple[str, ...] = REQUIRED_INPUTS, outputs: tuple[str, ...] = REQUIRED_OUTPUTS,
                       kpi_rows: list[KpiRow] | None = None) -> list[str]:
     """Problems with the workbook's named cells: missing, broken (#REF!), text, errors."""
-    problems = []
-    for name in names:
+    problems: list[str] = []
+
+    def located(name: str) -> tuple[str, str] | None:
         dest = destination(wb, name)
         if dest is None:
             problems.append(f"{name}: {'missing' if name not in wb.defined_names else 'broken reference'}")
+        return dest
+
+    for name in names:
+        if (dest := located(name)) is None:
             continue
         sheet, ref = dest
         if ":" in ref:
@@ -114,9 +119,7 @@ def check_named_cells(wb: Any, names: tuple[str, ...] = REQUIRED_INPUTS, outputs
         if issue:
             problems.append(f"{name} ({sheet}!{ref}): {issue}")
     for name in outputs:
-        dest = destination(wb, name)
-        if dest is None:
-            problems.append(f"{name}: {'missing' if name not in wb.defined_names else 'broken reference'}")
+        if (dest := located(name)) is None:
             continue
         sheet, ref = dest
         if ":" in ref:  # a spill range: its cells are values, the formula sits in the anchor
