@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -73,11 +74,13 @@ def rebuild_dashboard(path: str | os.PathLike, out: str | os.PathLike | None = N
     plan, rows, lang = plan_for(wb)
     apply_plan(wb, plan, rows, lang)
     target = Path(out) if out else path
-    save_atomic(wb, target)
+    note = save_atomic(wb, target)
+    if note:
+        print(f"kpitree dashboard: note: {note}", file=sys.stderr)
     return target
 
 
-def save_atomic(wb: Any, target: Path) -> None:
+def save_atomic(wb: Any, target: Path) -> str | None:
     """Save next to ``target``, add cached values, restore dynamic arrays, then replace ``target``.
 
     Order: openpyxl's file goes through the engine first (it reads the spills from the array
@@ -85,10 +88,9 @@ def save_atomic(wb: Any, target: Path) -> None:
     that is renamed onto ``target`` — so the ``cm="1"`` marks and ``xl/metadata.xml`` are in
     the final file whatever the engine rewrites in a cell's start tag. When the engine fails,
     the file without cached values is written with ``fullCalcOnLoad`` (Excel recalculates it
-    on open) and a note goes to stderr. ``target`` is never seen half-written.
+    on open) and the returned note says why. ``target`` is never seen half-written.
     """
-    import sys
-
+    note = None
     folder = target.parent or Path(".")
     with tempfile.TemporaryDirectory(prefix=f".{target.stem}.", dir=folder) as tmp:
         staged = Path(tmp) / "rebuilt.xlsx"
@@ -100,13 +102,14 @@ def save_atomic(wb: Any, target: Path) -> None:
 
             recalc_file(staged, final)
         except Exception as exc:  # noqa: BLE001 - any engine failure: fall back to Excel recalculating
-            print(f"kpitree dashboard: note: cached values not computed ({exc.__class__.__name__}: {exc}); "
-                  "Excel recalculates the workbook when it opens it", file=sys.stderr)
+            note = (f"cached values not computed ({exc.__class__.__name__}: {exc}); "
+                    "Excel recalculates the workbook when it opens it")
             wb.calculation.fullCalcOnLoad = True
             wb.save(staged)
             final = staged
         restore_dynamic_arrays(final)
         os.replace(final, target)
+    return note
 
 
 # --- applying a plan ------------------------------------------------------------------------

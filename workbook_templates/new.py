@@ -186,7 +186,7 @@ def _resize_recommend_spill(wb: Any, months: float, lang: str) -> None:
 
 def new_from_template(template: str | os.PathLike, out: str | os.PathLike, *, lang: str | None = None,
                       months: float = 0, industry: str = "general", revenue: float = 100_000_000,
-                      deal_size: float = 1_000_000, force: bool = False, recalc: bool = True) -> tuple[Path, str | None]:
+                      deal_size: float = 1_000_000, force: bool = False) -> tuple[Path, str | None]:
     """``kpitree new --template``: copy a user's kpitree workbook with fresh targets, actuals empty.
 
     Checked first (:class:`~.checks.NamedCellError` listing every wrong name; nothing
@@ -203,10 +203,8 @@ def new_from_template(template: str | os.PathLike, out: str | os.PathLike, *, la
     cannot recalculate the workbook, the file is written with ``fullCalcOnLoad`` (as
     ``kpitree dashboard``) and the second element of the result says why.
     """
-    import tempfile
-
     from .checks import NamedCellError, REQUIRED_INPUTS, destination, workbook_lang
-    from .dashboard_openpyxl import load, restore_dynamic_arrays
+    from .dashboard_openpyxl import load, save_atomic
 
     template, out = Path(template), Path(out)
     if not template.is_file():
@@ -254,24 +252,4 @@ def new_from_template(template: str | os.PathLike, out: str | os.PathLike, *, la
                 c.value = None
     _resize_recommend_spill(wb, months, book_lang)
 
-    note = None
-    with tempfile.TemporaryDirectory(dir=out.parent.resolve()) as tmp:
-        staged = Path(tmp) / out.name
-        if recalc:
-            from kpitree.udfs.recalc import recalc_file
-
-            wb.calculation.fullCalcOnLoad = None  # cached values are real: Excel without the add-in shows them
-            wb.save(staged)
-            restore_dynamic_arrays(staged)
-            try:
-                recalc_file(staged, Path(tmp) / "recalculated.xlsx")
-                os.replace(Path(tmp) / "recalculated.xlsx", out)
-                return out, None
-            except Exception as exc:  # noqa: BLE001 - any engine failure: fall back to Excel recalculating
-                note = (f"cached values not computed ({exc.__class__.__name__}: {exc}); "
-                        "Excel recalculates the workbook when it opens it")
-        wb.calculation.fullCalcOnLoad = True
-        wb.save(staged)
-        restore_dynamic_arrays(staged)
-        os.replace(staged, out)
-    return out, note
+    return out, save_atomic(wb, out)
