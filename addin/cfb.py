@@ -60,6 +60,17 @@ def sibling_key(name: str) -> tuple[int, str]:
     return len(name.encode("utf-16-le")), upper
 
 
+def _place(nodes: list[_Node], table: list[int], sector_size: int) -> bytearray:
+    """Lay ``nodes``' data out in contiguous sectors, chaining each in ``table`` (FAT or MiniFAT)."""
+    data = bytearray()
+    for node in nodes:
+        node.start, node.size = len(table), len(node.data)
+        count = _sectors(node.size, sector_size)
+        table += _chain(node.start, count)
+        data += node.data.ljust(count * sector_size, b"\x00")
+    return data
+
+
 def build_compound_file(streams: Mapping[str, bytes]) -> bytes:
     """Write a compound file holding `streams`, keyed by path such as "VBA/dir".
 
@@ -80,12 +91,7 @@ def build_compound_file(streams: Mapping[str, bytes]) -> bytes:
 
     # Mini stream (2.5): 64-byte mini sectors, chained through the MiniFAT.
     mini_fat: list[int] = []
-    mini_stream = bytearray()
-    for node in small:
-        node.start, node.size = len(mini_fat), len(node.data)
-        count = _sectors(node.size, MINI_SECTOR_SIZE)
-        mini_fat += _chain(node.start, count)
-        mini_stream += node.data.ljust(count * MINI_SECTOR_SIZE, b"\x00")
+    mini_stream = _place(small, mini_fat, MINI_SECTOR_SIZE)
     root.size = len(mini_stream)
 
     dir_sectors = _sectors(len(nodes) * _ENTRY_SIZE, SECTOR_SIZE)
@@ -107,12 +113,7 @@ def build_compound_file(streams: Mapping[str, bytes]) -> bytes:
     fat += _chain(len(fat), mini_fat_sectors)
     root.start = len(fat) if mini_stream_sectors else _ENDOFCHAIN
     fat += _chain(len(fat), mini_stream_sectors)
-    body = bytearray()
-    for node in large:
-        node.start, node.size = len(fat), len(node.data)
-        count = _sectors(node.size, SECTOR_SIZE)
-        fat += _chain(node.start, count)
-        body += node.data.ljust(count * SECTOR_SIZE, b"\x00")
+    body = _place(large, fat, SECTOR_SIZE)
     fat += [_FREESECT] * (fat_sectors * SECTOR_SIZE // 4 - len(fat))
 
     entries_per_sector = SECTOR_SIZE // _ENTRY_SIZE
