@@ -63,7 +63,7 @@ def _alert(book: Any, text: str) -> None:
 
 def _run(name: str, action: Callable[..., tuple[str, str] | None], *args: Any, book: Any = None) -> None:
     """Run ``action(book, *args)``; user errors and failures become one message box."""
-    from .plans import UserError
+    from kpitree.errors import UserError
 
     try:
         if book is None:
@@ -172,10 +172,10 @@ def summary_paths(folder: str) -> tuple[Path, Path]:
 
 
 def _batch_recalculate(book: Any, folder: str) -> tuple[str, str]:
-    from .plans import UserError
+    from kpitree.errors import UserError
 
     if not Path(folder).is_dir():
-        raise UserError(f"フォルダーが見つかりません: {folder}", f"Folder not found: {folder}")
+        raise UserError(f"Folder not found: {folder}", ja=f"フォルダーが見つかりません: {folder}")
     import kpitree
 
     out, summary = summary_paths(folder)

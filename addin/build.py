@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from kpitree.errors import UserError
+
 from . import labels as ribbon_labels
 from .vba_project import VbaModule, build_vba_project
 from .vba_text import assign, vba_string
@@ -46,7 +48,7 @@ DEFAULT_README_URL = "https://pypi.org/project/kpitree/"
 _PROJECT_NAME_LINE = re.compile(r'^(Public Const PROJECT_NAME As String = )"[^"]*"', re.MULTILINE)
 
 
-class BuildError(Exception):
+class BuildError(UserError):
     """The installed xlwings does not look like the one this builder knows."""
 
 

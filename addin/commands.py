@@ -38,18 +38,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from kpitree.cli import CliError
+    from kpitree.errors import UserError
 
     from .build import BuildError, write_addin
 
     if args.out.is_dir():
-        raise CliError(f"--out {args.out} is a folder; give a file name such as {args.out / 'kpitree.xlam'}")
+        raise UserError(f"--out {args.out} is a folder; give a file name such as {args.out / 'kpitree.xlam'}")
     if args.out.suffix.lower() != ".xlam":
-        raise CliError(f"--out {args.out}: Excel loads add-ins only from .xlam files; name it e.g. kpitree.xlam")
+        raise UserError(f"--out {args.out}: Excel loads add-ins only from .xlam files; name it e.g. kpitree.xlam")
     try:
         out = write_addin(args.out)
     except BuildError as exc:
-        raise CliError(str(exc)) from None
+        raise UserError(str(exc)) from None
     print(f"wrote {out}")
     return 0
 
@@ -100,9 +100,9 @@ def _run_plan(plan, dry_run: bool) -> int:
         for line in apply(plan):
             print(line)
     except PermissionError as exc:
-        from kpitree.cli import CliError
+        from kpitree.errors import UserError
 
-        raise CliError(f"{exc.filename}: permission denied (is Excel running? quit it and try again)") from None
+        raise UserError(f"{exc.filename}: permission denied (is Excel running? quit it and try again)") from None
     for note in plan.notes:
         print(note)
     return 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from kpitree.errors import UserError
 from kpitree.workbook_templates.layout import PlannedCell, PlannedName, cell_ref
 
 REPORT_SHEETS = {
@@ -22,17 +23,6 @@ REPORT_SHEETS = {
 OUTSIDE_FOCUS_FILL = "#FCE4D6"  # label cells of KPIs outside the stage's focus
 PLAN_INPUTS = ("kgi_annual_revenue", "avg_deal_size", "plan_win_rate", "plan_conversion_rate",
                "plan_connect_rate", "working_days_per_month")
-
-
-class UserError(Exception):
-    """A problem the user can fix in the workbook; ``texts`` is (ja, en)."""
-
-    def __init__(self, ja: str, en: str):
-        super().__init__(en)
-        self.texts = (ja, en)
-
-    def text(self, lang: str) -> str:
-        return self.texts[0] if lang == "ja" else self.texts[1]
 
 
 @dataclass(frozen=True)
@@ -78,8 +68,7 @@ def _t(lang: str, ja: str, en: str) -> str:
 def _number(facts: WorkbookFacts, name: str) -> float:
     value = facts.values.get(name)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise UserError(f"名前付きセル {name} に数値を入力してください(現在: {value!r})。",
-                        f"Enter a number in the named cell {name} (now: {value!r}).")
+        raise UserError(f"Enter a number in the named cell {name} (now: {value!r}).", ja=f"名前付きセル {name} に数値を入力してください(現在: {value!r})。")
     return float(value)
 
 
@@ -100,13 +89,12 @@ def plan_back_calculation(facts: WorkbookFacts) -> EditPlan:
 
     missing = [n for n in PLAN_INPUTS if n not in facts.names]
     if missing:
-        raise UserError(f"KGIの入力セルが見つかりません: {', '.join(missing)}。テンプレートから作ったブックで実行してください。",
-                        f"KGI input cells not found: {', '.join(missing)}. Use a workbook made from the template.")
+        raise UserError(f"KGI input cells not found: {', '.join(missing)}. Use a workbook made from the template.", ja=f"KGIの入力セルが見つかりません: {', '.join(missing)}。テンプレートから作ったブックで実行してください。")
     args = [_number(facts, n) for n in PLAN_INPUTS]
     try:
         plan = back_calculate(*args)
     except ValueError as exc:
-        raise UserError(f"KGIの入力を確認してください: {exc}", f"Check the KGI inputs: {exc}") from None
+        raise UserError(f"Check the KGI inputs: {exc}", ja=f"KGIの入力を確認してください: {exc}") from None
     cells = []
     for name, key, period in BACKCALC_TARGETS:
         if name in facts.names:
@@ -117,8 +105,7 @@ def plan_back_calculation(facts: WorkbookFacts) -> EditPlan:
             sheet, ref = facts.names[name]
             cells.append(PlannedCell(sheet, ref, getattr(plan, attr), style="input:rate", name=name))
     if not cells:
-        raise UserError("シート2・3に目標セル(target_opportunities など)がありません。",
-                        "Sheets 2-3 have no target cells (target_opportunities, ...).")
+        raise UserError("Sheets 2-3 have no target cells (target_opportunities, ...).", ja="シート2・3に目標セル(target_opportunities など)がありません。")
     opp, calls = plan.row("opportunities"), plan.row("calls")
     return EditPlan(None, None, tuple(cells), message=(
         f"逆算しました: 月間商談数 {opp.month:,.1f}・1日の架電数 {calls.day:,.1f}(週次は自動計算)。",
@@ -148,7 +135,7 @@ def plan_stage_recommendation(facts: WorkbookFacts) -> EditPlan:
     try:
         stage = stage_for_months(months)
     except ValueError as exc:
-        raise UserError(f"IS立ち上げからの月数を確認してください: {exc}", f"Check months since launch: {exc}") from None
+        raise UserError(f"Check months since launch: {exc}", ja=f"IS立ち上げからの月数を確認してください: {exc}") from None
     cat = load_catalogue()
     known = {k.id for k in cat.kpis}
     in_book = [r.kpi_id for r in facts.kpi_rows]
@@ -195,8 +182,7 @@ def plan_design_check(facts: WorkbookFacts) -> EditPlan:
     cat = load_catalogue()
     months = _number(facts, "months_since_launch")
     if months < 0:
-        raise UserError(f"名前付きセル months_since_launch には0以上の月数を入力してください(現在: {months:g})。",
-                        f"Enter months >= 0 in the named cell months_since_launch (now: {months:g}).")
+        raise UserError(f"Enter months >= 0 in the named cell months_since_launch (now: {months:g}).", ja=f"名前付きセル months_since_launch には0以上の月数を入力してください(現在: {months:g})。")
     stage = stage_for_months(months)
     ids = [r.kpi_id for r in facts.kpi_rows]
     check = design_check(ids, stage, lang)

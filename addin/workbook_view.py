@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable
 
-from .plans import KpiRowRef, WorkbookFacts, UserError
+from kpitree.errors import UserError
+
+from .plans import KpiRowRef, WorkbookFacts
 
 KPI_SHEET_COUNT = 3
 MAX_SCAN_ROWS = 400
@@ -29,10 +31,7 @@ def detect_lang(sheet_names: Iterable[str]) -> str:
     for lang in ("ja", "en"):
         if all(title in names for title in sheets[lang][:KPI_SHEET_COUNT]):
             return lang
-    raise UserError(
-        "KPI設計テンプレートのシート(シート1〜3)が見つかりません。「新規ブック」から作ったブックで実行してください。",
-        "The KPI template's sheets 1-3 were not found. Use a workbook made with 'New workbook'.",
-    )
+    raise UserError("The KPI template's sheets 1-3 were not found. Use a workbook made with 'New workbook'.", ja="KPI設計テンプレートのシート(シート1〜3)が見つかりません。「新規ブック」から作ったブックで実行してください。")
 
 
 def kpi_rows_from_column(sheet: str, column_a: list[Any], column_b: list[Any] | None = None) -> list[KpiRowRef]:

@@ -99,7 +99,7 @@ def timed(fn, repeat: int) -> float:
 
 
 def bench_kpitree(files: list[Path], out: Path, jobs: int) -> None:
-    from kpitree.udfs.recalc.batch import recalc_files
+    from kpitree.recalculation.files import recalc_files
 
     rows = recalc_files(files, out, jobs=jobs, progress=False)
     bad = [r for r in rows if r["error"] or r["path"] != "fast"]
@@ -110,7 +110,7 @@ def bench_kpitree(files: list[Path], out: Path, jobs: int) -> None:
 def bench_formulas_each(files: list[Path]) -> None:
     import formulas
 
-    from kpitree.udfs.recalc.general import prepare_formulas
+    from kpitree.recalculation.general import prepare_formulas
 
     prepare_formulas()
     for f in files:
@@ -119,8 +119,8 @@ def bench_formulas_each(files: list[Path]) -> None:
 
 def input_cells(template: Path) -> tuple[list[tuple[str, str]], list[str]]:
     """(sheet, cell) of each named input, and formulas' names of the named outputs."""
-    from kpitree.udfs.recalc.batch import open_template
-    from kpitree.udfs.recalc.package import col_letters
+    from kpitree.recalculation.scenarios import open_template
+    from kpitree.recalculation.io.package import col_letters
 
     tpl = open_template(template)
     ins = [(tpl.wb.sheets[si].name, f"{col_letters(c)}{r}") for si, r, c in tpl.inputs.values()]
@@ -146,7 +146,7 @@ def read_inputs(path: Path, cells: list[tuple[str, str]]) -> list[object]:
 def bench_formulas_compiled(template: Path, files: list[Path]) -> None:
     import formulas
 
-    from kpitree.udfs.recalc.general import prepare_formulas
+    from kpitree.recalculation.general import prepare_formulas
 
     prepare_formulas()
     cells, outputs = input_cells(template)
@@ -177,7 +177,7 @@ def bench_scenarios(template: Path, n: int) -> tuple[float, float]:
     import numpy as np
     import pandas as pd
 
-    from kpitree.udfs.recalc.batch import open_template, run_scenarios
+    from kpitree.recalculation.scenarios import open_template, run_scenarios
 
     rng = np.random.default_rng(0)
     table = pd.DataFrame({"plan_connect_rate": rng.uniform(0.1, 0.4, n), "plan_win_rate": rng.uniform(0.1, 0.4, n),

@@ -14,18 +14,15 @@ import sys
 from typing import NoReturn, Sequence
 
 from . import __version__
+from .errors import KpitreeError, UserError
 
 COMMAND_MODULES = (
     "kpitree.udfs.commands",
     "kpitree.workbook_templates.commands",
     "kpitree.addin.commands",
-    "kpitree.udfs.recalc_commands",
+    "kpitree.recalculation.commands",
     "kpitree.demo",
 )
-
-
-class CliError(Exception):
-    """A problem the user can fix; printed as one line, exit code 2."""
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -53,7 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args) or 0)
-    except CliError as exc:
+    except UserError as exc:  # the command line speaks English; the ribbon shows exc.text("ja")
+        print(f"kpitree {args.command}: error: {exc.text('en')}", file=sys.stderr)
+        return 2
+    except KpitreeError as exc:
         print(f"kpitree {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -112,13 +112,13 @@ def run_demo(args: argparse.Namespace) -> int:
     from kpitree.udfs.stage import recommend, stage_for_months
 
     lang = args.lang
-    from kpitree.cli import CliError
+    from kpitree.errors import UserError
 
     out = args.out if args.out is not None else free_path(Path(DEFAULT_OUT))
     if out.exists():
-        raise CliError(f"{out} exists; choose another --out (the demo never overwrites a file)")
+        raise UserError(f"{out} exists; choose another --out (the demo never overwrites a file)")
     if not out.resolve().parent.is_dir():
-        raise CliError(f"folder {out.resolve().parent} does not exist")
+        raise UserError(f"folder {out.resolve().parent} does not exist")
     values = build_demo(out.resolve(), lang)
     ja = lang == "ja"
     heads = ("階層", "KPI", "目標", "実績", "達成率", "状況") if ja else ("tier", "KPI", "target", "actual", "achievement", "status")

@@ -115,7 +115,7 @@ def test_rebuild_writes_cached_values(book, capsys):
 
 
 def test_rebuild_without_the_engine_asks_excel_to_recalculate(book, tmp_path, capsys, monkeypatch):
-    import kpitree.udfs.recalc as engine
+    import kpitree.recalculation as engine
 
     def broken(src, dst, **kwargs):
         raise engine.WorkbookError("no engine today")

@@ -259,7 +259,7 @@ def test_template_refusals(tmp_path, capsys):
 
 
 def test_engine_failure_falls_back_to_recalc_on_load(custom, tmp_path, monkeypatch, capsys):
-    import kpitree.udfs.recalc as engine
+    import kpitree.recalculation as engine
 
     def broken(src, dst, **_):
         raise engine.WorkbookError("engine down")

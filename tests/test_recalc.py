@@ -23,10 +23,11 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 import kpitree
 from kpitree.cli import main as cli_main
 from kpitree.udfs.excel_values import XlError
-from kpitree.udfs.recalc import ScenarioError, WorkbookError, recalc, recalc_file
-from kpitree.udfs.recalc.batch import open_template, process_files, run_scenarios
-from kpitree.udfs.recalc.excel_round import excel_round, excel_round_scalar
-from kpitree.udfs.recalc.package import Limits
+from kpitree.recalculation import ScenarioError, WorkbookError, recalc, recalc_file
+from kpitree.recalculation.files import process_files
+from kpitree.recalculation.scenarios import open_template, run_scenarios
+from kpitree.recalculation.excel_round import excel_round, excel_round_scalar
+from kpitree.recalculation.io.package import Limits
 
 xlsxwriter = pytest.importorskip("xlsxwriter")
 openpyxl = pytest.importorskip("openpyxl")
@@ -245,7 +246,7 @@ def test_write_back_keeps_everything_but_cached_values(tmp_path: Path) -> None:
 
 
 def test_keyboard_interrupt_leaves_no_partial_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from kpitree.udfs.recalc import writeback
+    from kpitree.recalculation.io import writeback
 
     src = synthetic(tmp_path / "book.xlsx")
 
@@ -400,7 +401,7 @@ def test_executors_give_the_same_summary(tmp_path: Path) -> None:
 def test_import_kpitree_stays_light() -> None:
     code = "import sys, kpitree; assert 'pandas' not in sys.modules and 'formulas' not in sys.modules; print(kpitree.recalc.__module__)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "kpitree.udfs.recalc"
+    assert out.stdout.strip() == "kpitree.recalculation"
 
 
 # --- LibreOffice reads what we wrote, and computes the same native formulas ---------------------------
@@ -454,7 +455,7 @@ def test_libreoffice_agrees_on_native_formulas_and_reads_cached_values(tmp_path:
     diffs = [(k, v, lo_t.get(k)) for k, v in ours_t.items() if not same(v, lo_t.get(k))]
     # LibreOffice recalculates array (matrix) formulas on load whatever the setting, and it has
     # no KPI_* functions: those two blocks show #NAME? there (docs/recalc.md, known differences)
-    from kpitree.udfs.recalc.package import col_letters
+    from kpitree.recalculation.io.package import col_letters
 
     tpl = open_template(template)
     blocks = {(tpl.wb.sheets[si].name, f"{col_letters(c)}{r}") for anchor, cells in tpl.graph.spills.items()
@@ -464,7 +465,7 @@ def test_libreoffice_agrees_on_native_formulas_and_reads_cached_values(tmp_path:
 
 
 def test_inputs_with_the_same_name_are_refused_before_anything_runs(tmp_path):
-    from kpitree.udfs.recalc.batch import recalc_files
+    from kpitree.recalculation.files import recalc_files
 
     for folder in ("a", "b"):
         (tmp_path / folder).mkdir()

@@ -14,10 +14,11 @@ import pytest
 os.environ.setdefault("TQDM_DISABLE", "1")
 
 from kpitree.udfs.excel_values import XlError
-from kpitree.udfs.recalc import WorkbookError, layout
-from kpitree.udfs.recalc.batch import process_files
-from kpitree.udfs.recalc.package import read_members, read_package, read_workbook
-from kpitree.udfs.recalc.writeback import RawSource, apply, patch_sheet, plan_writes, write_package, write_raw_copy
+from kpitree.recalculation import WorkbookError
+from kpitree.recalculation.io import layout
+from kpitree.recalculation.files import process_files
+from kpitree.recalculation.io.package import read_members, read_package, read_workbook
+from kpitree.recalculation.io.writeback import RawSource, apply, patch_sheet, plan_writes, write_package, write_raw_copy
 
 openpyxl = pytest.importorskip("openpyxl")
 
@@ -338,11 +339,13 @@ def test_member_corruption_is_still_caught(tmp_path: Path, template: Path) -> No
 
 
 def test_fast_path_names_match_the_modules_it_avoids_importing() -> None:
+    from kpitree.recalculation import compiler as rc
     from kpitree.udfs.excel_functions import exported_functions
     from kpitree.udfs.formulas_udfs import UDF_PREFIX
-    from kpitree.udfs.recalc import compile as rc
+    from kpitree.udfs.registry import FUNCTIONS
 
-    assert list(rc.exported_function_names()) == list(exported_functions())
+    assert list(FUNCTIONS) == list(exported_functions())
+    assert set(FUNCTIONS) <= set(rc.function_table())
     assert rc.UDF_PREFIX == UDF_PREFIX
 
 
@@ -352,7 +355,7 @@ def test_a_fast_batch_does_not_import_pandas_or_the_formulas_function_table(tmp_
 
     code = (
         "import sys\n"
-        "from kpitree.udfs.recalc.batch import process_files\n"
+        "from kpitree.recalculation.files import process_files\n"
         f"rows = process_files([{str(template)!r}] * 2, {str(tmp_path / 'out')!r})\n"
         "assert all(r['path'] == 'fast' and not r['error'] for r in rows), rows\n"
         "print(sorted(m for m in ('pandas', 'xlwings', 'scipy', 'formulas.functions.financial') if m in sys.modules))\n"
@@ -364,7 +367,7 @@ def test_a_fast_batch_does_not_import_pandas_or_the_formulas_function_table(tmp_
 def test_rows_frame_built_by_column_equals_the_frame_of_row_dicts() -> None:
     import pandas as pd
 
-    from kpitree.udfs.recalc.batch import _cell_out, rows_frame
+    from kpitree.recalculation.summary import cell_out as _cell_out, rows_frame
 
     rows = [
         {"file": "a", "path": "fast", "error": "", "x": 1.0, "b": True, "s": "t", "e": XlError.DIV0, "n": None},
@@ -378,7 +381,7 @@ def test_rows_frame_built_by_column_equals_the_frame_of_row_dicts() -> None:
 
 
 def test_interrupt_while_writing_through_a_layout_leaves_no_partial_file(tmp_path: Path, template: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from kpitree.udfs.recalc import writeback
+    from kpitree.recalculation.io import writeback
 
     inputs = tmp_path / "in"
     inputs.mkdir()

@@ -103,7 +103,7 @@ def run_plan(args: argparse.Namespace) -> int:
 
 
 def run_stage(args: argparse.Namespace) -> int:
-    from kpitree.cli import CliError
+    from kpitree.errors import UserError
 
     from .catalogue import load_catalogue
     from .stage import design_check, recommend, stage_for_months
@@ -117,7 +117,7 @@ def run_stage(args: argparse.Namespace) -> int:
         known = {k.id for k in load_catalogue().kpis}
         unknown = [k for k in ids if k not in known]
         if unknown:
-            raise CliError(f"unknown KPI id(s): {', '.join(unknown)} (see `kpitree catalog`)")
+            raise UserError(f"unknown KPI id(s): {', '.join(unknown)} (see `kpitree catalog`)")
         check = design_check(ids, stage, lang)
     if args.json:
         print_json(

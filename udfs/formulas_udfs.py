@@ -4,7 +4,7 @@
 function is registered twice: as ``KPI_X`` and as ``_XLUDF.KPI_X`` (the prefix Excel
 writes for a function it does not know when it saves; see the README, "How UDF calls
 are stored"). The adapter turns formulas' values (0-d arrays, ranges as 2-D object
-arrays, its empty token and error objects) into what the xlwings functions take,
+arrays, its empty token and error objects) into what the registry's functions take,
 and their results back — an Excel error as formulas' own error object, so a
 ``#DIV/0!`` stays ``#DIV/0!`` in every cell downstream.
 """
@@ -19,8 +19,8 @@ import schedula as sh
 from formulas.functions import Array, wrap_func
 from formulas.tokens.operand import Error, XlError as FormulasError
 
-from .excel_functions import RANGE_ARGS, exported_functions
 from .excel_values import XlError
+from .registry import FUNCTIONS, WorksheetFunction
 
 UDF_PREFIX = "_XLUDF."
 
@@ -42,28 +42,27 @@ def _arg_in(value: Any, is_range: bool) -> Any:
     return [_scalar_in(value)] if is_range else _scalar_in(value)
 
 
-def _result_out(result: Any) -> Any:
-    if isinstance(result, list):
-        return np.array([[_scalar_out(v) for v in row] for row in result], dtype=object).view(Array)
-    return np.asarray([[_scalar_out(result)]], dtype=object).view(Array)
-
-
 def _scalar_out(value: Any) -> Any:
-    if isinstance(value, str) and XlError.from_text(value) is not None:
-        return Error.errors[XlError.from_text(value).text]
-    return value
+    return Error.errors[value.text] if isinstance(value, XlError) else value
 
 
-def adapt(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``fn`` (an xlwings worksheet function) callable from ``formulas``."""
-    import inspect
+def _result_out(result: Any) -> Any:
+    rows = result if isinstance(result, list) else [[result]]
+    return np.array([[_scalar_out(v) for v in row] for row in rows], dtype=object).view(Array)
 
-    ranges = [p in RANGE_ARGS for p in inspect.signature(fn).parameters]
 
-    @functools.wraps(fn)
+def adapt(spec: WorksheetFunction) -> Callable[..., Any]:
+    """``spec`` callable from ``formulas``; an unexpected exception is ``#VALUE!``, as in Excel."""
+    ranges = [spec.takes_range(i) for i in range(len(spec.parameters))]
+
     def call(*args: Any) -> Any:
-        return _result_out(fn(*(_arg_in(a, r) for a, r in zip(args, ranges))))
+        try:
+            result = spec.call(*(_arg_in(a, r) for a, r in zip(args, ranges)))
+        except Exception:  # noqa: BLE001 - a cell gets a value, never a traceback
+            result = XlError.VALUE
+        return _result_out(result)
 
+    functools.update_wrapper(call, spec.call)
     return wrap_func(call)
 
 
@@ -73,8 +72,8 @@ def register_kpi_functions() -> tuple[str, ...]:
     import formulas
 
     table = formulas.get_functions()
-    for name, fn in exported_functions().items():
-        adapted = adapt(name, fn)
+    for name, spec in FUNCTIONS.items():
+        adapted = adapt(spec)
         table[name] = adapted
         table[UDF_PREFIX + name] = adapted
-    return tuple(exported_functions())
+    return tuple(FUNCTIONS)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kpitree.errors import UserError
 from kpitree.udfs.catalogue import load_catalogue
 
 from .spec import COL_ACTUAL, COL_ID, COL_TARGET, KPI_HEADER_ID, PLAN_FIELDS, RAW_FIELDS, SHEETS, TIER_SHEET, KpiRow
@@ -19,7 +20,7 @@ REQUIRED_OUTPUTS = ("required_won_deals_month", "required_opportunities_month", 
                     "required_calls_month", "stage_label", "stage_recommend_kpis")
 
 
-class NamedCellError(ValueError):
+class NamedCellError(UserError):
     """Named cells are missing, broken, text or errors; the message lists every one."""
 
     def __init__(self, problems: list[str]) -> None:

@@ -74,13 +74,13 @@ def run_template_names(args: argparse.Namespace) -> int:
 def run_new(args: argparse.Namespace) -> int:
     import sys
 
-    from kpitree.cli import CliError
+    from kpitree.errors import UserError
 
     from .checks import NamedCellError
     from .new import new_from_template, new_workbook
 
     if args.out.suffix.lower() != ".xlsx":
-        raise CliError(f"{args.out}: the file name must end in .xlsx")
+        raise UserError(f"{args.out}: the file name must end in .xlsx")
     note = None
     try:
         if args.template is not None:
@@ -91,11 +91,11 @@ def run_new(args: argparse.Namespace) -> int:
             path = new_workbook(args.out, lang=args.lang or "ja", months=args.months, industry=args.industry,
                                 revenue=args.revenue, deal_size=args.deal_size, force=args.force)
     except NamedCellError as exc:
-        raise CliError(f"{args.template}: {exc}") from None
+        raise UserError(f"{args.template}: {exc}") from None
     except (FileExistsError, FileNotFoundError, ValueError) as exc:
-        raise CliError(str(exc)) from None
+        raise UserError(str(exc)) from None
     except KeyError as exc:
-        raise CliError(str(exc.args[0])) from None
+        raise UserError(str(exc.args[0])) from None
     if note:
         print(f"kpitree new: note: {note}", file=sys.stderr)
     print(path)
@@ -103,16 +103,16 @@ def run_new(args: argparse.Namespace) -> int:
 
 
 def run_dashboard(args: argparse.Namespace) -> int:
-    from kpitree.cli import CliError
+    from kpitree.errors import UserError
 
     from .checks import NamedCellError
     from .dashboard_openpyxl import rebuild_dashboard
 
     if not args.workbook.exists():
-        raise CliError(f"{args.workbook}: no such file")
+        raise UserError(f"{args.workbook}: no such file")
     try:
         path = rebuild_dashboard(args.workbook, args.out)
     except NamedCellError as exc:
-        raise CliError(f"{args.workbook}: {exc}") from None
+        raise UserError(f"{args.workbook}: {exc}") from None
     print(path)
     return 0

@@ -16,7 +16,7 @@ legacy array formula over its last spill range and writes it back without the ``
 attribute and without ``xl/metadata.xml`` — Excel 365 would then show a fixed CSE array.
 :func:`restore_dynamic_arrays` puts both back after saving (tested). openpyxl also drops
 every cached value, so the saved file goes through the recalculation engine
-(:func:`kpitree.udfs.recalc.recalc_file`, which writes only cached values) before the
+(:func:`kpitree.recalculation.recalc_file`, which writes only cached values) before the
 marks are restored (:func:`save_atomic`): the rebuilt workbook carries real cached values,
 as the shipped template does, and does not ask Excel to recalculate on load. If the engine
 cannot recalculate the workbook (a function it does not know, …), the file is written
@@ -98,7 +98,7 @@ def save_atomic(wb: Any, target: Path) -> str | None:
         wb.calculation.fullCalcOnLoad = None  # the cached values will be real
         wb.save(staged)
         try:
-            from kpitree.udfs.recalc import recalc_file
+            from kpitree.recalculation import recalc_file
 
             recalc_file(staged, final)
         except Exception as exc:  # noqa: BLE001 - any engine failure: fall back to Excel recalculating

@@ -396,7 +396,7 @@ def sheet_cells(lang: str = "ja", inputs: dict[str, Any] | None = None,
     header(s1, r + 3, t["recommend_cols"])
     rec_first = r + 4
     rec_rows = max(len(s.recommend) for s in cat.stages)  # room for the longest stage list
-    spill_rows = len(_recommend_values(v.get("months_since_launch"), lang)) or 1
+    spill_rows = len(recommend_values(v.get("months_since_launch"), lang)) or 1
     spill = f"{cell_ref(rec_first, 0)}:{cell_ref(rec_first + spill_rows - 1, 3)}"
     put(s1, rec_first, 0, formula=f'=KPI_STAGE_RECOMMEND(months_since_launch,"{lang}")', style="calc", spill=spill)
     for i in range(rec_rows):
@@ -478,17 +478,9 @@ def validation_kind(kpi: Kpi) -> str:
     return {"rate": "rate", "currency": "amount", "score": "score", "ratio": "ratio"}.get(kpi.unit, "count")
 
 
-def _recommend_values(months: Any, lang: str) -> list[list[Any]]:
-    """What KPI_STAGE_RECOMMEND returns for ``months`` (the spill's cached values)."""
-    from kpitree.udfs.excel_functions import KPI_STAGE_RECOMMEND
+def recommend_values(months: Any, lang: str) -> list[list[Any]]:
+    """What KPI_STAGE_RECOMMEND returns for ``months`` (the rows its spill fills); none for bad months."""
+    from kpitree.udfs.registry import KPI_STAGE_RECOMMEND
 
     result = KPI_STAGE_RECOMMEND(months if months is not None else 0, lang)
     return result if isinstance(result, list) else []
-
-
-def recommend_values(months: Any, lang: str) -> list[list[Any]]:
-    return _recommend_values(months, lang)
-
-
-def split(ref: str) -> tuple[int, int]:
-    return split_ref(ref)

@@ -15,9 +15,10 @@ import os
 import re
 from typing import Any
 
-from ..excel_values import XlError
+from kpitree.udfs.excel_values import XlError
+
 from .graph import Graph, Key
-from .package import WorkbookData, col_letters, col_number
+from .io.package import WorkbookData, col_letters, col_number
 
 _KEY_RE = re.compile(r"^'\[(?P<book>[^\]]+)\](?P<sheet>.*)'!\$?(?P<col>[A-Z]+)\$?(?P<row>\d+)(?::\$?(?P<col2>[A-Z]+)\$?(?P<row2>\d+))?$")
 
@@ -26,7 +27,8 @@ _KEY_RE = re.compile(r"^'\[(?P<book>[^\]]+)\](?P<sheet>.*)'!\$?(?P<col>[A-Z]+)\$
 def prepare_formulas() -> None:
     """Register the KPI functions and the Excel-faithful rounding in formulas' table (once)."""
     os.environ.setdefault("TQDM_DISABLE", "1")
-    from ..formulas_udfs import register_kpi_functions
+    from kpitree.udfs.formulas_udfs import register_kpi_functions
+
     from .excel_round import install_formulas_fixes
 
     register_kpi_functions()
@@ -133,3 +135,12 @@ def evaluate_file(path: str | os.PathLike[str], wb: WorkbookData, graph: Graph) 
     """Recalculate one workbook with formulas: results of its formula cells and array blocks."""
     results = GeneralModel(path, wb, graph).run()
     return {k: v for k, v in results.items() if k in graph.trees or k in graph.spill_owner}
+
+
+@functools.cache
+def general_function_names() -> frozenset[str]:
+    """Functions the general evaluator knows (formulas' table with the KPI functions added)."""
+    prepare_formulas()
+    import formulas
+
+    return frozenset(k.upper() for k in formulas.get_functions())

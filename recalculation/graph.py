@@ -15,9 +15,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .package import Cell, WorkbookData, WorkbookError, col_letters, col_number, split_ref
+from kpitree.errors import KpitreeError
 
-Key = tuple[int, int, int]  # (sheet index, row, column), 1-based row and column
+from .io.package import Cell, Key, WorkbookData, WorkbookError, col_letters, col_number, split_ref
 
 MAX_RANGE_CELLS = 100_000
 
@@ -191,7 +191,7 @@ class Resolver:
         return [(si, r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)]
 
 
-class Unsupported(Exception):
+class Unsupported(KpitreeError):
     """The fast path cannot vectorise this formula; the general evaluator takes the workbook."""
 
 

@@ -11,7 +11,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from ..excel_values import XlError
+from kpitree.udfs.excel_values import XlError
 
 NUM, TXT, BOOL, BLANK = 0, 1, 2, 3
 _OK = np.int8(0)

@@ -4,6 +4,9 @@ Exit codes: 0 every workbook recalculated cleanly; 1 at least one workbook has a
 ``error`` (unreadable, circular, #NAME?/#REF! ...; the others were still written);
 2 a usage problem found before anything ran (bad arguments, a scenario column that
 names no input); 130 interrupted (no partial output file is left).
+
+This module uses the engine's public API only (:func:`kpitree.recalculation.recalc`,
+its options and errors).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import os
 import sys
 
 from kpitree.cli_support import positive_int
+from kpitree.errors import UserError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,58 +42,50 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run_recalc)
 
 
-def run_recalc(args: argparse.Namespace) -> int:
-    from kpitree.cli import CliError
+def _check_arguments(args: argparse.Namespace) -> None:
+    """Usage problems found before anything runs (exit code 2)."""
+    from kpitree.recalculation import SUMMARY_SUFFIXES
 
-    from .recalc import ScenarioError, WorkbookError
-    from .recalc.batch import open_template, recalc_files, rows_frame, run_scenarios, write_summary
-
-    if args.summary and os.path.splitext(args.summary)[1].lower() not in (".csv", ".xlsx", ".parquet"):
-        raise CliError("--summary must end in .csv, .xlsx or .parquet")
+    if args.summary and os.path.splitext(args.summary)[1].lower() not in SUMMARY_SUFFIXES:
+        raise UserError("--summary must end in .csv, .xlsx or .parquet")
     if args.scenarios:
         if len(args.sources) != 1:
-            raise CliError("--scenarios takes exactly one template workbook")
+            raise UserError("--scenarios takes exactly one template workbook")
         if not args.summary:
-            raise CliError("--scenarios needs --summary OUT.csv")
-        from .recalc import _read_table
+            raise UserError("--scenarios needs --summary OUT.csv")
+        return
+    if not args.out and not args.summary:
+        raise UserError("give --out DIR (recalculated copies) and/or --summary FILE")
+    missing = [s for s in args.sources if not os.path.exists(s)]
+    if missing:
+        raise UserError(f"no such file or folder: {', '.join(missing)}")
 
+
+def run_recalc(args: argparse.Namespace) -> int:
+    from kpitree.recalculation import WorkbookError, recalc
+
+    _check_arguments(args)
+    if args.scenarios:
         try:
-            table = _read_table(args.scenarios)
-            template = open_template(args.sources[0])
-            frame, path = run_scenarios(template, table, force_general=args.general)
-        except (ScenarioError, ValueError, OSError) as exc:
-            raise CliError(str(exc)) from None
+            frame = recalc(args.sources[0], scenarios=args.scenarios, summary=args.summary, general=args.general)
+        except (ValueError, OSError) as exc:
+            raise UserError(str(exc)) from None
         except WorkbookError as exc:
             print(f"kpitree recalc: {args.sources[0]}: {exc}", file=sys.stderr)
             return 1
-        write_summary(frame, args.summary)
         failed = int((frame["error"] != "").sum())
-        print(f"{len(frame)} scenario(s) via the {path} path -> {args.summary}", file=sys.stderr)
+        print(f"{len(frame)} scenario(s) via the {frame.attrs['path']} path -> {args.summary}", file=sys.stderr)
         if failed:
             print(f"kpitree recalc: {failed} scenario(s) with #NAME?/#REF! (see the error column)", file=sys.stderr)
         return 1 if failed else 0
 
-    if not args.out and not args.summary:
-        raise CliError("give --out DIR (recalculated copies) and/or --summary FILE")
-    missing = [s for s in args.sources if not os.path.exists(s)]
-    if missing:
-        raise CliError(f"no such file or folder: {', '.join(missing)}")
-    jobs = args.jobs or (os.cpu_count() or 1)
     try:
-        if args.general:
-            from .recalc import batch
-
-            rows = batch.process_files(batch.expand_sources(args.sources), args.out, force_general=True)
-        else:
-            rows = recalc_files(args.sources, args.out, jobs=jobs)
+        frame = recalc(args.sources, args.out, summary=args.summary, jobs=args.jobs or (os.cpu_count() or 1),
+                       general=args.general)
     except ValueError as exc:
-        raise CliError(str(exc)) from None
-    for r in rows:
-        if r["error"]:
-            print(f"kpitree recalc: {r['file']}: {r['error']}", file=sys.stderr)
-    if args.summary:
-        write_summary(rows_frame(rows), args.summary)
-    failed = sum(1 for r in rows if r["error"])
-    fast = sum(1 for r in rows if r["path"] == "fast")
-    print(f"{len(rows)} workbook(s): {fast} fast, {sum(1 for r in rows if r['path'] == 'general')} general, {failed} with errors", file=sys.stderr)
+        raise UserError(str(exc)) from None
+    failed = int((frame["error"] != "").sum())
+    paths = frame["path"].value_counts()
+    print(f"{len(frame)} workbook(s): {paths.get('fast', 0)} fast, {paths.get('general', 0)} general, {failed} with errors",
+          file=sys.stderr)
     return 1 if failed else 0

@@ -4,21 +4,29 @@
 >>> summary = kpitree.recalc(["teams/"], out="recalculated/")            # doctest: +SKIP
 >>> what_if = kpitree.recalc("template.xlsx", scenarios="inputs.csv")    # doctest: +SKIP
 
-See docs/recalc.md for the engine (fast compiled path, general ``formulas`` path),
-fault behaviour and the known differences from Excel.
+The public API is :func:`recalc`, :func:`recalc_file`, :class:`Limits` and the errors
+(:class:`WorkbookError`, :class:`ScenarioError`); ``kpitree.recalc`` and
+``kpitree.recalc_file`` are the same functions. The modules of this package are the
+engine's inside, described in docs/architecture.md; docs/recalc.md says how it computes,
+how it fails and where it differs from Excel.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import os
+import shutil
 import sys
+import tempfile
 from typing import Any, Iterable
 
-from .batch import ScenarioError, open_template, recalc_files, rows_frame, run_scenarios, write_summary
-from .package import DEFAULT_LIMITS, Limits, WorkbookError
+from .io.package import DEFAULT_LIMITS, Limits, WorkbookError
+from .scenarios import ScenarioError
+from .summary import SUMMARY_SUFFIXES
 
 PathLike = str | os.PathLike[str]
+
+__all__ = ["DEFAULT_LIMITS", "SUMMARY_SUFFIXES", "Limits", "ScenarioError", "WorkbookError", "recalc", "recalc_file"]
 
 
 def recalc(
@@ -32,7 +40,8 @@ def recalc(
     limits: Limits = DEFAULT_LIMITS,
     progress: bool | None = None,
     report: bool = True,
-) -> "Any":
+    general: bool = False,
+) -> Any:
     """Recalculate workbooks, or one template over a scenario table; returns a pandas DataFrame.
 
     Files mode (``scenarios`` is None): every workbook in ``sources`` (files, or
@@ -43,24 +52,33 @@ def recalc(
 
     Scenario mode: ``sources`` is one template and ``scenarios`` a DataFrame or a
     CSV/Excel/parquet path whose columns name input cells; the result has those
-    inputs and every named output per row, plus ``error``. A column naming no input
-    raises :class:`ScenarioError` before anything runs.
+    inputs and every named output per row, plus ``error``; ``frame.attrs["path"]``
+    says which path computed it. A column naming no input raises
+    :class:`ScenarioError` before anything runs.
 
     ``executor`` is any ``concurrent.futures.Executor`` (a ``ProcessPoolExecutor``,
     Dask's ``client.get_executor()``, Ray's); without one, ``jobs > 1`` starts a
     process pool. Errors per file are also printed to stderr when ``report``.
+    ``general=True`` evaluates everything with the general evaluator (slow; for
+    checking the compiled path against it).
     """
+    from .files import expand_sources, process_files, recalc_files
+    from .scenarios import open_template, run_scenarios
+    from .summary import read_table, rows_frame, write_summary
+
+    src = [sources] if isinstance(sources, (str, os.PathLike)) else list(sources)
     if scenarios is not None:
-        src = [sources] if isinstance(sources, (str, os.PathLike)) else list(sources)
         if len(src) != 1:
             raise ValueError("scenario mode takes exactly one template workbook")
-        table = _read_table(scenarios)
+        table = read_table(scenarios)
         template = open_template(src[0], limits)
-        frame, path = run_scenarios(template, table, progress=progress)
+        frame, path = run_scenarios(template, table, force_general=general, progress=progress)
         frame.attrs["path"] = path
     else:
-        src = [sources] if isinstance(sources, (str, os.PathLike)) else list(sources)
-        rows = recalc_files(src, out, executor=executor, jobs=jobs, limits=limits, progress=progress)
+        if general:
+            rows = process_files(expand_sources(src), None if out is None else os.fspath(out), limits, force_general=True)
+        else:
+            rows = recalc_files(src, out, executor=executor, jobs=jobs, limits=limits, progress=progress)
         frame = rows_frame(rows)
         if report:
             for r in rows:
@@ -77,10 +95,7 @@ def recalc_file(src: PathLike, dst: PathLike, *, limits: Limits = DEFAULT_LIMITS
     Raises :class:`WorkbookError` when the workbook cannot be recalculated. Values
     are floats, text, booleans or :class:`~kpitree.udfs.excel_values.XlError`.
     """
-    import shutil
-    import tempfile
-
-    from .batch import process_files
+    from .files import process_files
 
     with tempfile.TemporaryDirectory(dir=os.path.dirname(os.path.abspath(dst))) as tmp:
         staged = os.path.join(tmp, os.path.basename(os.fspath(src)))
@@ -92,22 +107,3 @@ def recalc_file(src: PathLike, dst: PathLike, *, limits: Limits = DEFAULT_LIMITS
             raise WorkbookError(row["error"])
         os.replace(os.path.join(out_dir, os.path.basename(staged)), dst)
     return {k: v for k, v in row.items() if k not in ("file", "path", "error")}
-
-
-def _read_table(scenarios: Any) -> Any:
-    import pandas as pd
-
-    if isinstance(scenarios, pd.DataFrame):
-        return scenarios
-    path = os.fspath(scenarios)
-    suffix = os.path.splitext(path)[1].lower()
-    if suffix == ".csv":
-        return pd.read_csv(path)
-    if suffix in (".xlsx", ".xlsm"):
-        return pd.read_excel(path)
-    if suffix == ".parquet":
-        return pd.read_parquet(path)
-    raise ValueError(f"scenarios must be a DataFrame or a .csv, .xlsx or .parquet file, not {path}")
-
-
-__all__ = ["Limits", "ScenarioError", "WorkbookError", "recalc", "recalc_file"]

@@ -27,9 +27,9 @@ import zipfile
 import zlib
 from typing import Any, Callable, Mapping, Sequence
 
-from ..excel_values import XlError
-from .graph import Key
-from .package import CELL_RE, WorkbookData, col_letters
+from kpitree.udfs.excel_values import XlError
+
+from .package import CELL_RE, Key, WorkbookData, col_letters
 
 Plan = dict[str, list[tuple[int, int, Any]]]  # sheet part -> [(start, end) of the <c> element, new value]
 

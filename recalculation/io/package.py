@@ -28,7 +28,8 @@ from typing import Any, Mapping
 
 from defusedxml import ElementTree as SafeET
 
-from ..excel_values import XlError
+from kpitree.errors import KpitreeError
+from kpitree.udfs.excel_values import XlError
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -36,8 +37,11 @@ NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 
 
-class WorkbookError(Exception):
+class WorkbookError(KpitreeError):
     """A workbook that cannot be recalculated; the message goes into the summary's ``error``."""
+
+
+Key = tuple[int, int, int]  # a cell: (sheet index, row, column), 1-based row and column
 
 
 @dataclass(frozen=True)

@@ -40,8 +40,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from .graph import Key
-from .package import CELL_RE, F_RE, IS_RE, V_RE, Sheet, WorkbookData, WorkbookError, _cell_value, _rels, check_no_dtd, shared_strings
+from kpitree.errors import KpitreeError
+
+from .package import CELL_RE, F_RE, IS_RE, V_RE, Key, Sheet, WorkbookData, WorkbookError, _cell_value, _rels, check_no_dtd, shared_strings
 from . import writeback
 from .writeback import Pieces, _IS_ELEM, _V_ELEM, cell_pieces
 
@@ -53,7 +54,7 @@ MAX_PER_KEY = 4
 MAX_SEEN = 4096
 
 
-class NotEligible(Exception):
+class NotEligible(KpitreeError):
     """The layout's own file has a shape this reader does not vouch for."""
 
 
