@@ -4,8 +4,9 @@ Each click starts a fresh Python process, so this module imports only the standa
 library at import time (xlwings, pandas, openpyxl and formulas load inside the
 action that needs them; ``benchmarks/addin_import.py`` measures the cold import).
 
-Every action is thin: it takes the calling workbook (``xw.Book.caller()``), reads what
-it needs through xlwings (:mod:`.workbook_view`), calls the same planning code the
+Every action is thin: it takes the calling workbook (``xw.Book.caller()``), reads its
+contract through xlwings (:mod:`kpitree.workbook_templates.contract`, the same logic file
+mode reads a file with), calls the same planning code the
 file-mode commands use (:mod:`.plans`, ``kpitree.workbook_templates.plan_dashboard``),
 and applies the plan with :class:`.xlwings_writer.XlwingsWriter`. A failure never
 reaches Excel as a traceback: it is written to :func:`log_file_path` and the user
@@ -47,7 +48,7 @@ def _log(action: str) -> Path:
 
 def _lang(book: Any) -> str:
     try:
-        from .workbook_view import detect_lang
+        from kpitree.workbook_templates.contract import detect_lang
 
         return detect_lang([s.name for s in book.sheets])
     except Exception:  # noqa: BLE001 - fall back to Excel's UI language guess
@@ -89,7 +90,8 @@ def _run(name: str, action: Callable[..., tuple[str, str] | None], *args: Any, b
 
 
 def _apply_edit(book: Any, planner: Callable[..., Any]) -> tuple[str, str]:
-    from .workbook_view import facts_from_xlwings
+    from kpitree.workbook_templates.contract import facts_from_xlwings
+
     from .xlwings_writer import XlwingsWriter
 
     plan = planner(facts_from_xlwings(book))
@@ -106,22 +108,16 @@ def rebuild_dashboard(book: Any = None) -> None:
 
 
 def dashboard_plan_for(book: Any) -> Any:
-    """The DashboardPlan for a live workbook (what the file mode plans for a file)."""
-    from kpitree.udfs.catalogue import load_catalogue
-    from kpitree.workbook_templates import plan_dashboard
-    from kpitree.workbook_templates.spec import KpiRow, TIER_SHEET
-
-    from .workbook_view import facts_from_xlwings
+    """The DashboardPlan for a live workbook: the same checks and plan file mode makes for a file."""
+    from kpitree.workbook_templates.checks import NamedCellError, workbook_problems
+    from kpitree.workbook_templates.contract import facts_from_xlwings
+    from kpitree.workbook_templates.dashboard import plan_from_facts
 
     facts = facts_from_xlwings(book)
-    from kpitree.workbook_templates.spec import SHEETS
-
-    tiers = {k.id: k.tier for k in load_catalogue().kpis}
-    by_sheet = {SHEETS[facts.lang][i]: tier for tier, i in TIER_SHEET.items()}
-    rows = [KpiRow(r.kpi_id, tiers.get(r.kpi_id, by_sheet[r.sheet]), r.sheet, r.row, r.label) for r in facts.kpi_rows]
-    settings = {k: facts.values[k] for k in ("status_on_track_from", "status_watch_from")
-                if isinstance(facts.values.get(k), (int, float))}
-    return plan_dashboard(rows, facts.lang, settings, names_available=facts.names)
+    problems = workbook_problems(facts)
+    if problems:
+        raise NamedCellError(problems)
+    return plan_from_facts(facts)
 
 
 def _rebuild_dashboard(book: Any) -> tuple[str, str]:

@@ -44,7 +44,7 @@ def run_file_action(path: Any, planner: Any, out: Any = None) -> EditPlan:
     """Read ``path``, plan with ``planner`` (a ``plans.plan_*``), write to ``out`` (default: in place)."""
     from openpyxl import load_workbook
 
-    from .workbook_view import facts_from_openpyxl
+    from kpitree.workbook_templates.contract import facts_from_openpyxl
 
     workbook = load_workbook(path)
     values = load_workbook(path, data_only=True)

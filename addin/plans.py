@@ -1,7 +1,8 @@
 """Pure plans of the ribbon actions: what to write where, from values read from a workbook.
 
-Each ``plan_*`` function takes a :class:`WorkbookFacts` (values read through
-xlwings from the live workbook, or through openpyxl from a file) and returns an
+Each ``plan_*`` function takes the workbook's
+:class:`~kpitree.workbook_templates.contract.WorkbookFacts` (read through xlwings from
+the live workbook, or through openpyxl from a file, by one logic) and returns an
 :class:`EditPlan` of :class:`~kpitree.workbook_templates.layout.PlannedCell` records
 (the template's own cell record), applied by :mod:`.xlwings_writer` in Excel or by
 :func:`.file_writer.apply_plan` to a file. Nothing here imports xlwings, openpyxl,
@@ -10,10 +11,11 @@ pandas or formulas.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from kpitree.errors import UserError
+from kpitree.workbook_templates.contract import WorkbookFacts
 from kpitree.workbook_templates.layout import PlannedCell, PlannedName, cell_ref
 
 REPORT_SHEETS = {
@@ -23,26 +25,6 @@ REPORT_SHEETS = {
 OUTSIDE_FOCUS_FILL = "#FCE4D6"  # label cells of KPIs outside the stage's focus
 PLAN_INPUTS = ("kgi_annual_revenue", "avg_deal_size", "plan_win_rate", "plan_conversion_rate",
                "plan_connect_rate", "working_days_per_month")
-
-
-@dataclass(frozen=True)
-class KpiRowRef:
-    """A KPI row of sheets 1–3: its id in column A at ``row`` (zero-based) of ``sheet``."""
-
-    kpi_id: str
-    sheet: str
-    row: int
-    label: str = ""
-
-
-@dataclass(frozen=True)
-class WorkbookFacts:
-    """What the planners need from a workbook, read by a :mod:`.workbook_view`."""
-
-    lang: str
-    values: dict[str, Any]  # defined name -> current value (single cells)
-    kpi_rows: tuple[KpiRowRef, ...]
-    names: dict[str, tuple[str, str]] = field(default_factory=dict)  # defined name -> (sheet, ref)
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,12 @@ used, and nothing else (tests/test_addin_actions.py records exactly this):
   FitToPagesWide/FitToPagesTall/PrintTitleRows/PrintArea``).
   Where ``.api`` is not COM (Excel for Mac) these are skipped and reported in :attr:`XlwingsWriter.skipped`.
 
-A dashboard plan gets everything the openpyxl file writer
-(:mod:`kpitree.workbook_templates.dashboard_openpyxl`) applies from the same plan — the plan's
-properties plus that writer's conventions (the language's font, cells centred vertically, row 1
-24 pt high, gridlines hidden, A4, one page wide, frozen rows repeated as print titles, status
-formats bold). :data:`NOT_EXPRESSIBLE` lists the planned properties this writer cannot set, with
-the reason; the test checks every planned field is applied or listed there. An
+A dashboard plan carries everything a writer applies — cells and their styles, names,
+validations with their rules, conditional formats, charts with their details, and the sheet
+setup (font, row 1's height, frozen rows, gridlines, paper, margins, print scaling) — and
+this writer maps it, as the openpyxl file writer (:mod:`kpitree.workbook_templates.dashboard_openpyxl`)
+maps the same plan. :data:`NOT_EXPRESSIBLE` lists the planned properties this writer cannot
+set, with the reason; the test checks every planned field is applied or listed there. An
 :class:`~.plans.EditPlan` gets what its own file writer (:mod:`.file_writer`) applies: values,
 fill, number format and font.
 
@@ -46,19 +46,13 @@ from .styles import properties
 CHART_TYPES = {"bar": "bar_clustered", "column": "column_clustered", "line": "line_markers"}
 # Excel constants (XlDVType, XlFormatConditionOperator, ...)
 XL_VALIDATE_DECIMAL, XL_BETWEEN, XL_GREATER_EQUAL, XL_CELL_VALUE, XL_EQUAL, XL_VALID_ALERT_STOP = 2, 1, 7, 1, 3, 1
-VALIDATION_BOUNDS = {  # kind -> (operator, formula1, formula2)
-    "count": (XL_GREATER_EQUAL, "0", None), "amount": (XL_GREATER_EQUAL, "0", None),
-    "rate": (XL_BETWEEN, "0", "1"), "ratio": (XL_GREATER_EQUAL, "0", None),
-    "score": (XL_BETWEEN, "1", "5"), "months": (XL_GREATER_EQUAL, "0", None),
-}
 XL_CONTINUOUS, XL_THIN = 1, 2  # XlLineStyle, XlBorderWeight
 XL_HALIGN = {None: 1, "left": -4131, "center": -4108, "right": -4152}  # xlGeneral, xlLeft, xlCenter, xlRight
-XL_VALIGN_CENTER = -4108
-XL_PORTRAIT, XL_LANDSCAPE, XL_PAPER_A4 = 1, 2, 9
+XL_VALIGN = {"center": -4108, "top": -4160, "bottom": -4107}  # xlCenter, xlTop, xlBottom
+XL_PORTRAIT, XL_LANDSCAPE = 1, 2
 XL_CATEGORY, XL_VALUE, XL_LEGEND_BOTTOM = 1, 2, -4107
-LINE_WEIGHT_PT = 2.25  # the file writers' series line (28575 EMU)
-GAP_WIDTH = 60
-HEADER_ROW_HEIGHT = 24  # row 1, as the file writers
+XL_MARKER_CIRCLE = 8  # XlMarkerStyle
+POINTS_PER_INCH = 72
 
 # Planned properties this writer does not set, and why (tests/test_addin_actions.py checks that every
 # field of the plan's records and every style property is either applied or listed here).
@@ -68,6 +62,7 @@ NOT_EXPRESSIBLE = {
     "DashboardPlan.inputs": "not a property: the names of the plan's own input cells, for readers (their "
                             "cells, validations and names are written from cells/validations/names)",
 }
+
 
 
 def bgr(color: str) -> int:
@@ -87,21 +82,11 @@ def _next_col(col: str) -> str:
     return col_letter(col_index(col) + 1)
 
 
-def plan_lang(plan: Any) -> str | None:
-    """The template language of a plan's sheets (``ja``/``en``), or None for sheets of neither."""
-    from kpitree.workbook_templates.spec import SHEETS
-
-    titles = {getattr(plan, "sheet", None)} | {c.sheet for c in getattr(plan, "cells", ())}
-    return next((lang for lang, sheets in SHEETS.items() if titles & set(sheets)), None)
-
-
 class XlwingsWriter:
     def __init__(self, book: Any):
         self.book = book
         self.skipped: list[str] = []  # what needed COM and was not done, once per kind
-        self.full_style = False
-        self.font: str | None = None
-        self.lang: str | None = None
+        self.setup: Any = None  # a dashboard plan's SheetSetup: then every style property is set
 
     # -- sheets
     def sheet(self, title: str, create: bool = False) -> Any:
@@ -148,18 +133,16 @@ class XlwingsWriter:
         if "num_format" in props:
             rng.number_format = props["num_format"]
         font = rng.font
-        if self.full_style and self.font:
-            font.name = self.font
+        if self.setup is not None:
+            font.name = self.setup.font
         font.bold = bool(props.get("bold", False))
         font.italic = bool(props.get("italic", False))
         if "size" in props:
             font.size = props["size"]
-        elif self.full_style:
-            from kpitree.workbook_templates.layout import FONT_SIZE
-
-            font.size = FONT_SIZE
+        elif self.setup is not None:
+            font.size = self.setup.font_size
         font.color = props.get("color", "#000000")
-        if self.full_style:
+        if self.setup is not None:
             rng.wrap_text = bool(props.get("wrap", False))
             self._com(lambda: self._align_and_border(rng, props), "cell borders and alignment")
         elif props.get("wrap"):
@@ -170,7 +153,7 @@ class XlwingsWriter:
         api = rng.api
         borders = api.Borders  # read first: without COM (appscript on a Mac) this raises before anything is set
         api.HorizontalAlignment = XL_HALIGN[props.get("align")]
-        api.VerticalAlignment = XL_VALIGN_CENTER
+        api.VerticalAlignment = XL_VALIGN[props["valign"]]
         if props.get("border"):
             from kpitree.workbook_templates.layout import BORDER
 
@@ -181,12 +164,7 @@ class XlwingsWriter:
 
     def apply(self, plan: Any) -> None:
         """Apply a DashboardPlan or an EditPlan."""
-        from kpitree.workbook_templates.layout import FONTS
-
-        setup = getattr(plan, "setup", None)
-        self.full_style = setup is not None  # a dashboard plan: everything the openpyxl file writer applies
-        self.lang = plan_lang(plan)
-        self.font = FONTS.get(self.lang or "")
+        setup = self.setup = getattr(plan, "setup", None)  # a dashboard plan: everything the file writers apply
         own = getattr(plan, "sheet", None)
         if own:
             sheet = self.sheet(own, create=True)
@@ -197,8 +175,7 @@ class XlwingsWriter:
             if cell.sheet not in sheets:
                 sheets[cell.sheet] = self.sheet(cell.sheet, create=cell.sheet == own)
             self.write_cell(sheets[cell.sheet], cell)
-        for name in getattr(plan, "names", ()):
-            self.book.names.add(name.name, name.refers_to)
+        self._names(plan)
         for validation in getattr(plan, "validations", ()):
             self._validation(self.sheet(validation.sheet), validation)
         for fmt in getattr(plan, "conditional_formats", ()):
@@ -211,29 +188,35 @@ class XlwingsWriter:
         if target:
             self.sheet(target).activate()
 
-    def _validation(self, sheet: Any, validation: Any) -> None:
-        operator, low, high = VALIDATION_BOUNDS.get(validation.kind, (XL_GREATER_EQUAL, "0", None))
-        rng = sheet.range(validation.ref)
-        messages = None
-        if self.lang:
-            from kpitree.workbook_templates.builder import validation_options
+    def _names(self, plan: Any) -> None:
+        """The plan's names (re)defined; names of removed KPI rows (a ``stale_prefixes`` prefix) deleted."""
+        wanted = {n.name for n in getattr(plan, "names", ())}
+        stale = getattr(plan, "stale_prefixes", ())
+        if stale:
+            for name in list(self.book.names):
+                if name.name.startswith(stale) and name.name not in wanted:
+                    name.delete()
+        for name in getattr(plan, "names", ()):
+            self.book.names.add(name.name, name.refers_to)
 
-            messages = validation_options(validation.kind, self.lang)
+    def _validation(self, sheet: Any, validation: Any) -> None:
+        rule = validation.rule
+        rng = sheet.range(validation.ref)
 
         def add() -> None:
             api = rng.api
             api.Validation.Delete()
-            if high is None:
-                api.Validation.Add(Type=XL_VALIDATE_DECIMAL, AlertStyle=XL_VALID_ALERT_STOP, Operator=operator, Formula1=low)
+            if rule.maximum is None:
+                api.Validation.Add(Type=XL_VALIDATE_DECIMAL, AlertStyle=XL_VALID_ALERT_STOP, Operator=XL_GREATER_EQUAL,
+                                   Formula1=str(rule.minimum))
             else:
-                api.Validation.Add(Type=XL_VALIDATE_DECIMAL, AlertStyle=XL_VALID_ALERT_STOP, Operator=operator,
-                                   Formula1=low, Formula2=high)
+                api.Validation.Add(Type=XL_VALIDATE_DECIMAL, AlertStyle=XL_VALID_ALERT_STOP, Operator=XL_BETWEEN,
+                                   Formula1=str(rule.minimum), Formula2=str(rule.maximum))
             v = api.Validation
             v.IgnoreBlank = True
-            if messages:
-                v.InputTitle, v.InputMessage = messages["input_title"], messages["input_message"]
-                v.ErrorTitle, v.ErrorMessage = messages["error_title"], messages["error_message"]
-                v.ShowInput = v.ShowError = True
+            v.InputTitle, v.InputMessage = rule.title, rule.message
+            v.ErrorTitle, v.ErrorMessage = rule.title, rule.message
+            v.ShowInput = v.ShowError = True
 
         self._com(add, f"validation {validation.sheet}!{validation.ref}")
 
@@ -245,7 +228,7 @@ class XlwingsWriter:
             condition = rng.api.FormatConditions.Add(Type=XL_CELL_VALUE, Operator=XL_EQUAL, Formula1=f'="{text}"')
             condition.Interior.Color = bgr(fmt.fill)
             condition.Font.Color = bgr(fmt.color)
-            condition.Font.Bold = True
+            condition.Font.Bold = fmt.bold
 
         self._com(add, f"conditional format {fmt.sheet}!{fmt.ref}")
 
@@ -260,6 +243,10 @@ class XlwingsWriter:
             com = chart.api[1]
             com.HasTitle = True
             com.ChartTitle.Text = planned.title
+            com.ChartTitle.Font.Size = planned.title_size
+            com.ChartTitle.Font.Bold = True
+            if self.setup is not None:
+                com.ChartArea.Font.Name = self.setup.font
             for s in planned.series:
                 new = com.SeriesCollection().NewSeries()
                 new.Name = s.name
@@ -267,18 +254,32 @@ class XlwingsWriter:
                 new.XValues = "=" + s.categories
                 if planned.kind == "line":
                     new.Format.Line.ForeColor.RGB = bgr(s.color)
-                    new.Format.Line.Weight = LINE_WEIGHT_PT
+                    new.Format.Line.Weight = planned.line_width_pt
+                    if planned.marker_size:
+                        new.MarkerStyle = XL_MARKER_CIRCLE
+                        new.MarkerSize = planned.marker_size
+                        new.MarkerBackgroundColor = new.MarkerForegroundColor = bgr(s.color)
                 else:
                     new.Format.Fill.ForeColor.RGB = bgr(s.color)
+                if planned.value_labels:
+                    new.HasDataLabels = True
+                    labels = new.DataLabels()
+                    labels.NumberFormat = planned.value_labels
+                    labels.Font.Size = planned.axis_font_size
             if planned.kind != "line":
-                com.ChartGroups(1).GapWidth = GAP_WIDTH
+                com.ChartGroups(1).GapWidth = planned.gap_width
+            values, categories = com.Axes(XL_VALUE), com.Axes(XL_CATEGORY)  # each fetched once
             if planned.y_percent:
-                com.Axes(XL_VALUE).TickLabels.NumberFormat = "0%"
-            if planned.kind == "bar":
-                com.Axes(XL_CATEGORY).ReversePlotOrder = True  # first KPI at the top
+                values.TickLabels.NumberFormat = "0%"
+            values.TickLabels.Font.Size = planned.axis_font_size
+            values.MajorGridlines.Format.Line.ForeColor.RGB = bgr(planned.gridline_color)
+            if planned.reverse_categories:
+                categories.ReversePlotOrder = True  # first KPI at the top
+            categories.TickLabels.Font.Size = planned.axis_font_size
             com.HasLegend = len(planned.series) > 1
             if len(planned.series) > 1:
                 com.Legend.Position = XL_LEGEND_BOTTOM
+                com.Legend.Font.Size = planned.legend_font_size
 
         self._com(details, f"chart series of {planned.title}")
 
@@ -286,7 +287,7 @@ class XlwingsWriter:
     def _setup(self, sheet: Any, setup: Any) -> None:
         for col, width in setup.widths.items():
             sheet.range(f"{col}:{col}").column_width = width
-        sheet.range("1:1").row_height = HEADER_ROW_HEIGHT
+        sheet.range("1:1").row_height = setup.title_row_height
         sheet.activate()  # ActiveWindow's panes and gridlines are the active sheet's
 
         def window() -> None:
@@ -296,7 +297,7 @@ class XlwingsWriter:
             win.SplitColumn = 0
             win.SplitRow = setup.freeze_rows
             win.FreezePanes = True
-            win.DisplayGridlines = False
+            win.DisplayGridlines = setup.gridlines
 
         self._com(window, "frozen rows and gridlines")
 
@@ -305,10 +306,12 @@ class XlwingsWriter:
             app = self.book.app.api
             app.PrintCommunication = False  # one printer round trip for all settings, not one per property
             try:
-                ps.PaperSize = XL_PAPER_A4
+                ps.PaperSize = setup.paper_size
                 ps.Orientation = XL_LANDSCAPE if setup.landscape else XL_PORTRAIT
                 ps.Zoom = False  # use FitToPages*
-                ps.FitToPagesWide = 1
+                ps.FitToPagesWide = setup.fit_width
+                left, right, top, bottom = (inches * POINTS_PER_INCH for inches in setup.margins_in)
+                ps.LeftMargin, ps.RightMargin, ps.TopMargin, ps.BottomMargin = left, right, top, bottom
                 ps.FitToPagesTall = setup.fit_height or False  # 0 in the plan: as many pages as needed
                 ps.PrintTitleRows = f"$1:${setup.freeze_rows}"
                 if setup.print_area:

@@ -57,15 +57,9 @@ def named_values(path: Path) -> dict[str, Any]:
     """Cached values of a workbook's single-cell workbook-scoped names."""
     import openpyxl
 
-    from kpitree.workbook_templates.checks import destination
+    from kpitree.workbook_templates.contract import facts_from_openpyxl
 
-    wb = openpyxl.load_workbook(path, data_only=True, read_only=False)
-    values = {}
-    for name in wb.defined_names:
-        dest = destination(wb, name)
-        if dest is not None and ":" not in dest[1]:
-            values[name] = wb[dest[0]][dest[1]].value
-    return values
+    return facts_from_openpyxl(openpyxl.load_workbook(path, data_only=True)).values
 
 
 def dashboard_rows(values: dict[str, Any], lang: str) -> list[tuple[str, ...]]:

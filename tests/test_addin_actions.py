@@ -1,11 +1,9 @@
 """The Python side of the ribbon buttons, without Excel.
 
 The xlwings writer and readers run against a recording stand-in of exactly the
-xlwings surface they use (documented in kpitree.addin.xlwings_writer), backed by the
-shipped template read with openpyxl; the plans are checked against the file-mode
-planners and through the openpyxl file writer. ``Book(path)`` has no ``.api`` (as Excel
-for Mac has no COM object model); ``Book(path, com=True)`` records every COM property set
-and call made through ``.api`` (as Excel on Windows).
+xlwings surface they use (tests/xlwings_standin.py), backed by the shipped template read
+with openpyxl; the plans are checked against the file-mode planners and through the
+openpyxl file writer.
 """
 
 from __future__ import annotations
@@ -22,234 +20,16 @@ from kpitree.addin import actions
 from kpitree.addin.file_writer import run_file_action
 from kpitree.addin.plans import (REPORT_SHEETS, UserError, plan_back_calculation, plan_design_check,
                                  plan_stage_recommendation)
-from kpitree.addin.workbook_view import facts_from_openpyxl, facts_from_xlwings, parse_refers_to
+from kpitree.workbook_templates.contract import facts_from_openpyxl, facts_from_xlwings, parse_refers_to
 from kpitree.addin.xlwings_writer import XlwingsWriter, bgr
 from kpitree.udfs.kpi_tree import back_calculate
 from kpitree.workbook_templates import template_path
 from kpitree.workbook_templates.dashboard_openpyxl import plan_for
-
-# --- the recording stand-in -------------------------------------------------------------
-
-
-class Com:
-    """A COM object stand-in: every property set and call is recorded under its path.
-
-    ``book.log`` gets ``("com", path, value)`` for ``obj.X = value`` and ``("call", path, args, kwargs)``
-    for ``obj.M(...)``; a call returns a new object at ``path(args)#n`` (n counts earlier calls of that
-    path with those arguments), so two ``NewSeries()`` results stay apart.
-    """
-
-    def __init__(self, log: list, path: str):
-        object.__setattr__(self, "_log", log)
-        object.__setattr__(self, "_path", path)
-
-    def __getattr__(self, key: str) -> "Com":
-        if key.startswith("__"):
-            raise AttributeError(key)
-        return Com(self._log, f"{self._path}.{key}")
-
-    def __setattr__(self, key: str, value: Any) -> None:
-        self._log.append(("com", f"{self._path}.{key}", value))
-
-    def __getitem__(self, index: int) -> "Com":
-        return Com(self._log, f"{self._path}[{index}]")
-
-    def __call__(self, *args: Any, **kwargs: Any) -> "Com":
-        n = sum(1 for e in self._log if e[0] == "call" and e[1] == self._path and e[2] == args)
-        self._log.append(("call", self._path, args, kwargs))
-        return Com(self._log, f"{self._path}({', '.join(map(repr, args))})#{n}")
-
-
-class Font:
-    def __init__(self, rng: "Range"):
-        object.__setattr__(self, "_rng", rng)
-
-    def __setattr__(self, key: str, value: Any) -> None:
-        self._rng.sheet.book.log.append(("font", self._rng.sheet.name, self._rng.ref, key, value))
-
-
-class Range:
-    def __init__(self, sheet: "Sheet", ref: str):
-        self.sheet, self.ref = sheet, ref
-
-    def _record(self, *entry: Any) -> None:
-        self.sheet.book.log.append(entry)
-
-    @property
-    def value(self) -> Any:
-        ws = self.sheet.book.values[self.sheet.name]
-        if ":" in self.ref:
-            return [[c.value for c in row] for row in ws[self.ref]]
-        return self.sheet.cells.get(self.ref, ws[self.ref].value)
-
-    @value.setter
-    def value(self, v: Any) -> None:
-        self.sheet.cells[self.ref] = v
-        self._record("value", self.sheet.name, self.ref, v)
-
-    def __setattr__(self, key: str, value: Any) -> None:
-        if key in ("sheet", "ref"):
-            object.__setattr__(self, key, value)
-        elif key in ("formula", "formula2", "number_format", "color", "wrap_text", "column_width", "row_height"):
-            self._record(key, self.sheet.name, self.ref, value)
-        elif key == "value":
-            Range.value.fset(self, value)  # type: ignore[attr-defined]
-        else:
-            raise AttributeError(f"the writer set Range.{key}, which the stand-in does not offer")
-
-    @property
-    def font(self) -> Font:
-        return Font(self)
-
-    @property
-    def left(self) -> float:
-        from kpitree.workbook_templates.layout import col_index
-
-        return 50.0 * col_index("".join(ch for ch in self.ref if ch.isalpha()))
-
-    top = left
-
-    def clear(self) -> None:
-        self._record("clear", self.sheet.name, self.ref)
-
-    def unmerge(self) -> None:
-        self._record("unmerge", self.sheet.name, self.ref)
-
-    @property
-    def api(self) -> Com:
-        # without com: no .api, as Excel for Mac has no COM object model; the writer must skip, not fail
-        if not self.sheet.book.com:
-            raise AttributeError("api")
-        return Com(self.sheet.book.log, f"{self.sheet.name}!{self.ref}")
-
-
-class Chart:
-    def __init__(self, sheet: "Sheet", left: float):
-        object.__setattr__(self, "sheet", sheet)
-        object.__setattr__(self, "left", left)
-        object.__setattr__(self, "index", len(sheet.chart_list))
-
-    @property
-    def api(self) -> Com:  # xlwings: (ChartObject, Chart); the writer uses [1]
-        if not self.sheet.book.com:
-            raise AttributeError("api")
-        return Com(self.sheet.book.log, f"chart{self.index}")
-
-    def __setattr__(self, key: str, value: Any) -> None:
-        assert key in ("name", "chart_type"), key
-        self.sheet.book.log.append(("chart." + key, self.sheet.name, value))
-
-    def delete(self) -> None:
-        self.sheet.book.log.append(("chart.delete", self.sheet.name, self.left))
-        self.sheet.chart_list.remove(self)
-
-
-class Charts:
-    def __init__(self, sheet: "Sheet"):
-        self.sheet = sheet
-
-    def __iter__(self):
-        return iter(list(self.sheet.chart_list))
-
-    def add(self, left: float, top: float, width: float, height: float) -> Chart:
-        chart = Chart(self.sheet, left)
-        self.sheet.chart_list.append(chart)
-        self.sheet.book.log.append(("chart.add", self.sheet.name, left, top, width, height))
-        return chart
-
-
-class Sheet:
-    def __init__(self, book: "Book", name: str):
-        self.book, self.name, self.cells, self.chart_list = book, name, {}, []
-        self.charts = Charts(self)
-
-    def range(self, ref: str) -> Range:
-        return Range(self, ref)
-
-    def activate(self) -> None:
-        self.book.log.append(("activate", self.name))
-
-    @property
-    def api(self) -> Com:
-        if not self.book.com:
-            raise AttributeError("api")
-        return Com(self.book.log, f"sheet:{self.name}")
-
-
-class Sheets:
-    def __init__(self, book: "Book", names: list[str]):
-        self.book, self.items = book, [Sheet(book, n) for n in names]
-
-    def __iter__(self):
-        return iter(self.items)
-
-    def __getitem__(self, name: str) -> Sheet:
-        return next(s for s in self.items if s.name == name)
-
-    def add(self, name: str, after: Sheet) -> Sheet:
-        sheet = Sheet(self.book, name)
-        self.items.insert(self.items.index(after) + 1, sheet)
-        self.book.log.append(("sheet.add", name, after.name))
-        return sheet
-
-
-class Name:
-    def __init__(self, name: str, refers_to: str):
-        self.name, self.refers_to = name, refers_to
-
-
-class Names:
-    def __init__(self, book: "Book", items: list[Name]):
-        self.book, self.items = book, items
-
-    def __iter__(self):
-        return iter(self.items)
-
-    def add(self, name: str, refers_to: str) -> None:
-        self.book.log.append(("name", name, refers_to))
-
-
-class App:
-    def __init__(self, book: "Book"):
-        self.book = book
-        self.books = self
-
-    def alert(self, text: str, title: str = "") -> None:
-        self.book.alerts.append(text)
-
-    def open(self, path: str) -> None:
-        self.book.opened.append(path)
-
-    @property
-    def api(self) -> Com:
-        if not self.book.com:
-            raise AttributeError("api")
-        return Com(self.book.log, "app")
-
-
-class Book:
-    """xw.Book stand-in over a workbook file: reads from it, records every write."""
-
-    def __init__(self, path: Path, com: bool = False):
-        self.com = com
-        wb = load_workbook(path)
-        self.values = load_workbook(path, data_only=True)
-        self.log: list[tuple] = []
-        self.alerts: list[str] = []
-        self.opened: list[str] = []
-        self.sheets = Sheets(self, wb.sheetnames)
-        self.names = Names(self, [Name(n, "=" + d.attr_text) for n, d in wb.defined_names.items()])
-        self.app = App(self)
-
-    def writes(self, kind: str) -> dict[tuple[str, str], Any]:
-        return {(e[1], e[2]): e[3] for e in self.log if e[0] == kind}
-
+from xlwings_standin import Book, Chart
 
 @pytest.fixture(params=["ja", "en"])
-def template(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
-    path = tmp_path / f"kpi_{request.param}.xlsx"
-    path.write_bytes(template_path(request.param).read_bytes())
-    return path
+def template(request: pytest.FixtureRequest, template_copy: Any) -> Path:
+    return template_copy(request.param)
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -335,13 +115,13 @@ def test_design_check_flags_missing_target_and_guide(template: Path) -> None:
 
 
 def test_dashboard_plan_of_the_live_workbook_is_the_file_modes(template: Path) -> None:
-    assert actions.dashboard_plan_for(Book(template)) == plan_for(load_workbook(template))[0]
+    assert actions.dashboard_plan_for(Book(template)) == plan_for(load_workbook(template))
 
 
 def test_dashboard_writer_applies_every_planned_cell_and_name(template: Path) -> None:
     book = Book(template)
     actions.rebuild_dashboard(book=book)
-    plan = plan_for(load_workbook(template))[0]
+    plan = plan_for(load_workbook(template))
     assert ("clear", plan.sheet, plan.block) in book.log
     formulas = {**book.writes("formula"), **book.writes("formula2")}
     for cell in plan.cells:
@@ -360,14 +140,19 @@ def test_dashboard_writer_applies_every_planned_cell_and_name(template: Path) ->
 # Every field of the plan's records, and every style property, that the xlwings writer applies;
 # the rest must be in xlwings_writer.NOT_EXPRESSIBLE with its reason.
 APPLIED = {
-    "DashboardPlan": {"sheet", "block", "cells", "names", "validations", "conditional_formats", "charts", "setup"},
+    "DashboardPlan": {"sheet", "block", "cells", "names", "validations", "conditional_formats", "charts", "setup",
+                      "stale_prefixes"},
     "PlannedCell": {"sheet", "ref", "value", "formula", "style", "name"},
     "PlannedName": {"name", "sheet", "ref"},
-    "PlannedValidation": {"sheet", "ref", "kind"},
-    "PlannedConditionalFormat": {"sheet", "ref", "equals", "fill", "color"},
-    "PlannedChart": {"sheet", "kind", "title", "anchor", "width_px", "height_px", "series", "y_percent"},
+    "PlannedValidation": {"sheet", "ref", "rule"},
+    "ValidationRule": {"minimum", "maximum", "title", "message"},
+    "PlannedConditionalFormat": {"sheet", "ref", "equals", "fill", "color", "bold"},
+    "PlannedChart": {"sheet", "kind", "title", "anchor", "width_px", "height_px", "series", "y_percent", "value_labels",
+                     "reverse_categories", "marker_size", "gap_width", "line_width_pt", "title_size", "axis_font_size",
+                     "legend_font_size", "gridline_color"},
     "ChartSeries": {"name", "categories", "values", "color"},
-    "SheetSetup": {"sheet", "widths", "freeze_rows", "landscape", "fit_height", "print_area"},
+    "SheetSetup": {"sheet", "font", "widths", "freeze_rows", "landscape", "fit_height", "print_area", "font_size",
+                   "title_row_height", "gridlines", "paper_size", "fit_width", "margins_in"},
 }
 APPLIED_STYLE = {"fill", "num_format", "bold", "italic", "size", "color", "wrap", "align", "border"}
 
@@ -400,7 +185,7 @@ def test_dashboard_writer_with_com_does_what_the_plan_says(template: Path) -> No
     book = Book(template, com=True)
     actions.rebuild_dashboard(book=book)
     assert book.alerts in (["ダッシュボードを作り直しました。"], ["Dashboard rebuilt."])  # nothing skipped
-    plan = plan_for(load_workbook(template))[0]
+    plan = plan_for(load_workbook(template))
     lang = "ja" if plan.sheet in SHEETS["ja"] else "en"
     log = book.log
     com: dict[str, Any] = {}
@@ -444,7 +229,7 @@ def test_dashboard_writer_with_com_does_what_the_plan_says(template: Path) -> No
     # validations: bounds and messages of the file writers (validation_options)
     for v in plan.validations:
         at = f"{v.sheet}!{v.ref}.Validation"
-        o = validation_options(v.kind, lang)
+        o = validation_options(v.rule)
         (_, kwargs), = calls[f"{at}.Add"]
         if o["criteria"] == "between":
             assert (kwargs["Operator"], kwargs["Formula1"], kwargs["Formula2"]) == (1, str(o["minimum"]), str(o["maximum"]))
@@ -510,7 +295,7 @@ def test_dashboard_writer_without_com_degrades_with_a_message(template: Path) ->
 
     book = Book(template)
     writer = XlwingsWriter(book)
-    plan = plan_for(load_workbook(template))[0]
+    plan = plan_for(load_workbook(template))
     writer.apply(plan)
     assert {"cell borders and alignment", "frozen rows and gridlines", "print settings"} <= set(writer.skipped)
     assert len(writer.skipped) == len(set(writer.skipped))  # once per kind, not once per cell
@@ -529,7 +314,7 @@ def test_edit_plans_get_what_their_file_writer_applies(template: Path) -> None:
 
 def test_writer_deletes_only_charts_anchored_in_the_block(template: Path) -> None:
     book = Book(template)
-    sheet = book.sheets[plan_for(load_workbook(template))[0].sheet]
+    sheet = book.sheets[plan_for(load_workbook(template)).sheet]
     inside, outside = Chart(sheet, 100.0), Chart(sheet, 50.0 * 30)
     sheet.chart_list += [inside, outside]
     XlwingsWriter(book).clear_block(sheet, "A:R")
@@ -603,3 +388,25 @@ def test_importing_the_button_module_stays_light() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_a_kpi_row_below_a_blank_spare_row_is_read_alike_by_file_mode_and_the_ribbon(template_copy: Any) -> None:
+    from kpitree.cli import main
+    from kpitree.workbook_templates.spec import SHEETS
+
+    path = template_copy("ja")
+    s3, s4 = SHEETS["ja"][2], SHEETS["ja"][3]
+    wb = load_workbook(path)
+    ws = wb[s3]
+    assert ws["A28"].value is None and ws["A29"].value is None  # the two spare rows under the action table
+    ws["A29"], ws["D29"], ws["E29"] = "email_reply_rate", 0.05, 0.04  # the second one, below a blank
+    wb.save(path)
+    via_file = facts_from_openpyxl(load_workbook(path), load_workbook(path, data_only=True))
+    via_ribbon = facts_from_xlwings(Book(path))
+    assert via_ribbon == via_file
+    action = [r.kpi_id for r in via_file.kpi_rows if r.tier == "action"]
+    assert len(action) == 7 and action[-1] == "email_reply_rate"
+    assert actions.dashboard_plan_for(Book(path)) == plan_for(load_workbook(path))
+    assert main(["dashboard", str(path)]) == 0
+    ids = [load_workbook(path)[s4].cell(r, 1).value for r in range(10, 30)]
+    assert "email_reply_rate" in ids

@@ -14,7 +14,7 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 
 from kpitree.cli import main
 from kpitree.workbook_templates import template_path
-from kpitree.workbook_templates.checks import scan_kpi_rows
+from kpitree.workbook_templates.contract import OpenpyxlGrid, kpi_rows
 from kpitree.workbook_templates.dashboard import plan_dashboard
 from kpitree.workbook_templates.spec import SHEETS
 
@@ -22,10 +22,8 @@ S1, S2, S3, S4 = SHEETS["ja"]
 
 
 @pytest.fixture
-def book(tmp_path):
-    path = tmp_path / "kpi.xlsx"
-    shutil.copyfile(template_path("ja"), path)
-    return path
+def book(template_copy):
+    return template_copy("ja", "kpi.xlsx")
 
 
 def _cells(path, sheets=(S1, S2, S3)):
@@ -56,7 +54,7 @@ def _names(path):
 
 def test_plan_is_pure_plain_data():
     wb = openpyxl.load_workbook(template_path("ja"))
-    rows, problems = scan_kpi_rows(wb, "ja")
+    rows, problems = kpi_rows(OpenpyxlGrid(wb), "ja")
     assert not problems and len(rows) == 15
     a, b = plan_dashboard(rows, "ja"), plan_dashboard(rows, "ja")
     assert a == b

@@ -16,9 +16,9 @@ import pytest
 os.environ.setdefault("TQDM_DISABLE", "1")
 
 from kpitree.workbook_templates import NAMED_INPUTS, NAMED_OUTPUTS, build_workbook, named_cells_markdown, template_path
-from kpitree.workbook_templates.builder import compute_values
 from kpitree.workbook_templates.libreoffice import soffice
 from kpitree.workbook_templates.spec import SHEETS
+from formulas_oracle import compute_values
 
 CONTRACT_KPIS = ("revenue_contribution", "ltv_cac", "forecast_accuracy", "opportunities", "conversion_rate", "sql_count",
                  "bant_rate", "handoff_win_rate", "calls", "connect_rate", "effective_contacts", "emails_sent",

@@ -76,7 +76,6 @@ def run_new(args: argparse.Namespace) -> int:
 
     from kpitree.errors import UserError
 
-    from .checks import NamedCellError
     from .new import new_from_template, new_workbook
 
     if args.out.suffix.lower() != ".xlsx":
@@ -90,8 +89,8 @@ def run_new(args: argparse.Namespace) -> int:
         else:
             path = new_workbook(args.out, lang=args.lang or "ja", months=args.months, industry=args.industry,
                                 revenue=args.revenue, deal_size=args.deal_size, force=args.force)
-    except NamedCellError as exc:
-        raise UserError(f"{args.template}: {exc}") from None
+    except UserError as exc:
+        raise UserError(f"{args.template}: {exc.en}", ja=f"{args.template}: {exc.ja}") from None
     except (FileExistsError, FileNotFoundError, ValueError) as exc:
         raise UserError(str(exc)) from None
     except KeyError as exc:
@@ -105,14 +104,13 @@ def run_new(args: argparse.Namespace) -> int:
 def run_dashboard(args: argparse.Namespace) -> int:
     from kpitree.errors import UserError
 
-    from .checks import NamedCellError
     from .dashboard_openpyxl import rebuild_dashboard
 
     if not args.workbook.exists():
         raise UserError(f"{args.workbook}: no such file")
     try:
         path = rebuild_dashboard(args.workbook, args.out)
-    except NamedCellError as exc:
-        raise UserError(f"{args.workbook}: {exc}") from None
+    except UserError as exc:
+        raise UserError(f"{args.workbook}: {exc.en}", ja=f"{args.workbook}: {exc.ja}") from None
     print(path)
     return 0

@@ -15,37 +15,44 @@ Shape of a plan (every field is a tuple of frozen dataclasses from :mod:`.layout
         cells=(PlannedCell(sheet, ref="D10", value=None, formula="=IF(target_calls=\"\",\"\",target_calls)",
                            style="calc:count1", name=None, spill=None), ...),
         names=(PlannedName(name="achievement_calls", sheet, ref="F10"), ...),
-        validations=(PlannedValidation(sheet, ref="C5", kind="rate"), ...),
+        validations=(PlannedValidation(sheet, ref="C5", rule=ValidationRule(0, None, "数値", "0以上の…")), ...),
         conditional_formats=(PlannedConditionalFormat(sheet, ref="H10:H24", equals="遅れ", fill="#F8CBAD", color="#9C0006"), ...),
         charts=(PlannedChart(sheet, kind="bar"|"column"|"line", title, anchor="K4", width_px, height_px,
                              series=(ChartSeries(name, categories="'KPIダッシュボード'!$C$10:$C$24", values=..., color), ...),
-                             y_percent=bool), ...),
-        setup=SheetSetup(sheet, widths={"A": 20, ...}, freeze_rows=3, landscape=True, fit_height=1, print_area="A1:R60"),
+                             y_percent=bool, value_labels="0%"|None, reverse_categories=bool, marker_size=5|0, ...), ...),
+        setup=SheetSetup(sheet, font="Yu Gothic", widths={"A": 20, ...}, freeze_rows=3, landscape=True, fit_height=1,
+                         print_area="A1:R60", title_row_height=24, paper_size=9, margins_in=(0.4, 0.4, 0.5, 0.5), ...),
         inputs=("status_on_track_from", "status_watch_from"),   # names of the plan's own input cells
     )
 
 Style keys resolve with :func:`.layout.style_properties`. A writer must: clear the managed
 columns of the sheet (values, formulas, styles, merged cells, conditional formats and
 validations in them, charts anchored in them), write ``cells``, (re)define ``names``
-workbook-scoped, add the rest, and leave everything else alone. The plan is a function of
-its arguments only, so rebuilding twice gives the same dashboard.
+workbook-scoped — the dashboard's own and ``target_``/``actual_`` of every KPI row — delete
+the names with a ``stale_prefixes`` prefix the plan does not define (KPI rows removed), add
+the rest, and leave everything else alone. The plan is a function of its arguments only, so
+rebuilding twice gives the same dashboard.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from kpitree.udfs.catalogue import load_catalogue
 from kpitree.udfs.kpi_tree import LEVERS
 from kpitree.udfs.stage import OTHER_COUNT_RULES
 from kpitree.udfs.status import STATUS_LABELS
 
-from .layout import (ChartSeries, PlannedCell, PlannedChart, PlannedConditionalFormat, PlannedName, PlannedValidation,
-                     SheetSetup, absolute, cell_ref, quote_sheet)
+from .layout import (FONTS, ChartSeries, PlannedCell, PlannedChart, PlannedConditionalFormat, PlannedName,
+                     PlannedValidation, SheetSetup, absolute, cell_ref, quote_sheet, validation_rule)
 from .spec import SHEETS, KpiRow, kpi_format
 
+if TYPE_CHECKING:
+    from .contract import WorkbookFacts
+
 BLOCK_FIRST_COL, BLOCK_LAST_COL = 0, 17  # A:R
+KPI_NAME_PREFIXES = ("target_", "actual_", "achievement_")  # names a rebuild owns: one per KPI row
 BLOCK = "A:R"
 STATUS_COLORS = {"on_track": ("#C6EFCE", "#006100"), "watch": ("#FFEB9C", "#9C5700"), "behind": ("#FFC7CE", "#9C0006")}
 TIER_ORDER = ("strategic", "tactical", "action")
@@ -122,9 +129,23 @@ class DashboardPlan:
     charts: tuple[PlannedChart, ...]
     setup: SheetSetup
     inputs: tuple[str, ...]
+    stale_prefixes: tuple[str, ...] = KPI_NAME_PREFIXES
 
     def cell(self, ref: str) -> PlannedCell:
         return next(c for c in self.cells if c.ref == ref)
+
+
+THRESHOLDS = ("status_on_track_from", "status_watch_from")
+
+
+def plan_from_facts(facts: WorkbookFacts) -> DashboardPlan:
+    """The dashboard of a workbook read through its contract (a file or the live workbook alike).
+
+    The caller checks the facts first (:func:`.checks.workbook_problems`); here they are planned.
+    """
+    settings = {k: facts.values[k] for k in THRESHOLDS
+                if isinstance(facts.values.get(k), (int, float)) and not isinstance(facts.values.get(k), bool)}
+    return plan_dashboard(facts.kpi_rows, facts.lang, settings, names_available=facts.names)
 
 
 def plan_dashboard(kpi_rows: Iterable[KpiRow], lang: str = "ja", settings: dict[str, Any] | None = None,
@@ -175,7 +196,8 @@ def plan_dashboard(kpi_rows: Iterable[KpiRow], lang: str = "ja", settings: dict[
     put(4, 2, settings["status_on_track_from"], style="input:rate", name="status_on_track_from")
     put(5, 1, t["watch"])
     put(5, 2, settings["status_watch_from"], style="input:rate", name="status_watch_from")
-    vals += [PlannedValidation(sheet, "C5", "ratio"), PlannedValidation(sheet, "C6", "ratio")]
+    vals += [PlannedValidation(sheet, "C5", validation_rule("ratio", lang)),
+             PlannedValidation(sheet, "C6", validation_rule("ratio", lang))]
     put(4, 4, t["stage"])
     put(4, 5, formula="=stage_label", style="status")
     put(5, 4, t["periods"], style="note")
@@ -323,16 +345,22 @@ def plan_dashboard(kpi_rows: Iterable[KpiRow], lang: str = "ja", settings: dict[
 
     charts = (
         PlannedChart(sheet, "bar", t["chart_achievement"], "K4", 560, 420,
-                     (ChartSeries(t["cols"][5], rng(2, first, last), rng(5, first, last), "#2F5597"),), y_percent=True),
+                     (ChartSeries(t["cols"][5], rng(2, first, last), rng(5, first, last), "#2F5597"),), y_percent=True,
+                     value_labels="0%", reverse_categories=True),
         PlannedChart(sheet, "bar", t["chart_funnel"], "K27", 560, 300,
                      (ChartSeries(t["target"], rng(1, vol_first, vol_first + 3), rng(2, vol_first, vol_first + 3), "#A5A5A5"),
-                      ChartSeries(t["actual"], rng(1, vol_first, vol_first + 3), rng(3, vol_first, vol_first + 3), "#2F5597"))),
+                      ChartSeries(t["actual"], rng(1, vol_first, vol_first + 3), rng(3, vol_first, vol_first + 3), "#2F5597")),
+                     reverse_categories=True),
         PlannedChart(sheet, "line", t["chart_trend"], f"K{tr_first - 4}", 560, 300,
                      (ChartSeries(t["trend_cols"][2], rng(1, tr_first, tr_last), rng(2, tr_first, tr_last), "#2F5597"),
-                      ChartSeries(t["trend_cols"][3], rng(1, tr_first, tr_last), rng(3, tr_first, tr_last), "#C55A11"))),
+                      ChartSeries(t["trend_cols"][3], rng(1, tr_first, tr_last), rng(3, tr_first, tr_last), "#C55A11")),
+                     marker_size=5),
     )
+    # target_/actual_ of every KPI row: a rebuild (re)defines them (the template's builder has them already)
+    names += [PlannedName(f"{prefix}_{k.kpi_id}", k.sheet, ref)
+              for k in rows for prefix, ref in (("target", k.target_ref), ("actual", k.actual_ref))]
     setup = SheetSetup(
-        sheet,
+        sheet, FONTS[lang],
         {"A": 20, "B": 16, "C": 26, "D": 14, "E": 14, "F": 11, "G": 13, "H": 9, "I": 10, "J": 2,
          **{c: 9.5 for c in "KLMNOPQR"}},
         freeze_rows=3, landscape=True, fit_height=1, print_area=f"A1:R{end + 1}",

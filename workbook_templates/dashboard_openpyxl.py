@@ -33,12 +33,10 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from .checks import NamedCellError, check_named_cells, destination, scan_kpi_rows, workbook_lang
-from .dashboard import BLOCK_FIRST_COL, BLOCK_LAST_COL, DashboardPlan, plan_dashboard
-from .layout import BORDER, FONT_SIZE, FONTS, PlannedChart, split_ref, style_properties
-
-KPI_NAME_PREFIXES = ("target_", "actual_", "achievement_")
-
+from .checks import NamedCellError, workbook_problems
+from .contract import facts_from_openpyxl
+from .dashboard import BLOCK_FIRST_COL, BLOCK_LAST_COL, DashboardPlan, plan_from_facts
+from .layout import BORDER, FONT_SIZE, PlannedChart, split_ref, style_properties
 
 def load(path: str | os.PathLike) -> Any:
     import openpyxl
@@ -51,28 +49,19 @@ def load(path: str | os.PathLike) -> Any:
         raise NamedCellError([f"{path}: not an .xlsx workbook ({exc.__class__.__name__})"]) from None
 
 
-def plan_for(wb: Any) -> tuple[DashboardPlan, list[Any], str]:
+def plan_for(wb: Any) -> DashboardPlan:
     """Check the workbook and plan its dashboard; raises NamedCellError listing every problem."""
-    lang = workbook_lang(wb)
-    rows, problems = scan_kpi_rows(wb, lang)
-    problems += check_named_cells(wb, kpi_rows=rows)
+    facts = facts_from_openpyxl(wb)
+    problems = workbook_problems(facts)
     if problems:
         raise NamedCellError(problems)
-    settings = {}
-    for name in ("status_on_track_from", "status_watch_from"):
-        sheet, ref = destination(wb, name)
-        value = wb[sheet][ref].value
-        if value is not None:
-            settings[name] = value
-    plan = plan_dashboard(rows, lang, settings, names_available=set(wb.defined_names))
-    return plan, rows, lang
+    return plan_from_facts(facts)
 
 
 def rebuild_dashboard(path: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
     path = Path(path)
     wb = load(path)
-    plan, rows, lang = plan_for(wb)
-    apply_plan(wb, plan, rows, lang)
+    apply_plan(wb, plan_for(wb))
     target = Path(out) if out else path
     note = save_atomic(wb, target)
     if note:
@@ -115,13 +104,13 @@ def save_atomic(wb: Any, target: Path) -> str | None:
 # --- applying a plan ------------------------------------------------------------------------
 
 
-def apply_plan(wb: Any, plan: DashboardPlan, kpi_rows: list[Any], lang: str) -> None:
-    from openpyxl.workbook.defined_name import DefinedName
+def apply_plan(wb: Any, plan: DashboardPlan) -> None:
+    """Write ``plan`` into the openpyxl workbook: the managed block, names, formats, charts, setup."""
     from openpyxl.worksheet.formula import ArrayFormula
 
     ws = wb[plan.sheet] if plan.sheet in wb.sheetnames else wb.create_sheet(plan.sheet)
     clear_block(ws)
-    styles = _Styles(FONTS[lang])
+    styles = _Styles(plan.setup.font)
     for c in plan.cells:
         cell = ws[c.ref]
         if c.formula and c.spill:
@@ -131,15 +120,21 @@ def apply_plan(wb: Any, plan: DashboardPlan, kpi_rows: list[Any], lang: str) -> 
         else:
             cell.value = c.value
         styles.apply(cell, c.style)
-    # names: the plan's, and target_/actual_ for every KPI row; stale KPI names go
-    wanted = {n.name: n.refers_to[1:] for n in plan.names}
-    for row in kpi_rows:
-        from .layout import quote_sheet
+    _names(wb, plan)
+    _validations(ws, plan)
+    _conditional_formats(ws, plan)
+    for chart in plan.charts:
+        ws.add_chart(_chart(chart), chart.anchor)
+    _setup(ws, plan)
 
-        wanted[f"target_{row.kpi_id}"] = f"{quote_sheet(row.sheet)}!${row.target_ref[0]}${row.target_ref[1:]}"
-        wanted[f"actual_{row.kpi_id}"] = f"{quote_sheet(row.sheet)}!${row.actual_ref[0]}${row.actual_ref[1:]}"
+
+def _names(wb: Any, plan: DashboardPlan) -> None:
+    """The plan's names (re)defined; names of removed KPI rows (a ``stale_prefixes`` prefix) deleted."""
+    from openpyxl.workbook.defined_name import DefinedName
+
+    wanted = {n.name: n.refers_to[1:] for n in plan.names}
     for name in list(wb.defined_names):
-        if name.startswith(KPI_NAME_PREFIXES) and name not in wanted:
+        if name.startswith(plan.stale_prefixes) and name not in wanted:
             del wb.defined_names[name]
     for name, text in wanted.items():
         if name in wb.defined_names and wb.defined_names[name].attr_text == text:
@@ -147,11 +142,6 @@ def apply_plan(wb: Any, plan: DashboardPlan, kpi_rows: list[Any], lang: str) -> 
         if name in wb.defined_names:
             del wb.defined_names[name]
         wb.defined_names[name] = DefinedName(name, attr_text=text)
-    _validations(ws, plan, lang)
-    _conditional_formats(ws, plan)
-    for chart in plan.charts:
-        ws.add_chart(_chart(chart, FONTS[lang]), chart.anchor)
-    _setup(ws, plan)
 
 
 def _in_block(col: int) -> bool:
@@ -214,7 +204,7 @@ def openpyxl_style(key: str, font: str) -> dict[str, Any]:
     out: dict[str, Any] = {
         "font": Font(name=font, size=p.get("size", FONT_SIZE), bold=p.get("bold", False), italic=p.get("italic", False),
                      color="FF" + color),
-        "alignment": Alignment(horizontal=p.get("align"), vertical="center", wrap_text=p.get("wrap", False)),
+        "alignment": Alignment(horizontal=p.get("align"), vertical=p["valign"], wrap_text=p.get("wrap", False)),
         "number_format": p.get("num_format", "General"),
     }
     if "fill" in p:
@@ -225,19 +215,17 @@ def openpyxl_style(key: str, font: str) -> dict[str, Any]:
     return out
 
 
-def _validations(ws: Any, plan: DashboardPlan, lang: str) -> None:
+def _validations(ws: Any, plan: DashboardPlan) -> None:
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    from .builder import validation_options
-
     for v in plan.validations:
-        o = validation_options(v.kind, lang)
-        if o["criteria"] == "between":
-            dv = DataValidation(type="decimal", operator="between", formula1=str(o["minimum"]), formula2=str(o["maximum"]))
+        rule = v.rule
+        if rule.maximum is not None:
+            dv = DataValidation(type="decimal", operator="between", formula1=str(rule.minimum), formula2=str(rule.maximum))
         else:
-            dv = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1=str(o["value"]))
-        dv.promptTitle, dv.prompt = o["input_title"], o["input_message"]
-        dv.errorTitle, dv.error = o["error_title"], o["error_message"]
+            dv = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1=str(rule.minimum))
+        dv.promptTitle, dv.prompt = rule.title, rule.message
+        dv.errorTitle, dv.error = rule.title, rule.message
         dv.showInputMessage = dv.showErrorMessage = True
         dv.allow_blank = True
         dv.add(v.ref)
@@ -252,62 +240,63 @@ def _conditional_formats(ws: Any, plan: DashboardPlan) -> None:
         ws.conditional_formatting.add(cf.ref, CellIsRule(
             operator="equal", formula=[f'"{cf.equals}"'],
             fill=PatternFill("solid", bgColor="FF" + cf.fill.lstrip("#")),
-            font=Font(color="FF" + cf.color.lstrip("#"), bold=True)))
+            font=Font(color="FF" + cf.color.lstrip("#"), bold=cf.bold)))
 
 
-def _chart(chart: PlannedChart, font: str) -> Any:
+def _chart(chart: PlannedChart) -> Any:
     from openpyxl.chart import BarChart, LineChart, Reference, Series
+    from openpyxl.chart.label import DataLabelList
+    from openpyxl.chart.marker import Marker
+    from openpyxl.chart.shapes import GraphicalProperties
 
-    ch = LineChart() if chart.kind == "line" else BarChart()
+    ch: Any = LineChart() if chart.kind == "line" else BarChart()
     if chart.kind in ("bar", "column"):
         ch.type = "bar" if chart.kind == "bar" else "col"
-        ch.gapWidth = 60
+        ch.gapWidth = chart.gap_width
     ch.title = chart.title
     ch.width, ch.height = chart.width_px / 37.8, chart.height_px / 37.8  # cm
     for s in chart.series:
-        values = _reference(s.values)
-        series = Series(values, title=s.name)
-        series.graphicalProperties.solidFill = s.color.lstrip("#") if chart.kind != "line" else None
+        series = Series(Reference(range_string=s.values.replace("$", "")), title=s.name)
         if chart.kind == "line":
             series.graphicalProperties.line.solidFill = s.color.lstrip("#")
-            series.graphicalProperties.line.width = 28575
+            series.graphicalProperties.line.width = int(chart.line_width_pt * 12700)  # EMU
+            if chart.marker_size:
+                series.marker = Marker(symbol="circle", size=chart.marker_size)
+                series.marker.graphicalProperties = GraphicalProperties(solidFill=s.color.lstrip("#"))
+                series.marker.graphicalProperties.line.solidFill = s.color.lstrip("#")
+        else:
+            series.graphicalProperties.solidFill = s.color.lstrip("#")
+        if chart.value_labels:
+            series.dLbls = DataLabelList(showVal=True, numFmt=chart.value_labels)
         ch.series.append(series)
-        ch.set_categories(_reference(s.categories))
+        ch.set_categories(Reference(range_string=s.categories.replace("$", "")))
     if chart.y_percent:
         ch.y_axis.number_format = "0%"
-    if chart.kind == "bar":
+    if chart.reverse_categories:
         ch.x_axis.scaling.orientation = "maxMin"
     if len(chart.series) < 2:
         ch.legend = None
     else:
         ch.legend.position = "b"
-    del Reference
     return ch
 
 
-def _reference(text: str) -> Any:
-    from openpyxl.chart import Reference
-
-    sheet_part, _, ref = text.rpartition("!")
-    first, last = ref.replace("$", "").split(":")
-    (r1, c1), (r2, c2) = split_ref(first), split_ref(last)
-    ref_obj = Reference(range_string=f"{sheet_part}!{first}:{last}")
-    del r1, c1, r2, c2
-    return ref_obj
-
-
 def _setup(ws: Any, plan: DashboardPlan) -> None:
+    from openpyxl.worksheet.page import PageMargins
+
     setup = plan.setup
     for letter, width in setup.widths.items():
         ws.column_dimensions[letter].width = width
-    ws.row_dimensions[1].height = 24
+    ws.row_dimensions[1].height = setup.title_row_height
     ws.freeze_panes = f"A{setup.freeze_rows + 1}"
-    ws.sheet_view.showGridLines = False
-    ws.page_setup.paperSize = 9
+    ws.sheet_view.showGridLines = setup.gridlines
+    ws.page_setup.paperSize = setup.paper_size
     ws.page_setup.orientation = "landscape" if setup.landscape else "portrait"
-    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToWidth = setup.fit_width
     ws.page_setup.fitToHeight = setup.fit_height
     ws.sheet_properties.pageSetUpPr.fitToPage = True
+    left, right, top, bottom = setup.margins_in
+    ws.page_margins = PageMargins(left=left, right=right, top=top, bottom=bottom)
     ws.print_title_rows = f"1:{setup.freeze_rows}"
     if setup.print_area:
         ws.print_area = setup.print_area

@@ -9,6 +9,12 @@ references.
 Styles are keys into :data:`STYLES` composed as ``"<kind>"`` or ``"<kind>:<numfmt>"``
 (``"input:rate"``, ``"calc:amount"``); :func:`style_properties` resolves a key to a plain
 dict (font colour, fill, bold, number format, ...).
+
+Everything a writer needs travels in these records — the sheet's font, row 1's height,
+paper, margins and print scaling (:class:`SheetSetup`), each validation's bounds and
+messages (:class:`ValidationRule`), each chart's gaps, lines, markers, labels and font
+sizes (:class:`PlannedChart`) — so the XlsxWriter builder, the openpyxl rebuild and the
+xlwings writer each map a plan and restate nothing.
 """
 
 from __future__ import annotations
@@ -56,9 +62,9 @@ UNIT_FORMATS = {"count": "count", "currency": "amount", "rate": "rate", "ratio":
 
 
 def style_properties(key: str) -> dict[str, Any]:
-    """The plain properties of a style key such as ``"input:rate"``."""
+    """The plain properties of a style key such as ``"input:rate"``; every cell is centred vertically."""
     kind, _, numfmt = key.partition(":")
-    props = dict(STYLES[kind])
+    props = {"valign": "center", **STYLES[kind]}
     if numfmt:
         props["num_format"] = NUMBER_FORMATS[numfmt]
     return props
@@ -95,23 +101,58 @@ class PlannedName:
 
 
 @dataclass(frozen=True)
+class ValidationRule:
+    """A decimal between ``minimum`` and ``maximum`` (or at least ``minimum``), blanks allowed,
+    with the input prompt and the stop message ``title``/``message``."""
+
+    minimum: int
+    maximum: int | None
+    title: str
+    message: str
+
+
+VALIDATION_TEXT = {
+    "ja": {
+        "rate": ("率", "0%〜100%の値を入力してください(例: 25%)。"),
+        "score": ("スコア", "1〜5の値を入力してください。"),
+        "other": ("数値", "0以上の数値を入力してください(文字は不可)。"),
+    },
+    "en": {
+        "rate": ("Rate", "Enter a rate from 0 % to 100 % (e.g. 25%)."),
+        "score": ("Score", "Enter a score from 1 to 5."),
+        "other": ("Number", "Enter a number of 0 or more (no text)."),
+    },
+}
+VALIDATION_BOUNDS = {"rate": (0, 1), "score": (1, 5)}  # other kinds (count, amount, ratio, months): >= 0
+
+
+def validation_rule(kind: str, lang: str) -> ValidationRule:
+    """The rule for an input of ``kind`` (count, amount, rate, ratio, score or months) in ``lang``."""
+    key = kind if kind in VALIDATION_BOUNDS else "other"
+    low, high = VALIDATION_BOUNDS.get(kind, (0, None))
+    title, message = VALIDATION_TEXT[lang][key]
+    return ValidationRule(low, high, title, message)
+
+
+@dataclass(frozen=True)
 class PlannedValidation:
-    """Data validation of input cells: ``kind`` is count, amount, rate, ratio, score or months."""
+    """Data validation of input cells by :class:`ValidationRule`."""
 
     sheet: str
     ref: str
-    kind: str
+    rule: ValidationRule
 
 
 @dataclass(frozen=True)
 class PlannedConditionalFormat:
-    """Cells of ``ref`` whose text equals ``equals`` get ``fill`` and ``color``."""
+    """Cells of ``ref`` whose text equals ``equals`` get ``fill`` and ``color`` (bold when ``bold``)."""
 
     sheet: str
     ref: str
     equals: str
     fill: str
     color: str
+    bold: bool = True
 
 
 @dataclass(frozen=True)
@@ -124,7 +165,13 @@ class ChartSeries:
 
 @dataclass(frozen=True)
 class PlannedChart:
-    """A chart: ``kind`` is ``bar`` (horizontal), ``column`` or ``line``; anchored at ``anchor``."""
+    """A chart: ``kind`` is ``bar`` (horizontal), ``column`` or ``line``; anchored at ``anchor``.
+
+    ``y_percent``: value axis as 0 %; ``value_labels``: the number format of value labels on
+    the bars (None: no labels); ``reverse_categories``: first category at the top of a bar
+    chart; ``marker_size``: circle markers on a line chart's points (0: none); the legend sits
+    at the bottom when there is more than one series.
+    """
 
     sheet: str
     kind: str
@@ -134,18 +181,41 @@ class PlannedChart:
     height_px: int
     series: tuple[ChartSeries, ...]
     y_percent: bool = False
+    value_labels: str | None = None
+    reverse_categories: bool = False
+    marker_size: int = 0
+    gap_width: int = 60  # % of a bar's width between groups
+    line_width_pt: float = 2.25
+    title_size: float = 11
+    axis_font_size: float = 8
+    legend_font_size: float = 9
+    gridline_color: str = "#D9D9D9"
+
+
+PAPER_A4 = 9  # the paper size number of OOXML pageSetup, XlsxWriter's set_paper and Excel's XlPaperSize
 
 
 @dataclass(frozen=True)
 class SheetSetup:
-    """Per-sheet presentation: column widths, frozen rows, print settings."""
+    """Per-sheet presentation: font, column widths, row 1, frozen rows, gridlines, print settings.
+
+    ``margins_in`` are (left, right, top, bottom) in inches; the frozen rows repeat on every
+    printed page; every sheet prints ``fit_width`` page wide.
+    """
 
     sheet: str
+    font: str
     widths: dict[str, float] = field(default_factory=dict)
     freeze_rows: int = 3
     landscape: bool = False
     fit_height: int = 0  # 0: as many pages tall as needed
     print_area: str | None = None
+    font_size: float = FONT_SIZE
+    title_row_height: float = 24  # row 1 holds the sheet's title
+    gridlines: bool = False
+    paper_size: int = PAPER_A4
+    fit_width: int = 1
+    margins_in: tuple[float, float, float, float] = (0.4, 0.4, 0.5, 0.5)
 
 
 # --- A1 helpers ---------------------------------------------------------------------

@@ -62,7 +62,8 @@ def _named_cells() -> tuple[NamedCell, ...]:
         fields[f"actual_{row.kpi_id}"] = f"actual: {label} ({period[row.tier]})"
         fields[f"achievement_{row.kpi_id}"] = f"achievement: {label} (actual ÷ target)"
     out = []
-    for n in list(spec.names) + list(plan.names):
+    defined = {n.name: n for n in list(spec.names) + list(plan.names)}  # the plan names the KPI rows again
+    for n in defined.values():
         cell = formulas.get((n.sheet, n.ref.split(":")[0]))
         is_range = ":" in n.ref
         if n.name.startswith(OUTPUT_PREFIXES) or (is_range and cell is not None and cell.formula is None and n.name.startswith("stage")):

@@ -18,13 +18,16 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from kpitree.udfs.catalogue import load_catalogue
 from kpitree.udfs.kpi_tree import back_calculate
 from kpitree.udfs.stage import stage_for_months
 
 from .spec import DEFAULT_TARGETS, TEMPLATE_KPIS
+
+if TYPE_CHECKING:
+    from .contract import WorkbookFacts
 
 PLAN_WIN_RATE = 0.25  # seed 001/003: ≈ 25 %
 PLAN_CONNECT_RATE = 0.25  # seed 000's worked example
@@ -108,44 +111,40 @@ PLAN_INPUTS = ("months_since_launch", "kgi_annual_revenue", "avg_deal_size", "pl
 TREND_DATA = ("trend_leads", "trend_opportunities", "trend_won", "trend_calls", "trend_connects")
 
 
-def template_problems(wb: Any, lang: str) -> tuple[list[Any], list[str]]:
-    """KPI rows and every problem of a template: the dashboard's checks, plus the names ``new`` writes.
+def template_problems(facts: WorkbookFacts) -> list[str]:
+    """Every problem of a template: the dashboard's checks, plus the names ``new`` writes through.
 
     Beyond ``kpitree dashboard``'s checks: ``target_<id>`` and ``actual_<id>`` of every
     KPI row, ``trend_month`` and the ``trend_*`` history ranges must exist (they are how
     the targets are written and the actuals emptied; ``kpitree dashboard`` names KPI rows
     the user added).
     """
-    from .checks import cell_problem, check_named_cells, destination, scan_kpi_rows
+    from .checks import cell_problem, name_problem, workbook_problems
 
-    rows, problems = scan_kpi_rows(wb, lang)
-    problems += check_named_cells(wb, kpi_rows=rows)
-    for row in rows:
+    problems = workbook_problems(facts)
+    for row in facts.kpi_rows:
         for prefix in ("target", "actual"):
             name = f"{prefix}_{row.kpi_id}"
-            dest = destination(wb, name)
-            if dest is None:
-                problems.append(f"{name}: missing (run `kpitree dashboard` on the template to name added KPI rows)"
-                                if name not in wb.defined_names else f"{name}: broken reference")
+            if (problem := name_problem(facts, name)) is not None:
+                problems.append(problem + (" (run `kpitree dashboard` on the template to name added KPI rows)"
+                                           if name not in facts.broken else ""))
                 continue
-            sheet, ref = dest
+            sheet, ref = facts.names[name]
             if ":" in ref:
                 problems.append(f"{name}: refers to a range {ref}, expected one cell")
                 continue
-            issue = cell_problem(wb[sheet][ref], formula_ok=prefix == "actual")
+            issue = cell_problem(facts.cells[(sheet, ref)], formula_ok=prefix == "actual")
             if issue:
                 problems.append(f"{name} ({sheet}!{ref}): {issue}")
     for name in ("trend_month",) + TREND_DATA:
-        if destination(wb, name) is None:
-            problems.append(f"{name}: {'missing' if name not in wb.defined_names else 'broken reference'}")
-    return rows, list(dict.fromkeys(problems))  # a cell reported by row and by name is listed once
+        if (problem := name_problem(facts, name)) is not None:
+            problems.append(problem)
+    return list(dict.fromkeys(problems))  # a cell reported by row and by name is listed once
 
 
-def _cells(wb: Any, name: str) -> list[Any]:
-    from .checks import destination
-
-    sheet, ref = destination(wb, name)
-    cells = wb[sheet][ref]
+def _cells(wb: Any, place: tuple[str, str]) -> list[Any]:
+    """The openpyxl cells of a (sheet, ref) place, a range flattened."""
+    cells = wb[place[0]][place[1]]
     if not isinstance(cells, tuple):
         return [cells]
     return [c for row in cells for c in (row if isinstance(row, tuple) else (row,))]
@@ -184,6 +183,46 @@ def _resize_recommend_spill(wb: Any, months: float, lang: str) -> None:
                 cell.value.ref = f"{cell.coordinate}:{get_column_letter(c1 + width - 1)}{r1 + height - 1}"
 
 
+def _check_paths(template: Path, out: Path, force: bool) -> None:
+    """The template exists, OUT is another file, and OUT is new unless ``force``."""
+    if not template.is_file():
+        raise FileNotFoundError(f"{template}: no such file")
+    if out.resolve() == template.resolve() or (out.exists() and os.path.samefile(out, template)):
+        raise ValueError(f"{out}: OUT must differ from the template file")
+    if out.exists() and not force:
+        raise FileExistsError(f"{out} exists; use --force to overwrite it")
+
+
+def _write_plan(wb: Any, facts: WorkbookFacts, inputs: dict[str, Any], cell: Callable[[str], Any]) -> None:
+    """The plan inputs and targets; settings and month labels only where the template has none."""
+    for name in PLAN_INPUTS + tuple(f"target_{r.kpi_id}" for r in facts.kpi_rows):
+        if name in inputs:
+            cell(name).value = inputs[name]
+    for name in KEPT_SETTINGS:
+        if _blank(cell(name).value):
+            cell(name).value = inputs[name]
+    month_cells = _cells(wb, facts.names["trend_month"])
+    if all(_blank(c.value) for c in month_cells):
+        for c, label in zip(month_cells, inputs["trend_month"]):
+            c.value = label
+
+
+def _empty_actuals(wb: Any, facts: WorkbookFacts, cell: Callable[[str], Any]) -> None:
+    """Raw data, typed actuals and the history emptied; formulas kept."""
+    from .checks import REQUIRED_INPUTS
+
+    for name in [n for n in REQUIRED_INPUTS if n.startswith("raw_")]:
+        cell(name).value = None
+    for row in facts.kpi_rows:
+        actual = cell(f"actual_{row.kpi_id}")
+        if not _is_formula(actual):
+            actual.value = None
+    for name in TREND_DATA:
+        for c in _cells(wb, facts.names[name]):
+            if not _is_formula(c):
+                c.value = None
+
+
 def new_from_template(template: str | os.PathLike, out: str | os.PathLike, *, lang: str | None = None,
                       months: float = 0, industry: str = "general", revenue: float = 100_000_000,
                       deal_size: float = 1_000_000, force: bool = False) -> tuple[Path, str | None]:
@@ -203,53 +242,30 @@ def new_from_template(template: str | os.PathLike, out: str | os.PathLike, *, la
     cannot recalculate the workbook, the file is written with ``fullCalcOnLoad`` (as
     ``kpitree dashboard``) and the second element of the result says why.
     """
-    from .checks import NamedCellError, REQUIRED_INPUTS, destination, workbook_lang
+    from .checks import NamedCellError
+    from .contract import facts_from_openpyxl
     from .dashboard_openpyxl import load, save_atomic
 
     template, out = Path(template), Path(out)
-    if not template.is_file():
-        raise FileNotFoundError(f"{template}: no such file")
-    if out.resolve() == template.resolve() or (out.exists() and os.path.samefile(out, template)):
-        raise ValueError(f"{out}: OUT must differ from the template file")
-    if out.exists() and not force:
-        raise FileExistsError(f"{out} exists; use --force to overwrite it")
+    _check_paths(template, out, force)
     load_catalogue().industry(industry)  # KeyError names the choices, before the template is read
     wb = load(template)
-    book_lang = workbook_lang(wb)
-    rows, problems = template_problems(wb, book_lang)
+    facts = facts_from_openpyxl(wb)
+    problems = template_problems(facts)
     if problems:
         raise NamedCellError(problems)
-    if lang is not None and lang != book_lang:
-        raise ValueError(f"--lang {lang}: the template is a {book_lang} workbook (its language is kept; omit --lang)")
+    if lang is not None and lang != facts.lang:
+        raise ValueError(f"--lang {lang}: the template is a {facts.lang} workbook (its language is kept; omit --lang)")
 
     def cell(name: str) -> Any:
-        sheet, ref = destination(wb, name)
+        sheet, ref = facts.names[name]
         return wb[sheet][ref]
 
     days = cell("working_days_per_month").value
     days = days if isinstance(days, (int, float)) and not isinstance(days, bool) and days > 0 else 20
-    inputs = new_inputs(months=months, industry=industry, revenue=revenue, deal_size=deal_size, lang=book_lang,
-                        working_days=days, kpi_ids=[r.kpi_id for r in rows])
-    for name in PLAN_INPUTS + tuple(f"target_{r.kpi_id}" for r in rows):
-        if name in inputs:
-            cell(name).value = inputs[name]
-    for name in KEPT_SETTINGS:
-        if _blank(cell(name).value):
-            cell(name).value = inputs[name]
-    month_cells = _cells(wb, "trend_month")
-    if all(_blank(c.value) for c in month_cells):
-        for c, label in zip(month_cells, inputs["trend_month"]):
-            c.value = label
-    for name in [n for n in REQUIRED_INPUTS if n.startswith("raw_")]:
-        cell(name).value = None
-    for row in rows:
-        actual = cell(f"actual_{row.kpi_id}")
-        if not _is_formula(actual):
-            actual.value = None
-    for name in TREND_DATA:
-        for c in _cells(wb, name):
-            if not _is_formula(c):
-                c.value = None
-    _resize_recommend_spill(wb, months, book_lang)
-
+    inputs = new_inputs(months=months, industry=industry, revenue=revenue, deal_size=deal_size, lang=facts.lang,
+                        working_days=days, kpi_ids=[r.kpi_id for r in facts.kpi_rows])
+    _write_plan(wb, facts, inputs, cell)
+    _empty_actuals(wb, facts, cell)
+    _resize_recommend_spill(wb, months, facts.lang)
     return out, save_atomic(wb, out)

@@ -20,7 +20,8 @@ from typing import Any
 from kpitree.udfs.catalogue import Benchmark, Kpi, load_catalogue
 from kpitree.udfs.stage import stage_bounds_text
 
-from .layout import UNIT_FORMATS, PlannedCell, PlannedName, PlannedValidation, SheetSetup, cell_ref, split_ref
+from .layout import (FONTS, UNIT_FORMATS, PlannedCell, PlannedName, PlannedValidation, SheetSetup, cell_ref,
+                     validation_rule)
 
 SHEETS = {
     "ja": ("KGI・戦略KPI設定", "戦術KPI設定", "行動KPI設定", "KPIダッシュボード"),
@@ -299,7 +300,7 @@ def sheet_cells(lang: str = "ja", inputs: dict[str, Any] | None = None,
         if name:
             names.append(PlannedName(name, sheet, ref))
         if validate:
-            vals.append(PlannedValidation(sheet, ref, validate))
+            vals.append(PlannedValidation(sheet, ref, validation_rule(validate, lang)))
 
     def header(sheet: str, row: int, texts: tuple[str, ...]) -> None:
         for col, text in enumerate(texts):
@@ -460,7 +461,7 @@ def sheet_cells(lang: str = "ja", inputs: dict[str, Any] | None = None,
     kpi_table(s3, r + 5, "action", 2)
 
     widths = {"A": 24, "B": 34, "C": 30, "D": 16, "E": 16, "F": 14, "G": 40}
-    setups = [SheetSetup(s, dict(widths)) for s in (s1, s2, s3)]
+    setups = [SheetSetup(s, FONTS[lang], dict(widths)) for s in (s1, s2, s3)]
     return SheetsSpec(cells, names, vals, setups, kpi_rows)
 
 
