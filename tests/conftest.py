@@ -1,14 +1,22 @@
-"""Shared fixtures: copies of the shipped templates, and the xlwings stand-in (tests/xlwings_standin.py)."""
+"""Shared fixtures: copies of the shipped templates; the dev tools (tools/) importable by the tests.
+
+Shared test modules: tests/xlwings_standin.py (the recording xlwings stand-in) and
+tests/formulas_oracle.py (the ``formulas`` package as an independent oracle).
+"""
 
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 from typing import Callable
 
 import pytest
 
 from kpitree.workbook_templates import template_path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))  # readme_blocks, render_sheets, libreoffice: dev tools, not package code
 
 
 @pytest.fixture

@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from kpitree import readme
+import readme_blocks
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_generated_blocks_are_current():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert readme.render(text) == text, "run `python -m kpitree.readme`"
+    assert readme_blocks.render(text) == text, "run `python tools/readme_blocks.py`"
 
 
 def test_ci_runs_the_readme_test_command():

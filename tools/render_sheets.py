@@ -1,6 +1,6 @@
-"""Render the template's sheets to PNG with LibreOffice (PDF, then pdftoppm).
+"""Render the template's sheets to PNG with LibreOffice (PDF, then pdftoppm); a dev tool for the docs' pictures.
 
-``python -m kpitree.workbook_templates.render [--lang ja] [--out docs/images]`` writes
+``python tools/render_sheets.py [--lang ja] [--out docs/images]`` writes
 ``dashboard_<lang>.png`` (the dashboard, the picture in the docs) and ``page<N>_<lang>.png``
 for the pages of sheets 1–3. LibreOffice prints the cached values the builder stored, so ``KPI_*``
 cells show the engine's results, not ``#NAME?``.
@@ -17,8 +17,8 @@ from pathlib import Path
 
 def render(lang: str = "ja", out: Path = Path("docs/images"), dpi: int = 110, source: Path | None = None) -> list[Path]:
     """PNG of every PDF page of the template; the last page is the dashboard (it prints on one page)."""
-    from . import template_path
-    from .libreoffice import to_pdf
+    from kpitree.workbook_templates import template_path
+    from libreoffice import to_pdf
 
     source = source or template_path(lang)
     out.mkdir(parents=True, exist_ok=True)
@@ -57,7 +57,7 @@ def udf_values_only(source: Path, out: Path) -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python tools/render_sheets.py", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--lang", choices=("ja", "en"), default="ja")
     parser.add_argument("--out", type=Path, default=Path("docs/images"))
     parser.add_argument("--dpi", type=int, default=110)

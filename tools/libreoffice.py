@@ -1,4 +1,4 @@
-"""LibreOffice headless helpers: recalculate a workbook, render sheets to PDF/PNG.
+"""LibreOffice headless helpers for the dev tools and the tests: recalculate a workbook, print it to PDF.
 
 LibreOffice keeps the cached values of an OOXML file unless its profile says
 ``OOXMLRecalcMode`` = always (0); :func:`recalculated_copy` runs soffice with a
