@@ -213,7 +213,7 @@ def readme_url() -> str:
             label, _, url = entry.partition(",")
             if label.strip().lower() in ("homepage", "documentation", "readme", "source", "repository"):
                 return url.strip()
-        if meta.get("Home-page"):
+        if "Home-page" in meta:
             return meta["Home-page"]
     except Exception:  # noqa: BLE001 - a missing URL must not break the build
         pass

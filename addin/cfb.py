@@ -60,14 +60,22 @@ def sibling_key(name: str) -> tuple[int, str]:
     return len(name.encode("utf-16-le")), upper
 
 
+def _stream(node: _Node) -> bytes:
+    """A stream node's data (storages have none)."""
+    if node.data is None:
+        raise ValueError(f"{node.name} is a storage, not a stream")
+    return node.data
+
+
 def _place(nodes: list[_Node], table: list[int], sector_size: int) -> bytearray:
     """Lay ``nodes``' data out in contiguous sectors, chaining each in ``table`` (FAT or MiniFAT)."""
     data = bytearray()
     for node in nodes:
-        node.start, node.size = len(table), len(node.data)
+        stream = _stream(node)
+        node.start, node.size = len(table), len(stream)
         count = _sectors(node.size, sector_size)
         table += _chain(node.start, count)
-        data += node.data.ljust(count * sector_size, b"\x00")
+        data += stream.ljust(count * sector_size, b"\x00")
     return data
 
 
@@ -98,7 +106,7 @@ def build_compound_file(streams: Mapping[str, bytes]) -> bytes:
     mini_fat_sectors = _sectors(len(mini_fat) * 4, SECTOR_SIZE)
     mini_stream_sectors = _sectors(len(mini_stream), SECTOR_SIZE)
     data_sectors = dir_sectors + mini_fat_sectors + mini_stream_sectors
-    data_sectors += sum(_sectors(len(n.data), SECTOR_SIZE) for n in large)
+    data_sectors += sum(_sectors(len(_stream(n)), SECTOR_SIZE) for n in large)
     fat_sectors = 1
     while fat_sectors * SECTOR_SIZE // 4 < fat_sectors + data_sectors:
         fat_sectors += 1

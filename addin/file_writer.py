@@ -42,9 +42,8 @@ def apply_plan(workbook: Any, plan: EditPlan) -> None:
 
 def run_file_action(path: Any, planner: Any, out: Any = None) -> EditPlan:
     """Read ``path``, plan with ``planner`` (a ``plans.plan_*``), write to ``out`` (default: in place)."""
-    from openpyxl import load_workbook
-
     from kpitree.workbook_templates.contract import facts_from_openpyxl
+    from openpyxl import load_workbook
 
     workbook = load_workbook(path)
     values = load_workbook(path, data_only=True)

@@ -18,8 +18,8 @@ import importlib
 import io
 import sys
 import types
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 # import_udfs writes this header before the wrappers (xlwings.udfs.import_udfs).
 UDF_MODULE_NAME = "xlwings_udfs"

@@ -65,12 +65,12 @@ def _variant(template: Path, dst: Path, j: int) -> Path:
     factor = 1 + 0.037 * j
     cell = re.compile(rb"<c\b([^>/]*)>(.*?)</c>", re.S)
 
-    def scale(m: "re.Match[bytes]") -> bytes:
+    def scale(m: re.Match[bytes]) -> bytes:
         attrs, body = m.group(1), m.group(2)
         if b" t=" in attrs:
             return m.group(0)
 
-        def num(v: "re.Match[bytes]") -> bytes:
+        def num(v: re.Match[bytes]) -> bytes:
             try:
                 x = float(v.group(1))
             except ValueError:
@@ -109,7 +109,6 @@ def bench_kpitree(files: list[Path], out: Path, jobs: int) -> None:
 
 def bench_formulas_each(files: list[Path]) -> None:
     import formulas
-
     from kpitree.recalculation.general import prepare_formulas
 
     prepare_formulas()
@@ -119,8 +118,8 @@ def bench_formulas_each(files: list[Path]) -> None:
 
 def input_cells(template: Path) -> tuple[list[tuple[str, str]], list[str]]:
     """(sheet, cell) of each named input, and formulas' names of the named outputs."""
-    from kpitree.recalculation.scenarios import open_template
     from kpitree.recalculation.io.package import col_letters
+    from kpitree.recalculation.scenarios import open_template
 
     tpl = open_template(template)
     ins = [(tpl.wb.sheets[si].name, f"{col_letters(c)}{r}") for si, r, c in tpl.inputs.values()]
@@ -145,7 +144,6 @@ def read_inputs(path: Path, cells: list[tuple[str, str]]) -> list[object]:
 
 def bench_formulas_compiled(template: Path, files: list[Path]) -> None:
     import formulas
-
     from kpitree.recalculation.general import prepare_formulas
 
     prepare_formulas()
@@ -176,7 +174,6 @@ def bench_floor_pool(template: Path, files: list[Path], out: Path, jobs: int) ->
 def bench_scenarios(template: Path, n: int) -> tuple[float, float]:
     import numpy as np
     import pandas as pd
-
     from kpitree.recalculation.scenarios import open_template, run_scenarios
 
     rng = np.random.default_rng(0)
@@ -275,7 +272,8 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--sample", type=int, default=10, help="files for the slow formulas baselines")
-    ap.add_argument("--vary", type=int, default=0, metavar="K", help="cycle through K variants with different numbers instead of identical copies")
+    ap.add_argument("--vary", type=int, default=0, metavar="K",
+                    help="cycle through K variants with different numbers instead of identical copies")
     ap.add_argument("--no-cli", action="store_true", help="skip running the kpitree recalc command under the process-tree RSS watch")
     args = ap.parse_args()
 
@@ -309,12 +307,14 @@ def main() -> None:
         fast, general = bench_scenarios(template, args.scenarios)
         print(f"\n{'scenarios of the template':<62} {'scen/s':>9} {'seconds':>10}")
         print(f"{f'kpitree scenarios, fast path ({args.scenarios:,} rows)':<62} {args.scenarios / fast:9.0f} {fast:10.3f}")
-        print(f"{'formulas, one calculate() per scenario (20 rows)':<62} {1 / general:9.1f} {general * args.scenarios:10.1f} (for {args.scenarios:,})")
+        label = "formulas, one calculate() per scenario (20 rows)"
+        print(f"{label:<62} {1 / general:9.1f} {general * args.scenarios:10.1f} (for {args.scenarios:,})")
         own, children = peak_rss_mb()
         print(f"\npeak RSS of this benchmark: this process {own:.0f} MB (formulas baselines included), largest worker {children:.0f} MB")
 
         if not args.no_cli:
-            print(f"\n{'the kpitree recalc command, whole process tree':<56} {'wb/s':>7} {'parent':>8} {'worker':>8} {'sum of peaks':>13} {'max together':>13}")
+            heads = f"{'wb/s':>7} {'parent':>8} {'worker':>8} {'sum of peaks':>13} {'max together':>13}"
+            print(f"\n{'the kpitree recalc command, whole process tree':<56} {heads}")
             for jobs in sorted({args.jobs, 1}, reverse=True):
                 runs = []
                 for i in range(args.repeat):
@@ -323,7 +323,8 @@ def main() -> None:
                     shutil.rmtree(dest, ignore_errors=True)
                 med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
                 print(f"{f'kpitree recalc DIR --out OUT --summary S.csv --jobs {jobs}':<56} {len(files) / med['seconds']:7.1f} "
-                      f"{med['parent_mb']:6.0f}MB {med['worker_mb']:6.0f}MB {med['sum_of_peaks_mb']:11.0f}MB {med['max_simultaneous_mb']:11.0f}MB")
+                      f"{med['parent_mb']:6.0f}MB {med['worker_mb']:6.0f}MB {med['sum_of_peaks_mb']:11.0f}MB "
+                      f"{med['max_simultaneous_mb']:11.0f}MB")
 
 
 if __name__ == "__main__":

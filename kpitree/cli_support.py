@@ -7,7 +7,8 @@ import json
 import math
 import re
 import sys
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 _UNITS = {"": 1.0, "千": 1e3, "万": 1e4, "億": 1e8, "k": 1e3, "m": 1e6}
 

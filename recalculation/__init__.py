@@ -18,7 +18,8 @@ import os
 import shutil
 import sys
 import tempfile
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .io.package import DEFAULT_LIMITS, Limits, WorkbookError
 from .scenarios import ScenarioError

@@ -13,11 +13,11 @@ silent approximation. A function neither path knows is ``#NAME?`` in both, as in
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
-
 from kpitree.udfs.excel_values import XlError
 
 from .functions import N_KEY, Env, Grid, Rng, TableEntry, arith, compare, concat, native_table, rows, unary
@@ -212,14 +212,14 @@ class Compiler:
         impl, ranges = entry
         thunks = []
         for i, a in enumerate(node.args):
-            may_range = ranges == "all" or i in ranges  # type: ignore[operator]
+            may_range = ranges == "all" or i in ranges
             if a.kind == "empty":
                 thunks.append(lambda env: None if name.startswith(("KPI_", "_XLUDF.")) else BLANK_VAL)
             elif may_range:
                 thunks.append(self.expr(a, sheet, depth))
             else:
                 thunks.append(self.scalar(a, sheet, depth))
-        if name in ("IF",) and len(thunks) not in (1, 2, 3) or name in ("IFERROR", "IFNA", "_XLFN.IFNA", "MOD") and len(thunks) != 2:
+        if (name in ("IF",) and len(thunks) not in (1, 2, 3)) or (name in ("IFERROR", "IFNA", "_XLFN.IFNA", "MOD") and len(thunks) != 2):
             raise Unsupported(f"{name} with {len(thunks)} arguments")
         if name.startswith(("ROUND",)) and len(thunks) != 2:
             raise Unsupported(f"{name} with {len(thunks)} arguments")

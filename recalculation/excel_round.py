@@ -16,7 +16,7 @@ The vectorised path does the float arithmetic for every element and redoes, with
 from __future__ import annotations
 
 import decimal
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -18,9 +18,10 @@ from __future__ import annotations
 import concurrent.futures
 import functools
 import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 from .diagnostics import error_report, name_problems, static_diagnostics
 from .graph import Graph, Key, Unsupported, build_graph, fingerprint, name_target
@@ -212,7 +213,7 @@ def _evaluate_group(members: list[_Loaded], force_general: bool) -> None:
             continue
         problems = _per_layout(m, "name_problems", name_problems)
         if m.results:
-            problems = problems + [error_report(m.wb, m.results, causes)]  # type: ignore[arg-type]
+            problems = [*problems, error_report(m.wb, m.results, causes)]  # type: ignore[arg-type]
         m.error = "; ".join(p for p in problems if p)
 
 
@@ -262,7 +263,7 @@ def process_files(files: Sequence[str], out_dir: str | None, limits: Limits = DE
 
 def expand_sources(sources: Iterable[str | os.PathLike[str]]) -> list[str]:
     """Files as given, and the workbooks (by suffix) of each directory, sorted."""
-    out = []
+    out: list[str] = []
     for src in sources:
         p = Path(src)
         if p.is_dir():

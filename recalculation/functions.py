@@ -14,11 +14,11 @@ from __future__ import annotations
 import fnmatch
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
-
 from kpitree.udfs.excel_values import XlError
 
 from .excel_round import excel_round
@@ -138,7 +138,8 @@ def unary(op: str, a: Val) -> Val:
 
 def _flatten(args: list[Any], env: Env) -> tuple[list[Val], list[Val]]:
     """Range cells (only numbers count) and direct values (coerced) of an aggregate's arguments."""
-    cells, direct = [], []
+    cells: list[Val] = []
+    direct: list[Val] = []
     for a in args:
         if isinstance(a, Rng):
             cells.extend(env.get(k, BLANK_VAL) for k in a.keys)
@@ -191,7 +192,7 @@ def _count(env: Env, *args: Any) -> Val:
     for c in cells:
         total = total + ((c.typ == NUM) & (c.err == 0))
     for d in direct:
-        x, e = numeric(d)
+        _, e = numeric(d)
         total = total + ((e == 0) & (d.typ != BLANK))
     return Val(np.asarray(total, dtype=float), 0, NUM)
 
@@ -393,7 +394,8 @@ def _matches(c: Val, op: str, operand: Any, n: int) -> np.ndarray:
         num = np.broadcast_to(c.num, (n,))
         isnum = (typ == NUM) & (err == 0)
         with np.errstate(invalid="ignore"):
-            cmp = {"=": num == operand, "<>": num != operand, "<": num < operand, ">": num > operand, "<=": num <= operand, ">=": num >= operand}[op]
+            cmp = {"=": num == operand, "<>": num != operand, "<": num < operand, ">": num > operand,
+                   "<=": num <= operand, ">=": num >= operand}[op]
         return (isnum & cmp) | ((op == "<>") & ~isnum)
     text = str(operand).lower()
     if op in ("=", "<>"):
@@ -449,7 +451,8 @@ def _countif(env: Env, ref: Any, criteria: Val) -> Val:
 
 
 def to_python_values(v: Val, n: int) -> list[Any]:
-    return [x if not (isinstance(x, float) and int(np.broadcast_to(v.typ, (n,))[i]) == BLANK) else None for i, x in enumerate(to_python(v, n))]
+    typ = np.broadcast_to(v.typ, (n,))
+    return [None if isinstance(x, float) and int(typ[i]) == BLANK else x for i, x in enumerate(to_python(v, n))]
 
 
 def _counta(env: Env, *args: Any) -> Val:
@@ -457,8 +460,7 @@ def _counta(env: Env, *args: Any) -> Val:
     total: Any = 0.0
     for c in cells:
         total = total + ((c.typ != BLANK) | (c.err != 0))
-    for d in direct:
-        total = total + 1.0
+    total = total + float(len(direct))
     return Val(np.asarray(total, dtype=float), 0, NUM)
 
 

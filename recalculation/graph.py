@@ -26,7 +26,7 @@ MAX_RANGE_CELLS = 100_000
 class Node:
     kind: str  # "num", "str", "bool", "err", "empty", "ref", "name", "op", "fn"
     value: Any = None  # number, text, error text, name, operator, function name
-    args: tuple["Node", ...] = ()
+    args: tuple[Node, ...] = ()
     ref: tuple[str | None, int, int, int, int] | None = None  # sheet, r1, c1, r2, c2
 
 
@@ -41,7 +41,7 @@ def _parser() -> Any:
         """Keeps formulas' RPN as a tree of :class:`Node` instead of a dispatcher."""
 
         def __init__(self, *args: Any, match: Any = None, **kwargs: Any):
-            self._deque = collections.deque()
+            self._deque: collections.deque[Any] = collections.deque()
             self.trees: collections.deque[Node] = collections.deque()
             self.match = match
 
@@ -244,7 +244,7 @@ def find_cycle(deps: dict[Key, set[Key]]) -> list[Key] | None:
                 path.pop()
                 continue
             if color[nxt] == GREY:
-                return path[path.index(nxt):] + [nxt]
+                return [*path[path.index(nxt):], nxt]
             if color[nxt] == WHITE:
                 color[nxt] = GREY
                 path.append(nxt)
@@ -299,7 +299,8 @@ def array_blocks(wb: WorkbookData) -> dict[Key, list[tuple[Key, int, int]]]:
                 a, b = cell.fref.split(":", 1)
                 r1, c1 = split_ref(a)
                 r2, c2 = split_ref(b)
-                out[(si, r, c)] = [((si, rr, cc), rr - r1, cc - c1) for rr in range(r1, r2 + 1) for cc in range(c1, c2 + 1) if (rr, cc) != (r, c)]
+                out[(si, r, c)] = [((si, rr, cc), rr - r1, cc - c1) for rr in range(r1, r2 + 1) for cc in range(c1, c2 + 1)
+                                   if (rr, cc) != (r, c)]
     return out
 
 
@@ -341,4 +342,5 @@ def name_target(wb: WorkbookData, text: str) -> Key | None:
     return None if si is None else (si, r1, c1)
 
 
-__all__ = ["Graph", "Key", "Node", "Unsupported", "address", "build_graph", "col_number", "fingerprint", "name_target", "parse_formula", "split_ref"]
+__all__ = ["Graph", "Key", "Node", "Unsupported", "address", "build_graph", "col_number", "fingerprint", "name_target",
+           "parse_formula", "split_ref"]

@@ -8,18 +8,18 @@ builder per kind turns the registry entry into a fast-path implementation over c
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
-
-from kpitree.udfs.catalogue import LANGS, load_catalogue
+from kpitree.udfs.catalogue import LANGS, Lang, load_catalogue
 from kpitree.udfs.excel_values import Kind, XlError
 from kpitree.udfs.kpi_tree import LEVERS, NO_BOTTLENECK, evaluate_bottleneck
 from kpitree.udfs.registry import FUNCTIONS, WorksheetFunction
 from kpitree.udfs.stage import evaluate_stage_index, recommend, resolve_stage
 from kpitree.udfs.status import ON_TRACK_FROM, STATUS_LABELS, WATCH_FROM, evaluate_status
 
-from .functions import NUM_ERR, VALUE, Env, Grid, Rng, TableEntry, rows, text_grid, to_python_values
+from .functions import VALUE, Env, Rng, TableEntry, rows, text_grid, to_python_values
 from .graph import Unsupported
 from .values import BLANK, BLANK_VAL, BOOL, NUM, TXT, Val, const
 
@@ -83,7 +83,7 @@ def _as_obj_or_float(v: Val) -> np.ndarray:
     return np.asarray(_kpi_arg(v, False))
 
 
-def _lang_of(node_lang: Val | None) -> str | None:
+def _lang_of(node_lang: Val | None) -> Lang | None:
 
     if node_lang is None:
         return "ja"

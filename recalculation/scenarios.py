@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
+
+from kpitree.udfs.excel_values import XlError
 
 from kpitree.errors import UserError
-from kpitree.udfs.excel_values import XlError
 
 from .diagnostics import error_report, static_diagnostics
 from .graph import Graph, Key, Unsupported, build_graph, name_target
@@ -43,7 +45,8 @@ class Template:
 def open_template(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> Template:
     _, _, wb = load(path, limits)
     graph = build_graph(wb)
-    inputs, outputs = {}, {}
+    inputs: dict[str, Key] = {}
+    outputs: dict[str, Key] = {}
     for name, dn in wb.workbook_names().items():
         key = name_target(wb, dn.text)
         if key is None:

@@ -7,14 +7,13 @@ Arrays broadcast: a constant is 0-d, an input or result has shape ``(N,)``.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
-
 from kpitree.udfs.excel_values import XlError
 
 NUM, TXT, BOOL, BLANK = 0, 1, 2, 3
-_OK = np.int8(0)
 
 
 class Val:
@@ -22,7 +21,7 @@ class Val:
     ``typ`` (int8: NUM, TXT, BOOL, BLANK) and ``txt`` (object array or ``None``
     when no element is text)."""
 
-    __slots__ = ("num", "err", "typ", "txt")
+    __slots__ = ("err", "num", "txt", "typ")
 
     def __init__(self, num: Any, err: Any, typ: Any, txt: Any = None):
         self.num = np.asarray(num, dtype=float)
@@ -198,7 +197,3 @@ def as_text(v: Val, n: int) -> tuple[np.ndarray, np.ndarray]:
         else:
             out[i] = general_text(float(num[i])) if np.isfinite(num[i]) else ""
     return out, np.broadcast_to(v.err, (n,))
-
-
-def ok_code() -> np.int8:
-    return _OK

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
-
 from kpitree.workbook_templates import template_path
 
 ROOT = Path(__file__).resolve().parent.parent

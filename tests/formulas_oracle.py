@@ -72,7 +72,7 @@ def compute_values(path: str | os.PathLike[str], *, with_udfs: bool = True) -> d
         arr = np.asarray(arr, dtype=object)
         if arr.ndim == 0:
             arr = arr.reshape(1, 1)
-        first, _, last = ref.partition(":")
+        first, _, _last = ref.partition(":")
         r0, c0 = split_ref(first)
         for i in range(arr.shape[0]):
             for j in range(arr.shape[1]):
@@ -95,8 +95,8 @@ def _plain(value: Any, sh: Any) -> Any:
 
 
 def _sheet_titles(path: Path) -> list[str]:
-    import zipfile
     import xml.etree.ElementTree as ET
+    import zipfile
 
     with zipfile.ZipFile(path) as zf:
         root = ET.fromstring(zf.read("xl/workbook.xml"))

@@ -14,18 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openpyxl import load_workbook
-
 from kpitree.addin import actions
 from kpitree.addin.file_writer import run_file_action
-from kpitree.addin.plans import (REPORT_SHEETS, UserError, plan_back_calculation, plan_design_check,
-                                 plan_stage_recommendation)
-from kpitree.workbook_templates.contract import facts_from_openpyxl, facts_from_xlwings, parse_refers_to
+from kpitree.addin.plans import REPORT_SHEETS, plan_back_calculation, plan_design_check, plan_stage_recommendation
 from kpitree.addin.xlwings_writer import XlwingsWriter, bgr
 from kpitree.udfs.kpi_tree import back_calculate
 from kpitree.workbook_templates import template_path
+from kpitree.workbook_templates.contract import facts_from_openpyxl, facts_from_xlwings, parse_refers_to
 from kpitree.workbook_templates.dashboard_openpyxl import plan_for
+from openpyxl import load_workbook
 from xlwings_standin import Book, Chart
+
 
 @pytest.fixture(params=["ja", "en"])
 def template(request: pytest.FixtureRequest, template_copy: Any) -> Path:
@@ -391,8 +390,9 @@ def test_importing_the_button_module_stays_light() -> None:
 
 
 def test_a_kpi_row_below_a_blank_spare_row_is_read_alike_by_file_mode_and_the_ribbon(template_copy: Any) -> None:
-    from kpitree.cli import main
     from kpitree.workbook_templates.spec import SHEETS
+
+    from kpitree.cli import main
 
     path = template_copy("ja")
     s3, s4 = SHEETS["ja"][2], SHEETS["ja"][3]

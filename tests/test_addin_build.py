@@ -17,11 +17,10 @@ from pathlib import Path
 import pytest
 import xlwings
 from defusedxml import ElementTree
-from oletools.olevba import VBA_Parser
-
 from kpitree.addin import build, labels
 from kpitree.addin.vba_text import evaluate
 from kpitree.udfs.excel_functions import exported_functions
+from oletools.olevba import VBA_Parser
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMAS = REPO.parent / "shared" / "schemas"
@@ -133,7 +132,7 @@ def callbacks() -> list[tuple[str, str, str]]:
     out = []
     for element in ribbon_root().iter():
         for attr, value in element.attrib.items():
-            if attr.startswith(("on", "get")) and attr not in ("onLoad",) or attr == "onLoad":
+            if (attr.startswith(("on", "get")) and attr not in ("onLoad",)) or attr == "onLoad":
                 out.append((element.get("id", "customUI"), attr, value))
     return out
 
@@ -162,7 +161,8 @@ def _label_cases(source: str) -> dict[str, tuple[str, str]]:
     """key -> (ja text, en text), read back from the generated KpiLabel function."""
     out = {}
     for match in re.finditer(
-        r"^    Case (.+)\n        If ja Then\n((?:            KpiLabel = .*\n)+)        Else\n((?:            KpiLabel = .*\n)+)        End If",
+        r"^    Case (.+)\n        If ja Then\n((?:            KpiLabel = .*\n)+)"
+        r"        Else\n((?:            KpiLabel = .*\n)+)        End If",
         source, re.MULTILINE,
     ):
         key = evaluate(match.group(1))

@@ -8,9 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from kpitree.addin.install import (apply, config_values, locations, merge_config, plan_install, plan_uninstall,
-                                   status)
+from kpitree.addin.install import apply, config_values, locations, merge_config, plan_install, plan_uninstall, status
 
 XLAM = b"PK fake add-in bytes"
 WIN_PY = r"C:\Users\taro\envs\kpi\python.exe"

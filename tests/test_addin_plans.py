@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from kpitree.addin.plans import UserError, WorkbookFacts, plan_design_check
 
 

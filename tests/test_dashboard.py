@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import zipfile
 
 import openpyxl
@@ -12,11 +11,12 @@ import pytest
 
 os.environ.setdefault("TQDM_DISABLE", "1")
 
-from kpitree.cli import main
 from kpitree.workbook_templates import template_path
 from kpitree.workbook_templates.contract import OpenpyxlGrid, kpi_rows
 from kpitree.workbook_templates.dashboard import plan_dashboard
 from kpitree.workbook_templates.spec import SHEETS
+
+from kpitree.cli import main
 
 S1, S2, S3, S4 = SHEETS["ja"]
 
@@ -40,7 +40,7 @@ def _values(path):
 
 def _named_cell(path, name):
     """(sheet, 0-based row, 0-based column) of a single-cell defined name."""
-    from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
+    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
     sheet, ref = next(iter(openpyxl.load_workbook(path).defined_names[name].destinations))
     letters, row = coordinate_from_string(ref.replace("$", ""))

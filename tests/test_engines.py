@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from kpitree.udfs.catalogue import load_catalogue
 from kpitree.udfs.excel_values import XlError
 from kpitree.udfs.kpi_tree import LEVERS, back_calculate, evaluate_bottleneck, find_bottleneck
@@ -69,7 +68,8 @@ def test_stage_recommendations_reference_catalogue_kpis():
 # --- stage engine -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("months,stage", [(0, "launch"), (5.99, "launch"), (6, "growth"), (11.99, "growth"), (12, "mature"), (120, "mature")])
+@pytest.mark.parametrize("months,stage", [(0, "launch"), (5.99, "launch"), (6, "growth"), (11.99, "growth"), (12, "mature"),
+                                          (120, "mature")])
 def test_stage_boundaries(months, stage):
     assert stage_for_months(months).id == stage
 

@@ -6,11 +6,8 @@ import inspect
 import re
 
 import pytest
-
-from kpitree.udfs import excel_functions as xf
-from kpitree.udfs.excel_values import XlError
-
 from kpitree.addin.xlwings_wrappers import vba_wrapper_for
+from kpitree.udfs import excel_functions as xf
 
 MODULE = "kpitree.udfs.excel_functions"
 
@@ -124,7 +121,8 @@ def test_stage_recommend_spills_a_table():
 def test_bottleneck_returns_the_seed_action():
     actual = [800, 0.25, 0.05, 0.25, 1e6]
     target = [800, 0.25, 0.10, 0.25, 1e6]
-    assert xf.KPI_BOTTLENECK(actual, target) == [["商談化率が低い", "トークスクリプトの問題", "スクリプト改善、ロープレ強化", pytest.approx(2.5e6)]]
+    assert xf.KPI_BOTTLENECK(actual, target) == [
+        ["商談化率が低い", "トークスクリプトの問題", "スクリプト改善、ロープレ強化", pytest.approx(2.5e6)]]
     assert xf.KPI_BOTTLENECK(target, target, "en")[0][0] == "No bottleneck"
 
 

@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-
-from kpitree.udfs import forecast_metrics, kpi_formulas as kf, kpi_tree, stage
+from kpitree.udfs import forecast_metrics, kpi_tree, stage
+from kpitree.udfs import kpi_formulas as kf
 from kpitree.udfs.excel_values import Kind, XlError
 from kpitree.udfs.kpi_function import KpiFunction
 
@@ -112,7 +112,7 @@ def test_forecast_metrics():
     assert forecast_metrics.bias(a, f) == pytest.approx(-10 / 600)
     assert kf.forecast_abs_accuracy(9e6, 1e7) == pytest.approx(0.9)
     assert kf.forecast_abs_accuracy(11e6, 1e7) == pytest.approx(0.9)
-    values, codes = forecast_metrics.evaluate_mape([[1, 2], [0, 1], ["x", "#N/A"]], [[1, 2], [1, 1], [1, 1]])
+    _values, codes = forecast_metrics.evaluate_mape([[1, 2], [0, 1], ["x", "#N/A"]], [[1, 2], [1, 1], [1, 1]])
     assert list(codes) == [0, XlError.DIV0, XlError.VALUE]
     with pytest.raises(ValueError, match="same non-empty shape"):
         forecast_metrics.mape([1, 2], [1])

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
+import shutil
+import zipfile
 
 import openpyxl
 import pytest
-
-os.environ.setdefault("TQDM_DISABLE", "1")
+from kpitree.workbook_templates import template_path
+from kpitree.workbook_templates.new import new_inputs
+from kpitree.workbook_templates.spec import SHEETS
 
 from kpitree.cli import main
-from kpitree.workbook_templates.new import new_inputs
+
+os.environ.setdefault("TQDM_DISABLE", "1")  # formulas (imported later, by the engine) draws no progress bars
 
 
 def _value(wb, name):
@@ -71,14 +77,6 @@ class _no_raise:
 
 
 # --- kpitree new --template FILE --------------------------------------------------------------
-
-import hashlib
-import re
-import shutil
-import zipfile
-
-from kpitree.workbook_templates import template_path
-from kpitree.workbook_templates.spec import SHEETS
 
 S1, S2, S3, S4 = SHEETS["ja"]
 

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from kpitree.udfs import excel_functions as xf
 from kpitree.udfs import forecast_metrics as fm
 from kpitree.udfs import kpi_formulas as kf

@@ -20,14 +20,15 @@ from hypothesis import strategies as st
 
 os.environ.setdefault("TQDM_DISABLE", "1")
 
+from kpitree.recalculation import ScenarioError, WorkbookError, recalc, recalc_file
+from kpitree.recalculation.excel_round import excel_round, excel_round_scalar
+from kpitree.recalculation.files import process_files
+from kpitree.recalculation.io.package import Limits
+from kpitree.recalculation.scenarios import open_template, run_scenarios
+from kpitree.udfs.excel_values import XlError
+
 import kpitree
 from kpitree.cli import main as cli_main
-from kpitree.udfs.excel_values import XlError
-from kpitree.recalculation import ScenarioError, WorkbookError, recalc, recalc_file
-from kpitree.recalculation.files import process_files
-from kpitree.recalculation.scenarios import open_template, run_scenarios
-from kpitree.recalculation.excel_round import excel_round, excel_round_scalar
-from kpitree.recalculation.io.package import Limits
 
 xlsxwriter = pytest.importorskip("xlsxwriter")
 openpyxl = pytest.importorskip("openpyxl")
@@ -192,7 +193,7 @@ def test_template_scenarios_match_general(template: Path) -> None:
 def _random_expr(rng: random.Random, depth: int = 0) -> str:
     refs = ["B1", "B2", "B3", "B4", "B5", "B6", "x_in", "Data!A1"]
     if depth > 2 or rng.random() < 0.3:
-        return rng.choice(refs + ["0", "1", "2.5", "-3", "0.125", "1.005"])
+        return rng.choice([*refs, "0", "1", "2.5", "-3", "0.125", "1.005"])
     a, b = _random_expr(rng, depth + 1), _random_expr(rng, depth + 1)
     return rng.choice([
         f"({a}+{b})", f"({a}-{b})", f"({a}*{b})", f"({a}/{b})", f"-({a})", f"({a})%",
@@ -200,7 +201,7 @@ def _random_expr(rng: random.Random, depth: int = 0) -> str:
         f"IF({a}>{b},{a},{b})", f"IF({a}={b},1,{b})", f"IFERROR({a}/{b},-1)", "SUM(B1:B6)", "AVERAGE(B1:B6)",
         "MAX(B1:B6)", "MIN(B1:B3)", f"ABS({a})", f"AND({a}>0,{b}<1)", f"OR({a}<0,{b}>=1)",
         f"KPI_WIN_RATE({a},{b})", f"_xludf.KPI_CONNECT_RATE({a},{b})", f"KPI_ACHIEVEMENT({a},{b})", f"KPI_GAP({a},{b})",
-        f"MOD({a},{b})", f"INT({a})", f"IFERROR(KPI_CAC({a},{b},B6),0)", f"COUNTIF(B1:B6,\">1\")", "COUNTA(B1:B6)",
+        f"MOD({a},{b})", f"INT({a})", f"IFERROR(KPI_CAC({a},{b},B6),0)", "COUNTIF(B1:B6,\">1\")", "COUNTA(B1:B6)",
     ])
 
 
@@ -426,7 +427,8 @@ def _soffice_roundtrip(src: Path, tmp: Path, recalc_mode: int) -> Path:
     (profile / "user" / "registrymodifications.xcu").write_text(_LO_PROFILE.format(mode=recalc_mode))
     outdir = tmp / f"lo-out-{recalc_mode}"
     subprocess.run(
-        [soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore", "--convert-to", "xlsx", "--outdir", str(outdir), str(src)],
+        [soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore", "--convert-to", "xlsx",
+         "--outdir", str(outdir), str(src)],
         check=True, capture_output=True, timeout=180,
     )
     return outdir / src.name

@@ -13,12 +13,12 @@ import pytest
 
 os.environ.setdefault("TQDM_DISABLE", "1")
 
-from kpitree.udfs.excel_values import XlError
 from kpitree.recalculation import WorkbookError
-from kpitree.recalculation.io import layout
 from kpitree.recalculation.files import process_files
+from kpitree.recalculation.io import layout
 from kpitree.recalculation.io.package import read_members, read_package, read_workbook
 from kpitree.recalculation.io.writeback import RawSource, apply, patch_sheet, plan_writes, write_package, write_raw_copy
+from kpitree.udfs.excel_values import XlError
 
 openpyxl = pytest.importorskip("openpyxl")
 
@@ -331,7 +331,7 @@ def test_member_corruption_is_still_caught(tmp_path: Path, template: Path) -> No
     data[offset + info.compress_size // 2] ^= 0xFF
     bad = tmp_path / "bad.xlsx"
     bad.write_bytes(bytes(data))
-    with pytest.raises(WorkbookError, match="xl/styles.xml"):
+    with pytest.raises(WorkbookError, match=r"xl/styles\.xml"):
         read_members(bad)
 
 
@@ -366,8 +366,8 @@ def test_a_fast_batch_does_not_import_pandas_or_the_formulas_function_table(tmp_
 
 def test_rows_frame_built_by_column_equals_the_frame_of_row_dicts() -> None:
     import pandas as pd
-
-    from kpitree.recalculation.summary import cell_out as _cell_out, rows_frame
+    from kpitree.recalculation.summary import cell_out as _cell_out
+    from kpitree.recalculation.summary import rows_frame
 
     rows = [
         {"file": "a", "path": "fast", "error": "", "x": 1.0, "b": True, "s": "t", "e": XlError.DIV0, "n": None},
@@ -380,7 +380,8 @@ def test_rows_frame_built_by_column_equals_the_frame_of_row_dicts() -> None:
         pd.testing.assert_frame_equal(rows_frame(sample), by_rows)
 
 
-def test_interrupt_while_writing_through_a_layout_leaves_no_partial_file(tmp_path: Path, template: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupt_while_writing_through_a_layout_leaves_no_partial_file(tmp_path: Path, template: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     from kpitree.recalculation.io import writeback
 
     inputs = tmp_path / "in"

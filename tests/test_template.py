@@ -15,10 +15,10 @@ import pytest
 
 os.environ.setdefault("TQDM_DISABLE", "1")
 
-from kpitree.workbook_templates import NAMED_INPUTS, NAMED_OUTPUTS, build_workbook, named_cells_markdown, template_path
-from libreoffice import soffice
-from kpitree.workbook_templates.spec import SHEETS
 from formulas_oracle import compute_values
+from kpitree.workbook_templates import NAMED_INPUTS, NAMED_OUTPUTS, build_workbook, named_cells_markdown, template_path
+from kpitree.workbook_templates.spec import SHEETS
+from libreoffice import soffice
 
 CONTRACT_KPIS = ("revenue_contribution", "ltv_cac", "forecast_accuracy", "opportunities", "conversion_rate", "sql_count",
                  "bant_rate", "handoff_win_rate", "calls", "connect_rate", "effective_contacts", "emails_sent",
@@ -54,7 +54,7 @@ def test_regenerated_equals_committed(built):
 
 
 def test_named_cell_contract(built):
-    lang, path = built
+    _lang, path = built
     wb = openpyxl.load_workbook(path)
     for base in ("months_since_launch", "kgi_annual_revenue", "avg_deal_size", "plan_win_rate", "plan_conversion_rate",
                  "plan_connect_rate", "stage_label", "required_won_deals_month", "required_opportunities_month",
@@ -75,7 +75,7 @@ def test_named_cell_contract(built):
 
 
 def test_markdown_table_lists_every_name(built):
-    lang, path = built
+    _lang, path = built
     table = named_cells_markdown()
     wb = openpyxl.load_workbook(path)
     for name in wb.defined_names:
@@ -114,7 +114,7 @@ def test_cached_values_are_the_engines(built):
 def test_udf_calls_stored_bare_and_spilling(built):
     import zipfile
 
-    lang, path = built
+    _lang, path = built
     with zipfile.ZipFile(path) as zf:
         s1 = zf.read("xl/worksheets/sheet1.xml").decode()
         assert "xl/metadata.xml" in zf.namelist()
@@ -143,7 +143,7 @@ def test_validation_formats_and_layout(built):
 
 
 def test_every_formula_evaluates_without_name_errors(built):
-    lang, path = built
+    _lang, path = built
     engine = compute_values(path)
     assert not [k for k, v in engine.items() if v == "#NAME?"]
 

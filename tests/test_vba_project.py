@@ -11,10 +11,9 @@ import pytest
 import xlwings
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from oletools.olevba import VBA_Parser, decompress_stream, filter_vba
-
 from kpitree.addin import cfb, ovba
 from kpitree.addin.vba_project import VbaModule, build_vba_project, stored_source
+from oletools.olevba import VBA_Parser, decompress_stream, filter_vba
 
 XLWINGS_BAS = os.path.join(os.path.dirname(xlwings.__file__), "xlwings_custom_addin.bas")
 
@@ -118,7 +117,7 @@ def test_copy_tokens_reach_but_never_exceed_maximum_length() -> None:
     packed = assert_round_trip(data)
     tokens = copy_tokens(packed)
     assert tokens
-    for position, bit_count, length in tokens:
+    for _position, bit_count, length in tokens:
         assert length <= (0xFFFF >> bit_count) + 3
     at_maximum = [t for t in tokens if t[2] == (0xFFFF >> t[1]) + 3]
     assert len(at_maximum) >= 10
@@ -228,7 +227,7 @@ def test_directory_trees_are_black_and_ordered(project_bin: bytes) -> None:
         if sid == olefile.NOSTREAM:
             return []
         entry = ole.direntries[sid]
-        return in_order(entry.sid_left) + [entry] + in_order(entry.sid_right)
+        return [*in_order(entry.sid_left), entry, *in_order(entry.sid_right)]
 
     storages = [e for e in ole.direntries if e is not None and e.entry_type in (olefile.STGTY_ROOT, olefile.STGTY_STORAGE)]
     for storage in storages:

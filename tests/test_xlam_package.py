@@ -15,10 +15,9 @@ import olefile
 import pytest
 import xlwings
 from defusedxml import ElementTree
-from oletools.olevba import VBA_Parser
-
 from kpitree.addin.vba_project import VbaModule, build_vba_project, stored_source
 from kpitree.addin.xlam_package import build_xlam
+from oletools.olevba import VBA_Parser
 
 XLWINGS_BAS = os.path.join(os.path.dirname(xlwings.__file__), "xlwings_custom_addin.bas")
 PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -220,7 +219,7 @@ def libreoffice_view(module: VbaModule) -> str:
     """
     kind = {"standard": "VBAModule", "class": "VBAClassModule", "document": "VBADocumentModule"}[module.kind]
     lines = [line for line in stored_source(module).split("\r\n")[:-1] if not line.startswith("Attribute ")]
-    return f"Rem Attribute VBA_ModuleType={kind}\nSub {module.name}\n" + "".join(f"Rem {line}\n" for line in lines + [""]) + "End Sub\n"
+    return f"Rem Attribute VBA_ModuleType={kind}\nSub {module.name}\n" + "".join(f"Rem {line}\n" for line in [*lines, ""]) + "End Sub\n"
 
 
 @pytest.mark.libreoffice

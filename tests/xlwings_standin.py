@@ -32,7 +32,7 @@ class Com:
         object.__setattr__(self, "_log", log)
         object.__setattr__(self, "_path", path)
 
-    def __getattr__(self, key: str) -> "Com":
+    def __getattr__(self, key: str) -> Com:
         if key.startswith("__"):
             raise AttributeError(key)
         return Com(self._log, f"{self._path}.{key}")
@@ -40,17 +40,17 @@ class Com:
     def __setattr__(self, key: str, value: Any) -> None:
         self._log.append(("com", f"{self._path}.{key}", value))
 
-    def __getitem__(self, index: int) -> "Com":
+    def __getitem__(self, index: int) -> Com:
         return Com(self._log, f"{self._path}[{index}]")
 
-    def __call__(self, *args: Any, **kwargs: Any) -> "Com":
+    def __call__(self, *args: Any, **kwargs: Any) -> Com:
         n = sum(1 for e in self._log if e[0] == "call" and e[1] == self._path and e[2] == args)
         self._log.append(("call", self._path, args, kwargs))
         return Com(self._log, f"{self._path}({', '.join(map(repr, args))})#{n}")
 
 
 class Font:
-    def __init__(self, rng: "Range"):
+    def __init__(self, rng: Range):
         object.__setattr__(self, "_rng", rng)
 
     def __setattr__(self, key: str, value: Any) -> None:
@@ -58,7 +58,7 @@ class Font:
 
 
 class Range:
-    def __init__(self, sheet: "Sheet", ref: str):
+    def __init__(self, sheet: Sheet, ref: str):
         self.sheet, self.ref = sheet, ref
 
     def _record(self, *entry: Any) -> None:
@@ -80,7 +80,7 @@ class Range:
             return block[0] if len(block) == 1 else block
         return shown(self.sheet.cells.get(self.ref, ws[self.ref].value))
 
-    def options(self, err_to_str: bool = False) -> "Options":
+    def options(self, err_to_str: bool = False) -> Options:
         return Options(self, err_to_str)
 
     @property
@@ -144,7 +144,7 @@ class Options:
 
 
 class Chart:
-    def __init__(self, sheet: "Sheet", left: float):
+    def __init__(self, sheet: Sheet, left: float):
         object.__setattr__(self, "sheet", sheet)
         object.__setattr__(self, "left", left)
         object.__setattr__(self, "index", len(sheet.chart_list))
@@ -165,7 +165,7 @@ class Chart:
 
 
 class Charts:
-    def __init__(self, sheet: "Sheet"):
+    def __init__(self, sheet: Sheet):
         self.sheet = sheet
 
     def __iter__(self):
@@ -179,7 +179,7 @@ class Charts:
 
 
 class Sheet:
-    def __init__(self, book: "Book", name: str):
+    def __init__(self, book: Book, name: str):
         self.book, self.name, self.cells, self.chart_list = book, name, {}, []
         self.charts = Charts(self)
 
@@ -202,7 +202,7 @@ class Sheet:
 
 
 class Sheets:
-    def __init__(self, book: "Book", names: list[str]):
+    def __init__(self, book: Book, names: list[str]):
         self.book, self.items = book, [Sheet(book, n) for n in names]
 
     def __iter__(self):
@@ -219,7 +219,7 @@ class Sheets:
 
 
 class Name:
-    def __init__(self, book: "Book", name: str, refers_to: str):
+    def __init__(self, book: Book, name: str, refers_to: str):
         self.book, self.name, self.refers_to = book, name, refers_to
 
     def delete(self) -> None:
@@ -228,7 +228,7 @@ class Name:
 
 
 class Names:
-    def __init__(self, book: "Book", items: list[Name]):
+    def __init__(self, book: Book, items: list[Name]):
         self.book, self.items = book, items
 
     def __iter__(self):
@@ -240,7 +240,7 @@ class Names:
 
 
 class App:
-    def __init__(self, book: "Book"):
+    def __init__(self, book: Book):
         self.book = book
         self.books = self
 

@@ -12,8 +12,8 @@ import argparse
 import inspect
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -48,7 +48,7 @@ def render(text: str) -> str:
         if not pattern.search(text):
             raise ValueError(f"README has no <!-- BEGIN {name} --> … <!-- END {name} --> block")
         body = generate()
-        text = pattern.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
+        text = pattern.sub(lambda m, body=body: m.group(1) + body + "\n" + m.group(2), text)
     return text
 
 

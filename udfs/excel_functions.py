@@ -15,7 +15,8 @@ function wizard shows at most 255 characters of each text (a test holds every te
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import xlwings as xw
 
@@ -59,7 +60,7 @@ def _udf(spec: WorksheetFunction) -> Callable[..., Any]:
     def unguarded(*args: Any) -> Any:
         return _to_excel(spec.call(*args))
 
-    def guarded(*args):  # type: ignore[no-untyped-def]  # unannotated: xlwings reads hints as converters
+    def guarded(*args):  # unannotated: xlwings reads type hints as converters
         try:
             return unguarded(*args)
         except Exception:  # noqa: BLE001 - Excel must get a value, never a traceback

@@ -12,12 +12,14 @@ and their results back — an Excel error as formulas' own error object, so a
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import schedula as sh
 from formulas.functions import Array, wrap_func
-from formulas.tokens.operand import Error, XlError as FormulasError
+from formulas.tokens.operand import Error
+from formulas.tokens.operand import XlError as FormulasError
 
 from .excel_values import XlError
 from .registry import FUNCTIONS, WorksheetFunction

@@ -16,7 +16,7 @@ import numpy as np
 from .excel_values import Kind
 from .kpi_function import divide, kpi_function
 
-C, A, R, Q, N, F = Kind.COUNT, Kind.AMOUNT, Kind.RATE, Kind.RATIO, Kind.NUMBER, Kind.FLAG
+C, A, R, N, F = Kind.COUNT, Kind.AMOUNT, Kind.RATE, Kind.NUMBER, Kind.FLAG
 
 # --- strategic KPIs --------------------------------------------------------------
 

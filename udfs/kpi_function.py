@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import functools
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -81,10 +82,10 @@ class KpiFunction:
         for spec, raw in zip(self.args, self._bind(args, kwargs)):
             values, codes = _flag(raw) if spec.kind is Kind.FLAG else to_checked(raw)
             checked.append((values, check_domain(values, codes, spec.kind)))
-        values = np.broadcast_arrays(*(v for v, _ in checked))
+        arrays = np.broadcast_arrays(*(v for v, _ in checked))
         codes = first_error(*(c for _, c in checked))
         # Kernels see clean numbers only: errored elements are computed on 1.0 and masked.
-        clean = [np.where(codes == OK, v, 1.0) for v in values]
+        clean = [np.where(codes == OK, v, 1.0) for v in arrays]
         with np.errstate(all="ignore"):
             out = self.kernel(*clean)
         out_values, out_codes = out if isinstance(out, tuple) else (out, None)

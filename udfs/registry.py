@@ -24,14 +24,15 @@ any input (a property test holds it to that).
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from . import forecast_metrics as fm
 from . import kpi_formulas as kf
-from .catalogue import LANGS, Lang, load_catalogue
+from .catalogue import LANGS, Lang, Stage, load_catalogue
 from .excel_values import XlError
 from .kpi_function import KpiFunction
 from .kpi_tree import LEVERS, NO_BOTTLENECK, evaluate_bottleneck
@@ -124,7 +125,7 @@ class WorksheetFunction:
 def _lang(lang: Any) -> Lang | None:
     """A ``lang`` argument: blank means ja; anything but ja/en is None (``#VALUE!``)."""
     code = "ja" if lang in (None, "") else str(lang).strip().lower()
-    return code if code in LANGS else None  # type: ignore[return-value]
+    return code if code in LANGS else None
 
 
 def _description(formula: KpiFunction) -> str:
@@ -172,6 +173,7 @@ def KPI_STATUS(achievement: Any, on_track_from: Any = 1.0, watch_from: Any = 0.8
 
 
 def KPI_STAGE(months_since_launch: Any, lang: Any = "ja") -> str | XlError:
+    stage: Stage | XlError
     if isinstance(months_since_launch, str):  # text is never read as months (input policy)
         stage = XlError.from_text(months_since_launch) or XlError.VALUE
     else:

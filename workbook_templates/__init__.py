@@ -55,7 +55,7 @@ def rebuild_dashboard(path: Any, out: Any = None) -> Path:
     return rebuild(path, out)
 
 
-def plan_dashboard(*args: Any, **kwargs: Any) -> "DashboardPlan":
+def plan_dashboard(*args: Any, **kwargs: Any) -> DashboardPlan:
     from .dashboard import plan_dashboard as plan
 
     return plan(*args, **kwargs)

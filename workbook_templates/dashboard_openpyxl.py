@@ -38,6 +38,7 @@ from .contract import facts_from_openpyxl
 from .dashboard import BLOCK_FIRST_COL, BLOCK_LAST_COL, DashboardPlan, plan_from_facts
 from .layout import BORDER, FONT_SIZE, PlannedChart, split_ref, style_properties
 
+
 def load(path: str | os.PathLike) -> Any:
     import openpyxl
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from kpitree.udfs.catalogue import load_catalogue
 from kpitree.udfs.kpi_tree import back_calculate
@@ -53,6 +54,8 @@ def new_inputs(*, months: float = 0, industry: str = "general", revenue: float =
     stage = stage_for_months(months)
     level = stage.target_level
     conv = cat.kpi("conversion_rate").benchmark(ind.conversion_context)
+    if conv is None:  # the catalogue gives every industry's context a conversion guide (a test holds it to that)
+        raise KeyError(f"the catalogue has no conversion-rate guide for {ind.conversion_context!r}")
     conversion = level_value(conv.low, conv.high, level)
     plan = back_calculate(revenue, deal_size, PLAN_WIN_RATE, conversion, PLAN_CONNECT_RATE, working_days)
     inputs: dict[str, Any] = {
@@ -136,7 +139,7 @@ def template_problems(facts: WorkbookFacts) -> list[str]:
             issue = cell_problem(facts.cells[(sheet, ref)], formula_ok=prefix == "actual")
             if issue:
                 problems.append(f"{name} ({sheet}!{ref}): {issue}")
-    for name in ("trend_month",) + TREND_DATA:
+    for name in ("trend_month", *TREND_DATA):
         if (problem := name_problem(facts, name)) is not None:
             problems.append(problem)
     return list(dict.fromkeys(problems))  # a cell reported by row and by name is listed once

@@ -37,14 +37,15 @@ import dataclasses
 import hashlib
 import itertools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from kpitree.errors import KpitreeError
 
-from .package import CELL_RE, F_RE, IS_RE, V_RE, Key, Sheet, WorkbookData, WorkbookError, _cell_value, _rels, check_no_dtd, shared_strings
 from . import writeback
-from .writeback import Pieces, _IS_ELEM, _V_ELEM, cell_pieces
+from .package import CELL_RE, F_RE, IS_RE, V_RE, Key, Sheet, WorkbookData, WorkbookError, _cell_value, _rels, check_no_dtd, shared_strings
+from .writeback import _IS_ELEM, _V_ELEM, Pieces, cell_pieces
 
 # text | <v …> | content (no "<") | </v> ; a <v/> or a <v> holding markup stays in the text
 V_SPLIT = re.compile(rb"(<(?:[A-Za-z_][\w.-]*:)?v(?:\s[^<>/]*)?>)([^<]*)(</(?:[A-Za-z_][\w.-]*:)?v>)")
@@ -148,7 +149,7 @@ def _sheet_layout(si: int, sheet: Sheet, xml: bytes) -> SheetLayout:
             ordinal_cell.append(None)
             ordinal_type.append(None)
             continue
-        (start, end), rc, cell = cells[j]
+        (start, end), rc, _ = cells[j]
         m = CELL_RE.match(xml, start)
         if m is None or m.end() != end or m.group(3) is None:
             raise NotEligible("value outside a cell body")
@@ -303,19 +304,13 @@ def read_via_layout(parts: Mapping[str, bytes]) -> FileView | None:
 
 
 def _match(layout: Layout, parts: Mapping[str, bytes]) -> FileView | None:
+    """The file read through ``layout``, or None when anything but cached values differs."""
     if _book_xml(parts) != layout.book_xml:
         return None
-    if layout.ss_part is not None and parts.get(layout.ss_part) != layout.ss_bytes:
-        data = parts.get(layout.ss_part)
-        if data is None:
-            return None
-        try:
-            shared = shared_strings(layout.ss_part, data)
-        except WorkbookError:
-            return None
-        same_shared = False
-    else:
-        shared, same_shared = layout.shared, True
+    strings = _shared_of(layout, parts)
+    if strings is None:
+        return None
+    shared, same_shared = strings
     offsets = {}
     overrides: dict[Key, Any] = {}
     for sl in layout.sheets:
@@ -325,22 +320,43 @@ def _match(layout: Layout, parts: Mapping[str, bytes]) -> FileView | None:
         cut = V_SPLIT.split(xml)
         if len(cut) != len(sl.texts) * 4 - 3 or cut[0::4] != sl.texts or cut[1::4] != sl.opens or cut[3::4] != sl.closes:
             return None
-        contents = cut[2::4]
         if not same_shared and sl.s_without_ordinal:
             return None
         offsets[sl.part] = array.array("q", itertools.accumulate(map(len, cut), initial=0))
-        if same_shared and contents == sl.contents:
-            continue
-        si = sl.index
-        try:
-            for k, (new, old) in enumerate(zip(contents, sl.contents)):
-                if new != old or (not same_shared and sl.ordinal_type[k] == "s"):
-                    rc = sl.ordinal_cell[k]
-                    if rc is not None:
-                        overrides[(si, *rc)] = _cell_value(sl.ordinal_type[k], new, None, shared)
-        except (WorkbookError, ValueError):  # the full scan gives the error (UnicodeDecodeError included)
+        changed = _changed_values(sl, cut[2::4], shared, same_shared)
+        if changed is None:
             return None
+        overrides.update(changed)
     return FileView(layout, parts, offsets, overrides)
+
+
+def _shared_of(layout: Layout, parts: Mapping[str, bytes]) -> tuple[list[str], bool] | None:
+    """The file's shared strings and whether they equal the layout's; None when unreadable or missing."""
+    if layout.ss_part is None or parts.get(layout.ss_part) == layout.ss_bytes:
+        return layout.shared, True
+    data = parts.get(layout.ss_part)
+    if data is None:
+        return None
+    try:
+        return shared_strings(layout.ss_part, data), False
+    except WorkbookError:
+        return None
+
+
+def _changed_values(sl: SheetLayout, contents: list[bytes], shared: list[str], same_shared: bool) -> dict[Key, Any] | None:
+    """The cells of one sheet whose value differs from the layout's file, decoded; None when one fails to decode."""
+    if same_shared and contents == sl.contents:
+        return {}
+    out: dict[Key, Any] = {}
+    try:
+        for k, (new, old) in enumerate(zip(contents, sl.contents)):
+            if new != old or (not same_shared and sl.ordinal_type[k] == "s"):
+                rc = sl.ordinal_cell[k]
+                if rc is not None:
+                    out[(sl.index, *rc)] = _cell_value(sl.ordinal_type[k], new, None, shared)
+    except (WorkbookError, ValueError):  # the full scan gives the error (UnicodeDecodeError included)
+        return None
+    return out
 
 
 def clear() -> None:

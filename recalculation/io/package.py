@@ -23,13 +23,14 @@ import re
 import struct
 import zipfile
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from defusedxml import ElementTree as SafeET
+from kpitree.udfs.excel_values import XlError
 
 from kpitree.errors import KpitreeError
-from kpitree.udfs.excel_values import XlError
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -81,21 +82,14 @@ def read_members(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) 
     return infos, parts
 
 
-def read_package(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> tuple[list[zipfile.ZipInfo], dict[str, bytes], bytes | None]:
+def read_package(path: str | os.PathLike[str],
+                 limits: Limits = DEFAULT_LIMITS) -> tuple[list[zipfile.ZipInfo], dict[str, bytes], bytes | None]:
     """:func:`read_members`, plus the file's own bytes when it is small enough to keep (for raw copying).
 
     The members are inflated from those same bytes, so what is copied raw later is
     exactly what was read (and CRC-checked) here, whatever happens to the file meanwhile.
     """
-    with open(path, "rb") as fh:
-        head = fh.read(8)
-        size = os.fstat(fh.fileno()).st_size
-        data = None
-        if head.startswith(b"PK") and size <= RAW_MAX_BYTES:
-            fh.seek(0)
-            data = fh.read(RAW_MAX_BYTES + 1)
-            if len(data) > RAW_MAX_BYTES:
-                data = None
+    head, data = _file_bytes(path)
     sniff(path, head)
     try:
         zf = zipfile.ZipFile(io.BytesIO(data) if data is not None else path)
@@ -103,40 +97,60 @@ def read_package(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) 
         raise WorkbookError(f"broken or truncated zip: {exc}") from None
     with zf:
         infos = zf.infolist()
-        if len(infos) > limits.max_members:
-            raise WorkbookError(f"zip has {len(infos)} members, more than the limit of {limits.max_members}")
-        total = sum(i.file_size for i in infos)
-        if total > limits.max_total_bytes:
-            raise WorkbookError(f"zip members would expand to {total:,} bytes, past the limit of {limits.max_total_bytes:,}")
-        names = {i.filename for i in infos}
-        if "mimetype" in names and b"opendocument" in zf.read("mimetype")[:200]:
-            raise WorkbookError("OpenDocument (.ods) spreadsheet is not supported: save it as .xlsx")
-        if "xl/workbook.bin" in names:
-            raise WorkbookError("binary .xlsb workbook is not supported: save it as .xlsx")
-        if "xl/workbook.xml" not in names:
-            raise WorkbookError("zip is not an Excel workbook (no xl/workbook.xml)")
+        _check_archive(zf, infos, limits)
         parts: dict[str, bytes] = {}
         budget = limits.max_total_bytes
         for info in infos:
-            if info.is_dir():
-                continue
-            cap = min(limits.max_member_bytes, budget)
-            if info.file_size > cap:
-                raise WorkbookError(f"zip member {info.filename} would expand to {info.file_size:,} bytes, past the limit")
-            if info.file_size > 2**20 and info.compress_size and info.file_size / info.compress_size > limits.max_ratio:
-                raise WorkbookError(f"zip member {info.filename} has a compression ratio above {limits.max_ratio:g} (zip bomb?)")
-            try:
-                member_data = _inflate(data, info, cap) if data is not None else None
-                if member_data is None:
-                    with zf.open(info) as member:
-                        member_data = member.read(cap + 1)
-            except (zipfile.BadZipFile, EOFError, OSError, zlib_error()) as exc:
-                raise WorkbookError(f"broken or truncated zip member {info.filename}: {exc}") from None
-            if len(member_data) > cap:
-                raise WorkbookError(f"zip member {info.filename} expands past the size limit")
-            budget -= len(member_data)
-            parts[info.filename] = member_data
+            if not info.is_dir():
+                parts[info.filename] = _member(zf, info, data, min(limits.max_member_bytes, budget), limits)
+                budget -= len(parts[info.filename])
     return infos, parts, data
+
+
+def _file_bytes(path: str | os.PathLike[str]) -> tuple[bytes, bytes | None]:
+    """The file's first 8 bytes, and all of it when it is a zip of at most :data:`RAW_MAX_BYTES`."""
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+        size = os.fstat(fh.fileno()).st_size
+        if not head.startswith(b"PK") or size > RAW_MAX_BYTES:
+            return head, None
+        fh.seek(0)
+        data = fh.read(RAW_MAX_BYTES + 1)
+    return head, data if len(data) <= RAW_MAX_BYTES else None
+
+
+def _check_archive(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limits: Limits) -> None:
+    """Refuse an archive past the limits, or one that is another kind of document."""
+    if len(infos) > limits.max_members:
+        raise WorkbookError(f"zip has {len(infos)} members, more than the limit of {limits.max_members}")
+    total = sum(i.file_size for i in infos)
+    if total > limits.max_total_bytes:
+        raise WorkbookError(f"zip members would expand to {total:,} bytes, past the limit of {limits.max_total_bytes:,}")
+    names = {i.filename for i in infos}
+    if "mimetype" in names and b"opendocument" in zf.read("mimetype")[:200]:
+        raise WorkbookError("OpenDocument (.ods) spreadsheet is not supported: save it as .xlsx")
+    if "xl/workbook.bin" in names:
+        raise WorkbookError("binary .xlsb workbook is not supported: save it as .xlsx")
+    if "xl/workbook.xml" not in names:
+        raise WorkbookError("zip is not an Excel workbook (no xl/workbook.xml)")
+
+
+def _member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes | None, cap: int, limits: Limits) -> bytes:
+    """One member's bytes, at most ``cap`` of them (headers may lie, so the read is capped too)."""
+    if info.file_size > cap:
+        raise WorkbookError(f"zip member {info.filename} would expand to {info.file_size:,} bytes, past the limit")
+    if info.file_size > 2**20 and info.compress_size and info.file_size / info.compress_size > limits.max_ratio:
+        raise WorkbookError(f"zip member {info.filename} has a compression ratio above {limits.max_ratio:g} (zip bomb?)")
+    try:
+        member_data = _inflate(data, info, cap) if data is not None else None
+        if member_data is None:
+            with zf.open(info) as member:
+                member_data = member.read(cap + 1)
+    except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
+        raise WorkbookError(f"broken or truncated zip member {info.filename}: {exc}") from None
+    if len(member_data) > cap:
+        raise WorkbookError(f"zip member {info.filename} expands past the size limit")
+    return member_data
 
 
 LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")  # APPNOTE.TXT 4.3.7, 30 bytes
@@ -157,7 +171,8 @@ def _inflate(data: bytes, info: zipfile.ZipInfo, cap: int) -> bytes | None:
         return None
     fields = LOCAL_HEADER.unpack_from(data, start)
     name_end = start + LOCAL_HEADER.size + fields[9]
-    if fields[0] != LOCAL_SIG or data[start + LOCAL_HEADER.size : name_end] != info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437", "replace"):
+    stored_name = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437", "replace")
+    if fields[0] != LOCAL_SIG or data[start + LOCAL_HEADER.size : name_end] != stored_name:
         return None
     offset = name_end + fields[10]
     raw = memoryview(data)[offset : offset + info.compress_size]
@@ -197,12 +212,6 @@ class Reinflated(Mapping[str, bytes]):
 
     def __len__(self) -> int:
         return len(self._infos)
-
-
-def zlib_error() -> type[Exception]:
-    import zlib
-
-    return zlib.error
 
 
 # --- XML ----------------------------------------------------------------------------------
@@ -257,7 +266,8 @@ REF_RE = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
 
 
 def attrs(raw: bytes) -> dict[str, str]:
-    return {m.group(1).decode(): html.unescape((m.group(2) if m.group(2) is not None else m.group(3)).decode()) for m in ATTR_RE.finditer(raw)}
+    return {m.group(1).decode(): html.unescape((m.group(2) if m.group(2) is not None else m.group(3)).decode())
+            for m in ATTR_RE.finditer(raw)}
 
 
 def col_number(letters: str) -> int:
@@ -293,7 +303,7 @@ class Cell:
     fref: str | None = None  # the range of a shared/array formula
     si: str | None = None  # shared-formula index
     value: Any = None  # float, str, bool, XlError or None (blank)
-    span: tuple[int, int] | None = None  # bytes of the <c> element in the sheet part
+    span: tuple[int, int] = (0, 0)  # bytes of the <c> element in the sheet part (the scanner sets it)
 
 
 @dataclass
@@ -408,7 +418,7 @@ def shared_strings(name: str, data: bytes) -> list[str]:
 # --- the workbook -------------------------------------------------------------------------
 
 
-def _rels(parts: dict[str, bytes], owner: str) -> dict[str, str]:
+def _rels(parts: Mapping[str, bytes], owner: str) -> dict[str, str]:
     base = posixpath.dirname(owner)
     rels_name = posixpath.join(base, "_rels", posixpath.basename(owner) + ".rels")
     if rels_name not in parts:

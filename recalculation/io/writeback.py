@@ -25,7 +25,8 @@ import struct
 import tempfile
 import zipfile
 import zlib
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from kpitree.udfs.excel_values import XlError
 
@@ -151,12 +152,17 @@ def render_cell(pieces: Pieces, value: Any) -> bytes:
 DEFLATE_LEVEL = 1  # patched sheets only; on the template level 6 takes 4× the time (1.14 vs 0.29 ms) for 16 % fewer bytes
 
 
-def apply(src_infos: list[zipfile.ZipInfo], parts: Mapping[str, bytes], plan: Plan, dst: str | os.PathLike[str], raw: "RawSource | None" = None) -> None:
+def apply(src_infos: list[zipfile.ZipInfo], parts: Mapping[str, bytes], plan: Plan, dst: str | os.PathLike[str],
+          raw: RawSource | None = None) -> None:
     """Write the package with the planned values to ``dst`` (temp file, then an atomic rename)."""
-    write_package(src_infos, parts, lambda: {name: patch_sheet(parts[name], writes) for name, writes in plan.items() if name in parts}, dst, raw)
+    def patch() -> dict[str, bytes]:
+        return {name: patch_sheet(parts[name], writes) for name, writes in plan.items() if name in parts}
+
+    write_package(src_infos, parts, patch, dst, raw)
 
 
-def write_package(src_infos: Sequence[zipfile.ZipInfo], parts: Mapping[str, bytes], patch: Callable[[], Mapping[str, bytes]], dst: str | os.PathLike[str], raw: "RawSource | None" = None) -> None:
+def write_package(src_infos: Sequence[zipfile.ZipInfo], parts: Mapping[str, bytes], patch: Callable[[], Mapping[str, bytes]],
+                  dst: str | os.PathLike[str], raw: RawSource | None = None) -> None:
     """The source package with the members ``patch()`` returns replaced, written to ``dst`` atomically.
 
     ``patch`` runs once the temporary file exists, so an interruption while patching
@@ -188,7 +194,8 @@ def write_package(src_infos: Sequence[zipfile.ZipInfo], parts: Mapping[str, byte
         raise
 
 
-def _write_zipfile(fh: Any, src_infos: Sequence[zipfile.ZipInfo], parts: Mapping[str, bytes], patched: Mapping[str, bytes], raw: "RawSource | None" = None) -> None:
+def _write_zipfile(fh: Any, src_infos: Sequence[zipfile.ZipInfo], parts: Mapping[str, bytes], patched: Mapping[str, bytes],
+                   raw: RawSource | None = None) -> None:
     from .package import _inflate
 
     with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as out:
@@ -275,7 +282,8 @@ def raw_copy_possible(src_infos: Sequence[zipfile.ZipInfo], raw: RawSource) -> b
     return True
 
 
-def write_raw_copy(fh: Any, src_infos: Sequence[zipfile.ZipInfo], raw: RawSource, patched: Mapping[str, bytes], level: int = DEFLATE_LEVEL) -> bool:
+def write_raw_copy(fh: Any, src_infos: Sequence[zipfile.ZipInfo], raw: RawSource, patched: Mapping[str, bytes],
+                   level: int = DEFLATE_LEVEL) -> bool:
     """Write the package to ``fh``: unchanged members byte for byte, ``patched`` ones deflated anew.
 
     Returns False, having written nothing that should be kept, when the source uses

@@ -28,7 +28,6 @@ def excel_app(tmp_path_factory: pytest.TempPathFactory):
     if reason:
         pytest.skip(reason)
     import xlwings as xw
-
     from kpitree.addin.build import build_addin
     from kpitree.addin.install import apply, plan_install
 

@@ -23,7 +23,7 @@ MACROS = ("KpiBackCalculate", "KpiRecommendStage", "KpiCheckDesign", "KpiRebuild
 def _same(a, b) -> bool:
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
-    return (a in (None, "")) and (b in (None, "")) or a == b
+    return ((a in (None, "")) and (b in (None, ""))) or a == b
 
 
 @pytest.fixture(params=["ja", "en"])
@@ -60,9 +60,10 @@ def test_every_kpi_cell_equals_the_recalculation_engine(excel_app, workbook: Pat
 
 
 def test_ribbon_macros_match_the_file_mode(excel_app, workbook: Path, tmp_path: Path) -> None:
-    import kpitree
     from kpitree.workbook_templates import rebuild_dashboard
     from kpitree.workbook_templates.dashboard_openpyxl import plan_for
+
+    import kpitree
 
     book = excel_app.books.open(str(workbook))
     try:
