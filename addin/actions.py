@@ -20,13 +20,12 @@ import datetime as _dt
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
-_GENERIC = (
-    "処理できませんでした。ブックを確認してもう一度お試しください。詳細はログファイルにあります:\n{log}",
-    "Something went wrong. Check the workbook and try again. Details are in the log file:\n{log}",
-)
+if TYPE_CHECKING:
+    from kpitree.udfs.catalogue import Lang
 
 
 def log_file_path() -> Path:
@@ -46,7 +45,7 @@ def _log(action: str) -> Path:
     return path
 
 
-def _lang(book: Any) -> str:
+def _lang(book: Any) -> Lang:
     try:
         from kpitree.workbook_templates.contract import detect_lang
 
@@ -64,6 +63,8 @@ def _alert(book: Any, text: str) -> None:
 
 def _run(name: str, action: Callable[..., tuple[str, str] | None], *args: Any, book: Any = None) -> None:
     """Run ``action(book, *args)``; user errors and failures become one message box."""
+    from kpitree.udfs.texts import pick, text
+
     from kpitree.errors import UserError
 
     try:
@@ -73,7 +74,7 @@ def _run(name: str, action: Callable[..., tuple[str, str] | None], *args: Any, b
             book = xw.Book.caller()
     except Exception:  # noqa: BLE001
         _log(name)
-        print(_GENERIC[1].format(log=log_file_path()), file=sys.stderr)
+        print(text("addin.generic_error", "en", log=log_file_path()), file=sys.stderr)
         return
     lang = _lang(book)
     try:
@@ -83,10 +84,10 @@ def _run(name: str, action: Callable[..., tuple[str, str] | None], *args: Any, b
         return
     except Exception:  # noqa: BLE001 - Excel must get a message box, never a traceback
         path = _log(name)
-        _alert(book, _GENERIC[0 if lang == "ja" else 1].format(log=path))
+        _alert(book, text("addin.generic_error", lang, log=path))
         return
     if message and any(message):
-        _alert(book, message[0] if lang == "ja" else message[1])
+        _alert(book, pick(message, lang))
 
 
 def _apply_edit(book: Any, planner: Callable[..., Any]) -> tuple[str, str]:
@@ -121,18 +122,15 @@ def dashboard_plan_for(book: Any) -> Any:
 
 
 def _rebuild_dashboard(book: Any) -> tuple[str, str]:
+    from kpitree.udfs.texts import both
+
     from .xlwings_writer import XlwingsWriter
 
     plan = dashboard_plan_for(book)
     writer = XlwingsWriter(book)
     writer.apply(plan)
-    extra = ("", "")
-    if writer.skipped:
-        extra = ("(罫線・配置・枠の固定・印刷設定・グラフの系列・入力規則・条件付き書式は Windows の Excel で作成されます。"
-                 "ファイルには `kpitree dashboard` を使ってください)",
-                 " (borders, alignment, frozen rows, print settings, chart series, validations and conditional formats "
-                 "need Excel on Windows; for a file use `kpitree dashboard`)")
-    return (f"ダッシュボードを作り直しました。{extra[0]}", f"Dashboard rebuilt.{extra[1]}")
+    # without Excel's COM the writer skips what only COM can set, and the message says so
+    return both("addin.dashboard_rebuilt_partly" if writer.skipped else "addin.dashboard_rebuilt")
 
 
 def back_calculate_plan(book: Any = None) -> None:
@@ -168,10 +166,10 @@ def summary_paths(folder: str) -> tuple[Path, Path]:
 
 
 def _batch_recalculate(book: Any, folder: str) -> tuple[str, str]:
-    from kpitree.errors import UserError
+    from kpitree.udfs.texts import both, user_error
 
     if not Path(folder).is_dir():
-        raise UserError(f"Folder not found: {folder}", ja=f"フォルダーが見つかりません: {folder}")
+        raise user_error("addin.folder_not_found", folder=folder)
     import kpitree
 
     out, summary = summary_paths(folder)
@@ -179,8 +177,7 @@ def _batch_recalculate(book: Any, folder: str) -> tuple[str, str]:
     frame = kpitree.recalc([folder], out=out, summary=summary, report=False, progress=False)
     book.app.books.open(str(summary))
     failed = int((frame["error"] != "").sum()) if len(frame) else 0
-    return (f"{len(frame)}件のブックを再計算しました(エラー {failed}件)。集計: {summary}",
-            f"Recalculated {len(frame)} workbook(s) ({failed} with errors). Summary: {summary}")
+    return both("addin.recalculated", count=len(frame), failed=failed, summary=summary)
 
 
 def new_workbook(lang: str = "ja", book: Any = None) -> None:

@@ -14,13 +14,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kpitree.errors import UserError
+from kpitree.udfs.catalogue import LANGS, Lang
+from kpitree.udfs.texts import both, text, text_list, user_error
 from kpitree.workbook_templates.contract import WorkbookFacts
 from kpitree.workbook_templates.layout import PlannedCell, PlannedName, cell_ref
 
-REPORT_SHEETS = {
-    "stage": {"ja": "段階別KPI提案", "en": "Stage KPIs"},
-    "check": {"ja": "KPI設計チェック", "en": "KPI design check"},
+from kpitree.errors import UserError  # noqa: F401 - the planners raise it (through user_error); callers catch it from here
+
+# action -> lang -> the title of the report sheet it owns (texts.toml [addin])
+REPORT_SHEETS: dict[str, dict[str, str]] = {
+    "stage": {lang: text("addin.report_sheet_stage", lang) for lang in LANGS},
+    "check": {lang: text("addin.report_sheet_check", lang) for lang in LANGS},
 }
 OUTSIDE_FOCUS_FILL = "#FCE4D6"  # label cells of KPIs outside the stage's focus
 PLAN_INPUTS = ("kgi_annual_revenue", "avg_deal_size", "plan_win_rate", "plan_conversion_rate",
@@ -40,17 +44,13 @@ class EditPlan:
     cells: tuple[PlannedCell, ...]
     names: tuple[PlannedName, ...] = ()
     activate: str | None = None
-    message: tuple[str, str] = ("", "")  # (ja, en) shown when done
-
-
-def _t(lang: str, ja: str, en: str) -> str:
-    return ja if lang == "ja" else en
+    message: tuple[str, str] = ("", "")  # (ja, en) shown when done, as texts.both makes it
 
 
 def _number(facts: WorkbookFacts, name: str) -> float:
     value = facts.values.get(name)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise UserError(f"Enter a number in the named cell {name} (now: {value!r}).", ja=f"名前付きセル {name} に数値を入力してください(現在: {value!r})。")
+        raise user_error("addin.number_needed", name=name, value=value)
     return float(value)
 
 
@@ -71,12 +71,12 @@ def plan_back_calculation(facts: WorkbookFacts) -> EditPlan:
 
     missing = [n for n in PLAN_INPUTS if n not in facts.names]
     if missing:
-        raise UserError(f"KGI input cells not found: {', '.join(missing)}. Use a workbook made from the template.", ja=f"KGIの入力セルが見つかりません: {', '.join(missing)}。テンプレートから作ったブックで実行してください。")
+        raise user_error("addin.kgi_inputs_missing", names=", ".join(missing))
     args = [_number(facts, n) for n in PLAN_INPUTS]
     try:
         plan = back_calculate(*args)
     except ValueError as exc:
-        raise UserError(f"Check the KGI inputs: {exc}", ja=f"KGIの入力を確認してください: {exc}") from None
+        raise user_error("addin.kgi_check", error=exc) from None
     cells = []
     for name, key, period in BACKCALC_TARGETS:
         if name in facts.names:
@@ -87,12 +87,9 @@ def plan_back_calculation(facts: WorkbookFacts) -> EditPlan:
             sheet, ref = facts.names[name]
             cells.append(PlannedCell(sheet, ref, getattr(plan, attr), style="input:rate", name=name))
     if not cells:
-        raise UserError("Sheets 2-3 have no target cells (target_opportunities, ...).", ja="シート2・3に目標セル(target_opportunities など)がありません。")
+        raise user_error("addin.no_target_cells")
     opp, calls = plan.row("opportunities"), plan.row("calls")
-    return EditPlan(None, None, tuple(cells), message=(
-        f"逆算しました: 月間商談数 {opp.month:,.1f}・1日の架電数 {calls.day:,.1f}(週次は自動計算)。",
-        f"Back-calculated: {opp.month:,.1f} opportunities a month, {calls.day:,.1f} calls a day (weekly follows).",
-    ))
+    return EditPlan(None, None, tuple(cells), message=both("addin.back_calculated", opportunities=opp.month, calls=calls.day))
 
 
 # --- 段階別KPI提案 / Recommend KPIs for stage --------------------------------------------
@@ -117,28 +114,27 @@ def plan_stage_recommendation(facts: WorkbookFacts) -> EditPlan:
     try:
         stage = stage_for_months(months)
     except ValueError as exc:
-        raise UserError(f"Check months since launch: {exc}", ja=f"IS立ち上げからの月数を確認してください: {exc}") from None
+        raise user_error("addin.months_check", error=exc) from None
     cat = load_catalogue()
     known = {k.id for k in cat.kpis}
     in_book = [r.kpi_id for r in facts.kpi_rows]
     focus = {r.kpi for r in stage.recommend}
     sheet = REPORT_SHEETS["stage"][lang]
-    rows: list[list[Any]] = [[_t(lang, "段階別KPI提案", "Recommended KPIs for the stage")],
-                             [_t(lang, "段階", "Stage"), stage.label(lang), stage.focus(lang)], [],
-                             [_t(lang, "階層", "Tier"), "KPI", _t(lang, "優先度", "Priority"), _t(lang, "理由", "Why"),
-                              _t(lang, "ブックにある", "In workbook")]]
+    rows: list[list[Any]] = [[text("addin.stage_title", lang)],
+                             [text("addin.stage_label", lang), stage.label(lang), stage.focus(lang)], [],
+                             list(text_list("addin.stage_cols", lang))]
     styles = ["title", "label", "note", "header"]
     for rec in recommend(stage, lang):
         rows.append([rec.tier_label, rec.kpi_label, rec.stars, rec.why, "○" if rec.kpi in in_book else "—"])
         styles.append("text")
     outside = [k for k in in_book if k in known and k not in focus]
-    rows += [[], [_t(lang, "この段階の重点外のKPI(シート1〜3で色付け)", "KPIs outside this stage's focus (shaded on sheets 1-3)")]]
+    rows += [[], [text("addin.outside_title", lang)]]
     styles += ["label", "section"]
     for k in outside:
         rows.append([cat.kpi(k).label(lang), k])
         styles.append("text")
     if not outside:
-        rows.append([_t(lang, "なし", "None")])
+        rows.append([text("addin.none", lang)])
         styles.append("text")
     rows += [[]] + [[tip] for tip in stage.tips(lang)]
     styles += ["label"] + ["note"] * len(stage.tips(lang))
@@ -146,10 +142,10 @@ def plan_stage_recommendation(facts: WorkbookFacts) -> EditPlan:
     for r in facts.kpi_rows:  # mark (and unmark) the label cell, column B
         style = "outside_focus" if r.kpi_id in outside else "label"
         cells.append(PlannedCell(r.sheet, cell_ref(r.row, 1), None, style=style))
-    return EditPlan(sheet, "A1:E200", tuple(cells), activate=sheet, message=(
-        f"{stage.label('ja')}: 推奨KPI {len(stage.recommend)}件、重点外 {len(outside)}件。",
-        f"{stage.label('en')}: {len(stage.recommend)} recommended KPIs, {len(outside)} outside the focus.",
-    ))
+    # each language's message names the stage in that language
+    message = (text("addin.stage_recommended", "ja", stage=stage.label("ja"), recommended=len(stage.recommend), outside=len(outside)),
+               text("addin.stage_recommended", "en", stage=stage.label("en"), recommended=len(stage.recommend), outside=len(outside)))
+    return EditPlan(sheet, "A1:E200", tuple(cells), activate=sheet, message=message)
 
 
 # --- KPI設計チェック / Check KPI design ---------------------------------------------------
@@ -164,54 +160,49 @@ def plan_design_check(facts: WorkbookFacts) -> EditPlan:
     cat = load_catalogue()
     months = _number(facts, "months_since_launch")
     if months < 0:
-        raise UserError(f"Enter months >= 0 in the named cell months_since_launch (now: {months:g}).", ja=f"名前付きセル months_since_launch には0以上の月数を入力してください(現在: {months:g})。")
+        raise user_error("addin.months_negative", months=months)
     stage = stage_for_months(months)
     ids = [r.kpi_id for r in facts.kpi_rows]
     check = design_check(ids, stage, lang)
     sheet = REPORT_SHEETS["check"][lang]
-    rows: list[list[Any]] = [[_t(lang, "KPI設計チェック", "KPI design check")], [],
-                             [_t(lang, "階層", "Tier"), _t(lang, "KPI数", "KPIs"), _t(lang, "推奨", "Recommended"),
-                              _t(lang, "判定", "Status")]]
+    rows: list[list[Any]] = [[text("addin.check_title", lang)], [], list(text_list("addin.check_tier_cols", lang))]
     styles = ["title", "label", "header"]
     for t in check.tiers:
         rows.append([t.label, t.count, f"{t.min_count}–{t.max_count}", t.verdict(lang)])
         styles.append("text")
-    rows += [[], [_t(lang, "KPIごとの確認", "Per KPI"), None, None, None, None],
-             ["KPI ID", "KPI", _t(lang, "目標", "Target"), _t(lang, "単位", "Unit"), _t(lang, "目安との比較", "Against the guide")]]
+    rows += [[], [text("addin.per_kpi", lang), None, None, None, None], list(text_list("addin.check_kpi_cols", lang))]
     styles += ["label", "section", "header"]
     problems = 0
     for r in facts.kpi_rows:
         kpi = next((k for k in cat.kpis if k.id == r.kpi_id), None)
-        target = facts.values.get(f"target_{r.kpi_id}")
-        has_target = isinstance(target, (int, float)) and not isinstance(target, bool)
+        value = facts.values.get(f"target_{r.kpi_id}")
+        target = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
         if kpi is None:
-            rows.append([r.kpi_id, _t(lang, "カタログにないKPI", "not in the catalogue"), target if has_target else None,
-                         _t(lang, "単位なし", "no unit"), ""])
+            rows.append([r.kpi_id, text("addin.not_in_catalogue", lang), target, text("addin.no_unit", lang), ""])
             problems += 1
         else:
-            note = _guide_note(kpi, target, lang) if has_target else _t(lang, "目標が未入力", "target missing")
-            problems += (not has_target) + note.startswith(("目安より", "below", "above"))
-            rows.append([r.kpi_id, kpi.label(lang), target if has_target else None, kpi.unit, note])
+            note, finding = (text("addin.target_missing", lang), True) if target is None else _guide_note(kpi, target, lang)
+            problems += finding
+            rows.append([r.kpi_id, kpi.label(lang), target, kpi.unit, note])
         styles.append("text")
-    rows += [[], [_t(lang, "メッセージ", "Messages")]] + [[m] for m in check.messages]
+    rows += [[], [text("addin.messages", lang)]] + [[m] for m in check.messages]
     styles += ["label", "section"] + ["note"] * len(check.messages)
     tiers_bad = sum(t.status != "ok" for t in check.tiers)
-    return EditPlan(sheet, "A1:E300", tuple(_report_cells(sheet, rows, styles)), activate=sheet, message=(
-        f"KPI {len(ids)}件を確認しました: 階層の数の問題 {tiers_bad}件、KPIごとの指摘 {problems}件。",
-        f"Checked {len(ids)} KPIs: {tiers_bad} tier count issue(s), {problems} per-KPI finding(s).",
-    ))
+    return EditPlan(sheet, "A1:E300", tuple(_report_cells(sheet, rows, styles)), activate=sheet,
+                    message=both("addin.design_checked", kpis=len(ids), tiers=tiers_bad, findings=problems))
 
 
-def _guide_note(kpi: Any, target: float, lang: str) -> str:
+def _guide_note(kpi: Any, target: float, lang: Lang) -> tuple[str, bool]:
+    """What the report says of a target against the KPI's first guide, and whether it is a finding (outside the guide)."""
     guides = [b for b in kpi.benchmarks]
     if not guides:
-        return _t(lang, "目安なし", "no guide")
+        return text("addin.no_guide", lang), False
     b = guides[0]
     low, high = b.low, b.high
     fmt = (lambda v: f"{v:.0%}") if kpi.unit == "rate" else (lambda v: f"{v:,g}")
     guide = f"{fmt(low)}" + ("" if high is None else f"–{fmt(high)}") + ("+" if high is None else "")
     if target < low:
-        return _t(lang, f"目安より低い({b.label('ja')} {guide}, {b.source})", f"below the guide ({b.label('en')} {guide}, {b.source})")
+        return text("addin.below_guide", lang, label=b.label(lang), guide=guide, source=b.source), True
     if high is not None and target > high:
-        return _t(lang, f"目安より高い({b.label('ja')} {guide}, {b.source})", f"above the guide ({b.label('en')} {guide}, {b.source})")
-    return _t(lang, f"目安の範囲内({guide})", f"within the guide ({guide})")
+        return text("addin.above_guide", lang, label=b.label(lang), guide=guide, source=b.source), True
+    return text("addin.within_guide", lang, guide=guide), False

@@ -13,9 +13,12 @@ import math
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kpitree.cli_support import add_lang
+
+if TYPE_CHECKING:
+    from kpitree.udfs.catalogue import Lang
 
 DEFAULT_OUT = "kpitree-demo.xlsx"
 
@@ -42,7 +45,7 @@ def free_path(path: Path) -> Path:
     return candidate
 
 
-def build_demo(out: Path, lang: str) -> dict[str, Any]:
+def build_demo(out: Path, lang: Lang) -> dict[str, Any]:
     """Write the demo workbook to ``out``; its named single-cell values."""
     from kpitree.workbook_templates import build_workbook, rebuild_dashboard, sample_inputs
 
@@ -62,14 +65,14 @@ def named_values(path: Path) -> dict[str, Any]:
     return facts_from_openpyxl(openpyxl.load_workbook(path, data_only=True)).values
 
 
-def dashboard_rows(values: dict[str, Any], lang: str) -> list[tuple[str, ...]]:
+def dashboard_rows(values: dict[str, Any], lang: Lang) -> list[tuple[str, ...]]:
     """One row per dashboard KPI: tier, label, target, actual, achievement, status."""
     from kpitree.udfs.catalogue import load_catalogue
     from kpitree.udfs.status import evaluate_status, status_label
     from kpitree.workbook_templates import NAMED_OUTPUTS
 
     cat = load_catalogue()
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for name in NAMED_OUTPUTS:  # the dashboard's order: strategic, tactical, action
         if not name.startswith("achievement_") or name not in values:
             continue
@@ -104,6 +107,7 @@ def run_demo(args: argparse.Namespace) -> int:
     from kpitree.cli_support import print_table
     from kpitree.udfs.catalogue import load_catalogue
     from kpitree.udfs.stage import recommend, stage_for_months
+    from kpitree.udfs.texts import text, text_list
 
     lang = args.lang
     from kpitree.errors import UserError
@@ -114,24 +118,20 @@ def run_demo(args: argparse.Namespace) -> int:
     if not out.resolve().parent.is_dir():
         raise UserError(f"folder {out.resolve().parent} does not exist")
     values = build_demo(out.resolve(), lang)
-    ja = lang == "ja"
-    heads = ("階層", "KPI", "目標", "実績", "達成率", "状況") if ja else ("tier", "KPI", "target", "actual", "achievement", "status")
-    print_table("KPIダッシュボード" if ja else "KPI dashboard", heads, dashboard_rows(values, lang), right=(2, 3, 4))
+    print_table(text("demo.title", lang), text_list("demo.heads", lang), dashboard_rows(values, lang), right=(2, 3, 4))
 
     cat = load_catalogue()
     label = values.get("bottleneck")
     lever = next((b for b in cat.bottlenecks if b.label(lang) == label), None)
     if lever is not None:
-        print(("ボトルネック: " if ja else "Bottleneck: ") + f"{lever.label(lang)} — "
-              + ("想定原因 " if ja else "likely cause: ") + lever.cause(lang) + " / "
-              + ("改善アクション " if ja else "action: ") + lever.action(lang))
+        print(text("demo.bottleneck", lang, label=lever.label(lang), cause=lever.cause(lang), action=lever.action(lang)))
     elif label:
-        print(("ボトルネック: " if ja else "Bottleneck: ") + str(label))
+        print(text("demo.bottleneck_label", lang, label=label))
     stage = stage_for_months(values["months_since_launch"])
     focus = ", ".join(f"{r.kpi_label} {r.stars}" for r in recommend(stage, lang))
-    print(("段階: " if ja else "Stage: ") + f"{stage.label(lang)} — {stage.focus(lang)}")
-    print(("重点KPI: " if ja else "Focus KPIs: ") + focus)
+    print(text("demo.stage", lang, label=stage.label(lang), focus=stage.focus(lang)))
+    print(text("demo.focus", lang, kpis=focus))
     for tip in stage.tips(lang):
-        print(f"・{tip}" if ja else f"- {tip}")
-    print(("書き出し: " if ja else "Written: ") + os.fspath(out))
+        print(text("cli.bullet", lang, item=tip))
+    print(text("demo.written", lang, path=os.fspath(out)))
     return 0

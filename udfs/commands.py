@@ -9,7 +9,8 @@ from kpitree.cli_support import add_json, add_lang, amount, non_negative, positi
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("catalog", help="list the KPI catalogue", description="List the KPI catalogue: id, tier, label, unit, direction, formula, benchmark guides.")
+    p = sub.add_parser("catalog", help="list the KPI catalogue",
+                       description="List the KPI catalogue: id, tier, label, unit, direction, formula, benchmark guides.")
     add_lang(p)
     p.add_argument("--tier", choices=("strategic", "tactical", "action"), help="only this tier")
     add_json(p)
@@ -53,6 +54,7 @@ def _stage_bounds() -> str:
 
 def run_catalog(args: argparse.Namespace) -> int:
     from .catalogue import load_catalogue
+    from .texts import text, text_list
 
     cat = load_catalogue()
     kpis = [k for k in cat.kpis if args.tier in (None, k.tier)]
@@ -66,9 +68,7 @@ def run_catalog(args: argparse.Namespace) -> int:
             f"{b.label(lang)} {_fmt_guide(b.low, b.high, k.unit)} ({b.source})" for b in k.benchmarks
         )
         rows.append((k.id, cat.tier(k.tier).label(lang), k.label(lang), k.unit, k.direction, k.formula(lang), guides))
-    heads = ("id", "階層", "KPI", "単位", "方向", "計算式", "目安(出典)") if lang == "ja" else (
-        "id", "tier", "KPI", "unit", "better", "formula", "guide (seed)")
-    print_table("KPI catalogue" if lang == "en" else "KPIカタログ", heads, rows)
+    print_table(text("cli.catalog_title", lang), text_list("cli.catalog_heads", lang), rows)
     return 0
 
 
@@ -81,24 +81,22 @@ def _fmt_guide(low: float, high: float | None, unit: str) -> str:
 
 def run_plan(args: argparse.Namespace) -> int:
     from .kpi_tree import PERIODS, back_calculate
+    from .texts import text, text_list
 
     plan = back_calculate(args.revenue, args.deal_size, args.win_rate, args.conversion_rate, args.connect_rate, args.working_days)
     if args.json:
         print_json(
             {
-                "inputs": {k: getattr(plan, k) for k in ("annual_revenue", "avg_deal_size", "win_rate", "conversion_rate", "connect_rate", "working_days_per_month")},
+                "inputs": {k: getattr(plan, k) for k in ("annual_revenue", "avg_deal_size", "win_rate", "conversion_rate",
+                                                         "connect_rate", "working_days_per_month")},
                 "plan": {r.key: {p: r.per(p) for p in PERIODS} for r in plan.rows},
             }
         )
         return 0
-    heads = ("", "年間", "四半期", "月間", "週間", "1日") if args.lang == "ja" else ("", "year", "quarter", "month", "week", "day")
     rows = [(r.label(args.lang), *(f"{r.per(p):,.1f}" for p in PERIODS)) for r in plan.rows]
-    title = (
-        f"KGIからの逆算 (受注率 {plan.win_rate:.0%}, 商談化率 {plan.conversion_rate:.0%}, 接続率 {plan.connect_rate:.0%}, 月{plan.working_days_per_month:g}営業日)"
-        if args.lang == "ja"
-        else f"Back-calculation from the KGI (win {plan.win_rate:.0%}, conversion {plan.conversion_rate:.0%}, connect {plan.connect_rate:.0%}, {plan.working_days_per_month:g} working days a month)"
-    )
-    print_table(title, heads, rows, right=range(1, 6))
+    title = text("cli.plan_title", args.lang, win=plan.win_rate, conversion=plan.conversion_rate, connect=plan.connect_rate,
+                 days=plan.working_days_per_month)
+    print_table(title, text_list("cli.plan_heads", args.lang), rows, right=range(1, 6))
     return 0
 
 
@@ -107,6 +105,7 @@ def run_stage(args: argparse.Namespace) -> int:
 
     from .catalogue import load_catalogue
     from .stage import design_check, recommend, stage_for_months
+    from .texts import text, text_list
 
     lang = args.lang
     stage = stage_for_months(args.months)
@@ -131,17 +130,16 @@ def run_stage(args: argparse.Namespace) -> int:
             }
         )
         return 0
-    heads = ("階層", "KPI", "優先度", "理由") if lang == "ja" else ("tier", "KPI", "priority", "why")
-    print_table(f"{stage.label(lang)} — {stage.focus(lang)}", heads, [(r.tier_label, r.kpi_label, r.stars, r.why) for r in recs])
+    print_table(f"{stage.label(lang)} — {stage.focus(lang)}", text_list("cli.stage_heads", lang),
+                [(r.tier_label, r.kpi_label, r.stars, r.why) for r in recs])
     for tip in stage.tips(lang):
-        print(f"・{tip}" if lang == "ja" else f"- {tip}")
+        print(text("cli.bullet", lang, item=tip))
     if check is not None:
-        heads = ("階層", "数", "推奨", "判定") if lang == "ja" else ("tier", "count", "recommended", "status")
         print_table(
-            "KPI設計チェック" if lang == "ja" else "KPI design check",
-            heads,
+            text("cli.check_title", lang),
+            text_list("cli.check_heads", lang),
             [(t.label, t.count, f"{t.min_count}–{t.max_count}", t.verdict(lang)) for t in check.tiers],
         )
         for message in check.messages:
-            print(f"・{message}" if lang == "ja" else f"- {message}")
+            print(text("cli.bullet", lang, item=message))
     return 0

@@ -17,8 +17,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import kpi_formulas as kf
-from .catalogue import Bilingual, Lang, load_catalogue
+from .catalogue import LANGS, Bilingual, Lang, load_catalogue
 from .excel_values import OK, Kind, XlError, check_domain, first_error, to_checked
+from .texts import text, text_list
 
 MONTHS_PER_YEAR = 12
 WEEKS_PER_YEAR = 52
@@ -98,18 +99,18 @@ def back_calculate(
     connects = opportunities / conv
     calls = float(kf.required_calls(opportunities, conv, conn))
     annual = [
-        ("revenue", "売上(KGI)", "Revenue (KGI)", revenue),
-        ("won_deals", "必要受注件数", "Won deals needed", won),
-        ("opportunities", "必要商談数", "Opportunities needed", opportunities),
-        ("connects", "必要接続数", "Connects needed", connects),
-        ("calls", "必要架電数", "Calls needed", calls),
+        ("revenue", "plan.revenue", revenue),
+        ("won_deals", "plan.won_deals", won),
+        ("opportunities", "plan.opportunities", opportunities),
+        ("connects", "plan.connects", connects),
+        ("calls", "plan.calls", calls),
     ]
     rows = tuple(
         PlanRow(
-            key, ja, en, value, value / 4, value / MONTHS_PER_YEAR, value / WEEKS_PER_YEAR,
+            key, text(label, "ja"), text(label, "en"), value, value / 4, value / MONTHS_PER_YEAR, value / WEEKS_PER_YEAR,
             value / MONTHS_PER_YEAR / days,
         )
-        for key, ja, en, value in annual
+        for key, label, value in annual
     )
     return Plan(revenue, size, win, conv, conn, days, rows)
 
@@ -117,11 +118,9 @@ def back_calculate(
 # --- bottleneck -------------------------------------------------------------------
 
 LEVERS = ("calls", "connect_rate", "conversion_rate", "win_rate", "avg_deal_size")
-# label, cause, action when every lever is at or above its target
-NO_BOTTLENECK = {
-    "ja": ("ボトルネックなし", "全ての指標が目標以上", "現状の活動を維持"),
-    "en": ("No bottleneck", "Every lever is at or above target", "Keep the current activity"),
-}
+# lang -> (label, cause, action) when every lever is at or above its target (texts.toml [bottleneck]);
+# the worksheet function and the engine's bridge import this table
+NO_BOTTLENECK: dict[str, tuple[str, ...]] = {lang: text_list("bottleneck.none", lang) for lang in LANGS}
 _LEVER_KINDS = (Kind.COUNT, Kind.RATE, Kind.RATE, Kind.RATE, Kind.AMOUNT)
 
 
@@ -197,7 +196,8 @@ def find_bottleneck(actuals: dict[str, float], targets: dict[str, float], lang: 
     recovered = {lever: float(v) for lever, v in zip(LEVERS, r.recovered)}
     revenue, target = float(r.actual_revenue), float(r.target_revenue)
     if r.lever_index == -1:
-        return BottleneckResult(None, *NO_BOTTLENECK[lang], 0.0, revenue, target, recovered)
+        label, cause, action = NO_BOTTLENECK[lang]
+        return BottleneckResult(None, label, cause, action, 0.0, revenue, target, recovered)
     b = load_catalogue().bottleneck(LEVERS[int(r.lever_index)])
     return BottleneckResult(
         b.lever, b.label(lang), b.cause(lang), b.action(lang), recovered[b.lever], revenue, target, recovered

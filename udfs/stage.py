@@ -8,31 +8,19 @@ later stage, as the seed's headings "6ヶ月-1年" and "1年以降" read.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
 from .catalogue import Lang, Stage, load_catalogue
 from .excel_values import OK, Kind, XlError, check_domain, to_checked
+from .texts import text, text_list
 
 STARS = {3: "★★★", 2: "★★☆", 1: "★☆☆"}
-TIER_VERDICTS = {
-    "ja": {"ok": "OK", "too_few": "少なすぎ", "too_many": "多すぎ"},
-    "en": {"ok": "OK", "too_few": "too few", "too_many": "too many"},
-}
-
-# Count rules other seeds give, reported next to the 3-tier rule (spec section 2).
-OTHER_COUNT_RULES = {
-    "ja": [
-        "seed 003: 組織全体で3〜5個、各部門で2〜3個",
-        "seed 002: 1人あたり3〜5個",
-    ],
-    "en": [
-        "seed 003: 3–5 organisation-wide, 2–3 per department",
-        "seed 002: 3–5 per person",
-    ],
-}
+# a tier's count status -> its verdict text (texts.toml [stage])
+VERDICT_KEYS = {"ok": "stage.verdict_ok", "too_few": "stage.verdict_too_few", "too_many": "stage.verdict_too_many"}
 
 
 def stage_bounds_text(lang: Lang = "ja") -> str:
@@ -42,14 +30,15 @@ def stage_bounds_text(lang: Lang = "ja") -> str:
     for i, stage in enumerate(stages):
         lo = f"{stage.from_months:g}"
         hi = f"{stages[i + 1].from_months:g}" if i + 1 < len(stages) else None
-        name = stage.label(lang) if lang == "ja" else stage.label(lang).lower()
+        # a label inside a sentence: English lower-cases it; Japanese has no case, so ja labels are unchanged
+        name = stage.label(lang).lower()
         if i == 0:
-            parts.append(f"{name} {hi}か月未満" if lang == "ja" else f"{name} < {hi}")
+            parts.append(text("stage.bounds_first", lang, name=name, hi=hi))
         elif hi is None:
-            parts.append(f"{name} {lo}か月以上" if lang == "ja" else f"{name} {lo}+ months")
+            parts.append(text("stage.bounds_last", lang, name=name, lo=lo))
         else:
-            parts.append(f"{name} {lo}〜{hi}か月未満" if lang == "ja" else f"{name} {lo} to < {hi}")
-    return ("、" if lang == "ja" else ", ").join(parts)
+            parts.append(text("stage.bounds_middle", lang, name=name, lo=lo, hi=hi))
+    return text("stage.bounds_sep", lang).join(parts)
 
 
 def evaluate_stage_index(months: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -129,7 +118,7 @@ class TierCount:
         return "too_many" if self.count > self.max_count else "ok"
 
     def verdict(self, lang: Lang) -> str:
-        return TIER_VERDICTS[lang][self.status]
+        return text(VERDICT_KEYS[self.status], lang)
 
 
 @dataclass(frozen=True)
@@ -166,16 +155,11 @@ def design_check(kpi_ids: Iterable[str], stage: Stage, lang: Lang = "ja") -> Des
     messages = []
     for t in tiers:
         if t.status != "ok":
-            if lang == "ja":
-                messages.append(f"{t.label}: {t.count}個(推奨 {t.min_count}〜{t.max_count}個)")
-            else:
-                messages.append(f"{t.label}: {t.count} (recommended {t.min_count}–{t.max_count})")
+            messages.append(text("stage.tier_count", lang, label=t.label, count=t.count, low=t.min_count, high=t.max_count))
     for k in outside:
-        label = cat.kpi(k).label(lang)
-        messages.append(
-            f"{label}: {stage.label(lang)}の重点外" if lang == "ja" else f"{label}: outside the {stage.label(lang)} focus"
-        )
+        messages.append(text("stage.outside_focus", lang, label=cat.kpi(k).label(lang), stage=stage.label(lang)))
     for k in unknown:
-        messages.append(f"{k}: カタログにないKPI" if lang == "ja" else f"{k}: not in the catalogue")
-    messages.extend(OTHER_COUNT_RULES[lang])
+        messages.append(text("stage.not_in_catalogue", lang, kpi=k))
+    # count rules other seeds give, reported next to the 3-tier rule (spec section 2)
+    messages.extend(text_list("stage.other_count_rules", lang))
     return DesignCheck(stage.id, tiers, outside, missing, unknown, tuple(messages))

@@ -11,17 +11,16 @@ from typing import Any
 
 import numpy as np
 
-from .catalogue import Lang
+from .catalogue import LANGS, Lang
 from .excel_values import OK, Kind, XlError, check_domain, first_error, to_checked
+from .texts import text_list
 
 ON_TRACK_FROM = 1.0
 WATCH_FROM = 0.8
 
 STATUS_IDS = ("behind", "watch", "on_track")
-STATUS_LABELS: dict[str, tuple[str, ...]] = {
-    "ja": ("遅れ", "注意", "順調"),
-    "en": ("Behind", "Watch", "On track"),
-}
+# lang -> the labels of STATUS_IDS, in that order (texts.toml [status]); other parts import this table
+STATUS_LABELS: dict[str, tuple[str, ...]] = {lang: text_list("status.labels", lang) for lang in LANGS}
 
 
 def evaluate_status(

@@ -22,6 +22,8 @@ from .names import NAMED_CELLS, NAMED_INPUTS, NAMED_OUTPUTS, named_cells_markdow
 from .spec import sample_inputs
 
 if TYPE_CHECKING:
+    from kpitree.udfs.catalogue import Lang
+
     from .dashboard import DashboardPlan
 
 TEMPLATE_FILES = {"ja": "inside_sales_kpi_ja.xlsx", "en": "inside_sales_kpi_en.xlsx"}
@@ -37,7 +39,7 @@ def template_path(lang: str = "ja") -> Path:
     return Path(str(resources.files(__package__).joinpath(TEMPLATE_FILES[lang])))
 
 
-def build_workbook(path: Any, lang: str = "ja", inputs: dict[str, Any] | None = None, **kwargs: Any) -> Path:
+def build_workbook(path: Any, lang: Lang = "ja", inputs: dict[str, Any] | None = None, **kwargs: Any) -> Path:
     from .builder import build_workbook as build
 
     return build(path, lang, inputs, **kwargs)

@@ -20,12 +20,15 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
+
+from kpitree.udfs.catalogue import Lang
+from kpitree.udfs.texts import text
 
 from .dashboard import DashboardPlan, plan_dashboard
-from .layout import (BORDER, FONT_SIZE, PlannedCell, PlannedChart, SheetSetup, ValidationRule, col_index, split_ref,
-                     style_properties)
+from .layout import BORDER, FONT_SIZE, PlannedCell, PlannedChart, SheetSetup, ValidationRule, col_index, split_ref, style_properties
 from .spec import SHEETS, SheetsSpec, sample_inputs, sheet_cells
 
 EXCEL_365_CALC_ID = 191029
@@ -43,14 +46,14 @@ def validation_options(rule: ValidationRule) -> dict[str, Any]:
             "error_message": rule.message, "error_type": "stop", "ignore_blank": True}
 
 
-def workbook_parts(lang: str = "ja", inputs: dict[str, Any] | None = None) -> tuple[SheetsSpec, DashboardPlan]:
+def workbook_parts(lang: Lang = "ja", inputs: dict[str, Any] | None = None) -> tuple[SheetsSpec, DashboardPlan]:
     spec = sheet_cells(lang, inputs)
     settings = {k: inputs[k] for k in ("status_on_track_from", "status_watch_from") if inputs and inputs.get(k) is not None}
     plan = plan_dashboard(spec.kpi_rows, lang, settings)
     return spec, plan
 
 
-def build_workbook(path: str | os.PathLike, lang: str = "ja", inputs: dict[str, Any] | None = None) -> Path:
+def build_workbook(path: str | os.PathLike, lang: Lang = "ja", inputs: dict[str, Any] | None = None) -> Path:
     """Write the 4-sheet template to ``path``; ``inputs`` default to :func:`sample_inputs`.
 
     ``inputs`` maps defined names (and ``trend_*`` to 12 values) to input values; a name
@@ -111,12 +114,12 @@ def xlsxwriter_format(key: str, font: str) -> dict[str, Any]:
     return f
 
 
-def _write(path: Path, lang: str, spec: SheetsSpec, plan: DashboardPlan) -> None:
+def _write(path: Path, lang: Lang, spec: SheetsSpec, plan: DashboardPlan) -> None:
     import xlsxwriter
 
     setup = plan.setup
     wb = xlsxwriter.Workbook(str(path), {"default_format_properties": {"font_name": setup.font, "font_size": setup.font_size}})
-    wb.set_properties({"title": "3階層KPI設計テンプレート" if lang == "ja" else "3-tier KPI design template",
+    wb.set_properties({"title": text("template.workbook_title", lang),
                        "author": "kpitree", "created": FIXED_CREATED})
     wb.set_calc_mode("auto", EXCEL_365_CALC_ID)
     wb.calc_on_load = False  # keep the cached values: no forced full recalculation on open
@@ -134,7 +137,7 @@ def _write(path: Path, lang: str, spec: SheetsSpec, plan: DashboardPlan) -> None
             "format": wb.add_format({"bg_color": cf.fill, "font_color": cf.color, "bold": cf.bold})})
     for chart in plan.charts:
         sheets[chart.sheet].insert_chart(chart.anchor, _chart(wb, chart, setup.font), {"object_position": 3})
-    for sheet_setup in list(spec.setups) + [setup]:
+    for sheet_setup in [*spec.setups, setup]:
         _setup(sheets[sheet_setup.sheet], sheet_setup)
     sheets[SHEETS[lang][0]].activate()
     wb.close()

@@ -8,8 +8,10 @@ text '40件'").
 
 from __future__ import annotations
 
-from kpitree.errors import UserError
 from kpitree.udfs.catalogue import load_catalogue
+from kpitree.udfs.texts import both
+
+from kpitree.errors import UserError
 
 from .contract import CellFacts, WorkbookFacts
 from .layout import cell_ref
@@ -26,8 +28,8 @@ class NamedCellError(UserError):
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
-        super().__init__("wrong named cells — " + "; ".join(problems) + " (nothing was changed)",
-                         ja="名前付きセルに問題があります — " + "; ".join(problems) + "(何も変更していません)")
+        ja, en = both("checks.named_cells", problems="; ".join(problems))
+        super().__init__(en, ja=ja)
 
 
 def cell_problem(cell: CellFacts, *, formula_ok: bool) -> str | None:
@@ -51,6 +53,11 @@ def name_problem(facts: WorkbookFacts, name: str) -> str | None:
 def check_named_cells(facts: WorkbookFacts, names: tuple[str, ...] = REQUIRED_INPUTS,
                       outputs: tuple[str, ...] = REQUIRED_OUTPUTS) -> list[str]:
     """Problems with the workbook's named cells (missing, broken, text, errors) and its KPI rows' cells."""
+    return [*_input_problems(facts, names), *_output_problems(facts, outputs), *_kpi_row_problems(facts)]
+
+
+def _input_problems(facts: WorkbookFacts, names: tuple[str, ...]) -> list[str]:
+    """Input names: one cell each, holding a number (or nothing), not a formula."""
     problems: list[str] = []
     for name in names:
         if (problem := name_problem(facts, name)) is not None:
@@ -63,6 +70,12 @@ def check_named_cells(facts: WorkbookFacts, names: tuple[str, ...] = REQUIRED_IN
         issue = cell_problem(facts.cells[(sheet, ref)], formula_ok=False)
         if issue:
             problems.append(f"{name} ({sheet}!{ref}): {issue}")
+    return problems
+
+
+def _output_problems(facts: WorkbookFacts, outputs: tuple[str, ...]) -> list[str]:
+    """Output names: present, and still their formula (not a typed-over value)."""
+    problems: list[str] = []
     for name in outputs:
         if (problem := name_problem(facts, name)) is not None:
             problems.append(problem)
@@ -73,6 +86,12 @@ def check_named_cells(facts: WorkbookFacts, names: tuple[str, ...] = REQUIRED_IN
         cell = facts.cells[(sheet, ref)]
         if cell.formula is None and (cell.is_error or isinstance(cell.value, str)):
             problems.append(f"{name} ({sheet}!{ref}): holds {cell.value!r}, expected its formula")
+    return problems
+
+
+def _kpi_row_problems(facts: WorkbookFacts) -> list[str]:
+    """The target and actual cells of every catalogue KPI row (an actual may be a formula)."""
+    problems: list[str] = []
     known = {k.id for k in load_catalogue().kpis}
     for row in facts.kpi_rows:
         if row.kpi_id not in known:  # already a problem of the rows

@@ -54,11 +54,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_template_build(args: argparse.Namespace) -> int:
+    from kpitree.udfs.catalogue import LANGS, Lang
+
     from . import TEMPLATE_FILES
     from .builder import build_workbook
 
     folder = args.out_dir or Path(__file__).resolve().parent
-    for lang in ([args.lang] if args.lang else ["ja", "en"]):
+    langs: tuple[Lang, ...] = (args.lang,) if args.lang else LANGS
+    for lang in langs:
         path = build_workbook(folder / TEMPLATE_FILES[lang], lang)
         print(path)
     return 0

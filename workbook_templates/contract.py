@@ -23,8 +23,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from kpitree.errors import UserError
-from kpitree.udfs.catalogue import load_catalogue
+from kpitree.udfs.catalogue import LANGS, Lang, load_catalogue
+from kpitree.udfs.texts import user_error
 
 from .layout import cell_ref
 from .spec import COL_ACTUAL, COL_ID, COL_LABEL, COL_TARGET, KPI_HEADER_ID, SHEETS, TIER_SHEET, KpiRow
@@ -50,7 +50,7 @@ class CellFacts:
 class WorkbookFacts:
     """What kpitree reads from a KPI workbook (see the module doc)."""
 
-    lang: str
+    lang: Lang
     values: dict[str, Any]  # single-cell defined name -> its value
     kpi_rows: tuple[KpiRow, ...]
     names: dict[str, tuple[str, str]] = field(default_factory=dict)  # defined name -> (sheet, "D12" or "A1:B2")
@@ -95,19 +95,16 @@ def parse_refers_to(refers_to: str) -> tuple[str, str] | None:
     return place if place is not None and ":" not in place[1] else None
 
 
-def detect_lang(sheet_names: list[str]) -> str:
+def detect_lang(sheet_names: list[str]) -> Lang:
     """The template language whose sheets 1–3 the workbook has; UserError when neither."""
-    for lang in ("ja", "en"):
+    for lang in LANGS:
         if all(title in sheet_names for title in SHEETS[lang][:KPI_SHEET_COUNT]):
             return lang
-    raise UserError(
-        f"not a kpitree workbook: the template's sheets 1-3 ({', '.join(SHEETS['ja'][:KPI_SHEET_COUNT])}, or "
-        f"{', '.join(SHEETS['en'][:KPI_SHEET_COUNT])}) were not found (it has: {', '.join(sheet_names)}); "
-        "start from `kpitree new` or the ribbon's 'New workbook'",
-        ja="KPI設計テンプレートのシート(シート1〜3)が見つかりません。「新規ブック」から作ったブックで実行してください。")
+    raise user_error("contract.not_a_workbook", ja_sheets=", ".join(SHEETS["ja"][:KPI_SHEET_COUNT]),
+                     en_sheets=", ".join(SHEETS["en"][:KPI_SHEET_COUNT]), found=", ".join(sheet_names))
 
 
-def kpi_rows(grid: Grid, lang: str) -> tuple[list[KpiRow], list[str]]:
+def kpi_rows(grid: Grid, lang: Lang) -> tuple[list[KpiRow], list[str]]:
     """KPI rows of sheets 1–3 and the problems found in them (see the module doc)."""
     cat = load_catalogue()
     known = {k.id for k in cat.kpis}

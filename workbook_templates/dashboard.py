@@ -36,16 +36,28 @@ rebuilding twice gives the same dashboard.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from kpitree.udfs.catalogue import load_catalogue
+from kpitree.udfs.catalogue import Lang, load_catalogue
 from kpitree.udfs.kpi_tree import LEVERS
-from kpitree.udfs.stage import OTHER_COUNT_RULES
-from kpitree.udfs.status import STATUS_LABELS
+from kpitree.udfs.texts import text, text_list
 
-from .layout import (FONTS, ChartSeries, PlannedCell, PlannedChart, PlannedConditionalFormat, PlannedName,
-                     PlannedValidation, SheetSetup, absolute, cell_ref, quote_sheet, validation_rule)
+from .layout import (
+    FONTS,
+    ChartSeries,
+    PlannedCell,
+    PlannedChart,
+    PlannedConditionalFormat,
+    PlannedName,
+    PlannedValidation,
+    SheetSetup,
+    absolute,
+    cell_ref,
+    quote_sheet,
+    validation_rule,
+)
 from .spec import SHEETS, KpiRow, kpi_format
 
 if TYPE_CHECKING:
@@ -58,7 +70,7 @@ STATUS_COLORS = {"on_track": ("#C6EFCE", "#006100"), "watch": ("#FFEB9C", "#9C57
 TIER_ORDER = ("strategic", "tactical", "action")
 # The cells behind KPI_BOTTLENECK's five levers (target name, actual name, format), listed in the engine's
 # argument order (kpi_tree.LEVERS). Labels are the catalogue's KPI labels (a lever id is a KPI id), except where
-# T's "short_labels" word a lever differently (shorter, to fit column B; ja 成約率 as in the bottleneck labels).
+# SHORT_LABELS word a lever differently (shorter, to fit column B; ja 成約率 as in the bottleneck labels).
 LEVER_CELLS = {
     "calls": ("required_calls_month", "raw_calls_month", "count1"),
     "connect_rate": ("plan_connect_rate", "actual_connect_rate", "rate"),
@@ -67,54 +79,11 @@ LEVER_CELLS = {
     "avg_deal_size": ("avg_deal_size", "raw_actual_deal_size", "amount"),
 }
 
-T = {
-    "ja": {
-        "title": "シート4 KPIダッシュボード",
-        "note": "このシートは自動計算です(入力はシート1〜3と黄色の基準値のみ)。KPIの行を足したり消したりしたら `kpitree dashboard` で作り直せます。A〜R列は再構築で上書きされます。",
-        "settings": "設定と段階", "on_track": "「順調」の基準(達成率)", "watch": "「注意」の基準(達成率)",
-        "stage": "現在の段階", "periods": "期間:戦略=四半期/戦術=月次/行動=日次",
-        "kpis": "KPI一覧(目標・実績・達成率・差異・状況)",
-        "cols": ("KPI ID", "階層", "KPI", "目標", "実績", "達成率", "差異", "状況", "段階の重点"),
-        "focus": "重点", "outside": "重点外",
-        "summary": "状況の件数",
-        "funnel": "ファネル(今月)とボトルネック", "funnel_cols": ("", "段階", "目標(月間)", "実績(今月)", "達成率"),
-        "volumes": ("接続数", "商談数", "受注数"),  # after calls (the catalogue's label)
-        "levers_title": "ボトルネック分析の5指標(KPI_BOTTLENECK の入力)",
-        "per_month": "{label}(月間)", "short_labels": {"connect_rate": "接続率", "win_rate": "成約率"},
-        "revenue": "売上(月間 = 5指標の積)",
-        "bottleneck_cols": ("", "ボトルネック", "想定原因", "改善アクション", "回復する売上(月間)"),
-        "design": "KPI設計チェック(3階層の推奨数:{counts})", "count_range": "{tier} {low}〜{high}", "count_sep": "/",
-        "design_cols": ("", "階層", "KPI数", "推奨", "判定"),
-        "ok": "OK", "few": "少なすぎ", "many": "多すぎ", "outside_count": "段階の重点外のKPI数",
-        "trend": "月次推移(シート2の実績)",
-        "trend_cols": ("", "月", "商談創出数", "目標(月次)", "達成率", "商談化率", "架電数", "接続率", "受注件数"),
-        "chart_achievement": "KPI別達成率", "chart_funnel": "ファネル(今月):目標と実績", "chart_trend": "商談創出数の月次推移",
-        "target": "目標", "actual": "実績",
-    },
-    "en": {
-        "title": "Sheet 4 KPI dashboard",
-        "note": "Everything here is computed (inputs live on sheets 1–3 and in the yellow thresholds). After adding or removing KPI rows run `kpitree dashboard`; columns A–R are rewritten.",
-        "settings": "Settings and stage", "on_track": "On track from (achievement)", "watch": "Watch from (achievement)",
-        "stage": "Current stage", "periods": "Periods: strategic = quarter / tactical = month / action = day",
-        "kpis": "KPIs: target, actual, achievement, gap, status",
-        "cols": ("KPI ID", "tier", "KPI", "target", "actual", "achievement", "gap", "status", "stage focus"),
-        "focus": "focus", "outside": "outside",
-        "summary": "Status counts",
-        "funnel": "Funnel (this month) and bottleneck", "funnel_cols": ("", "stage", "target (month)", "actual (month)", "achievement"),
-        "volumes": ("Connects", "Opportunities", "Won deals"),  # after calls (the catalogue's label)
-        "levers_title": "The five levers of the bottleneck analysis (KPI_BOTTLENECK's input)",
-        "per_month": "{label} (month)", "short_labels": {"conversion_rate": "Conversion rate"},
-        "revenue": "Revenue (month = product of the five)",
-        "bottleneck_cols": ("", "bottleneck", "likely cause", "improvement action", "revenue recovered (month)"),
-        "design": "KPI-design check (3-tier counts: {counts})", "count_range": "{tier} {low}–{high}", "count_sep": " / ",
-        "design_cols": ("", "tier", "KPIs", "recommended", "check"),
-        "ok": "OK", "few": "too few", "many": "too many", "outside_count": "KPIs outside the stage's focus",
-        "trend": "Monthly trend (sheet 2's history)",
-        "trend_cols": ("", "month", "opportunities", "target (month)", "achievement", "conversion", "calls", "connect rate", "won"),
-        "chart_achievement": "Achievement by KPI", "chart_funnel": "Funnel this month: target vs actual",
-        "chart_trend": "Opportunities per month",
-        "target": "target", "actual": "actual",
-    },
+# levers worded shorter than their catalogue label, to fit column B ("" in a language: the catalogue's label)
+SHORT_LABELS = {
+    "connect_rate": "dashboard.short_label_connect_rate",
+    "win_rate": "dashboard.short_label_win_rate",
+    "conversion_rate": "dashboard.short_label_conversion_rate",
 }
 
 
@@ -138,6 +107,27 @@ class DashboardPlan:
 THRESHOLDS = ("status_on_track_from", "status_watch_from")
 
 
+@dataclass
+class _SheetCells:
+    """The cells and names a plan collects on its sheet, one ``put`` at a time."""
+
+    sheet: str
+    cells: list[PlannedCell] = field(default_factory=list)
+    names: list[PlannedName] = field(default_factory=list)
+
+    def put(self, row: int, col: int, value: Any = None, formula: str | None = None, style: str = "label",
+            name: str | None = None, spill: str | None = None) -> str:
+        ref = cell_ref(row, col)
+        self.cells.append(PlannedCell(self.sheet, ref, value, formula, style, name, spill))
+        if name:
+            self.names.append(PlannedName(name, self.sheet, ref))
+        return ref
+
+    def header(self, row: int, texts: tuple[str, ...]) -> None:
+        for col, heading in enumerate(texts):
+            self.put(row, col, heading or None, style="header")
+
+
 def plan_from_facts(facts: WorkbookFacts) -> DashboardPlan:
     """The dashboard of a workbook read through its contract (a file or the live workbook alike).
 
@@ -148,7 +138,7 @@ def plan_from_facts(facts: WorkbookFacts) -> DashboardPlan:
     return plan_dashboard(facts.kpi_rows, facts.lang, settings, names_available=facts.names)
 
 
-def plan_dashboard(kpi_rows: Iterable[KpiRow], lang: str = "ja", settings: dict[str, Any] | None = None,
+def plan_dashboard(kpi_rows: Iterable[KpiRow], lang: Lang = "ja", settings: dict[str, Any] | None = None,
                    names_available: Iterable[str] | None = None) -> DashboardPlan:
     """Plan sheet 4 for the KPI rows of sheets 1–3 (pure: same arguments, same plan).
 
@@ -158,8 +148,10 @@ def plan_dashboard(kpi_rows: Iterable[KpiRow], lang: str = "ja", settings: dict[
     missing (its KPI row was removed) shows as blank instead of a broken reference.
     """
     cat = load_catalogue()
-    t = T[lang]
-    status = STATUS_LABELS[lang]  # behind, watch, on track
+    status = text_list("status.labels", lang)  # behind, watch, on track
+    # the design check's verdicts are the stage engine's (TierCount.verdict)
+    ok, few, many = text("stage.verdict_ok", lang), text("stage.verdict_too_few", lang), text("stage.verdict_too_many", lang)
+    focus, outside = text("dashboard.focus", lang), text("dashboard.outside", lang)
     sheet = SHEETS[lang][3]
     q = quote_sheet(sheet)
     settings = {"status_on_track_from": 1.0, "status_watch_from": 0.8, **(settings or {})}
@@ -172,46 +164,35 @@ def plan_dashboard(kpi_rows: Iterable[KpiRow], lang: str = "ja", settings: dict[
             return name in present
         return available is None or name in available
 
-    cells: list[PlannedCell] = []
-    names: list[PlannedName] = []
+    planned = _SheetCells(sheet)
+    cells, names, put, header = planned.cells, planned.names, planned.put, planned.header
     vals: list[PlannedValidation] = []
 
-    def put(row: int, col: int, value: Any = None, formula: str | None = None, style: str = "label",
-            name: str | None = None, spill: str | None = None) -> str:
-        ref = cell_ref(row, col)
-        cells.append(PlannedCell(sheet, ref, value, formula, style, name, spill))
-        if name:
-            names.append(PlannedName(name, sheet, ref))
-        return ref
-
-    def header(row: int, texts: tuple[str, ...]) -> None:
-        for col, text in enumerate(texts):
-            put(row, col, text or None, style="header")
-
-    put(0, 0, t["title"], style="title")
-    put(1, 0, t["note"], style="note")
+    put(0, 0, text("dashboard.title", lang), style="title")
+    put(1, 0, text("dashboard.note", lang), style="note")
     # settings
-    put(3, 0, t["settings"], style="section")
-    put(4, 1, t["on_track"])
+    put(3, 0, text("dashboard.settings", lang), style="section")
+    put(4, 1, text("dashboard.on_track", lang))
     put(4, 2, settings["status_on_track_from"], style="input:rate", name="status_on_track_from")
-    put(5, 1, t["watch"])
+    put(5, 1, text("dashboard.watch", lang))
     put(5, 2, settings["status_watch_from"], style="input:rate", name="status_watch_from")
     vals += [PlannedValidation(sheet, "C5", validation_rule("ratio", lang)),
              PlannedValidation(sheet, "C6", validation_rule("ratio", lang))]
-    put(4, 4, t["stage"])
+    put(4, 4, text("dashboard.stage", lang))
     put(4, 5, formula="=stage_label", style="status")
-    put(5, 4, t["periods"], style="note")
+    put(5, 4, text("dashboard.periods", lang), style="note")
 
     # KPI table
-    put(7, 0, t["kpis"], style="section")
-    header(8, t["cols"])
+    cols = text_list("dashboard.cols", lang)
+    put(7, 0, text("dashboard.kpis", lang), style="section")
+    header(8, cols)
     first = 9
     r = first
     for k in rows:
         kpi = cat.kpi(k.kpi_id)
         fmt = kpi_format(kpi)
         tgt, act = f"target_{kpi.id}", f"actual_{kpi.id}"
-        D, E, F, G = (cell_ref(r, c) for c in (3, 4, 5, 6))
+        D, E, F = (cell_ref(r, c) for c in (3, 4, 5))
         put(r, 0, kpi.id, style="id")
         put(r, 1, cat.tier(kpi.tier).label(lang), style="label")
         put(r, 2, kpi.label(lang), style="label")
@@ -224,17 +205,18 @@ def plan_dashboard(kpi_rows: Iterable[KpiRow], lang: str = "ja", settings: dict[
         put(r, 6, formula=f'=IF({F}="","",{E}-{D})', style=f"calc:{fmt}")
         put(r, 7, formula=(f'=IF({F}="","",IF({F}>=status_on_track_from,"{status[2]}",'
                            f'IF({F}>=status_watch_from,"{status[1]}","{status[0]}")))'), style="status")
-        put(r, 8, formula=f'=IF(COUNTIF(stage_recommend_kpis,{cell_ref(r, 2)})>0,"{t["focus"]}","{t["outside"]}")',
+        put(r, 8, formula=f'=IF(COUNTIF(stage_recommend_kpis,{cell_ref(r, 2)})>0,"{focus}","{outside}")',
             style="status")
         r += 1
     last = max(r - 1, first)
     status_range = f"H{first + 1}:H{last + 1}"
-    cfs = tuple(
-        PlannedConditionalFormat(sheet, status_range, status[i], *STATUS_COLORS[sid])
-        for i, sid in enumerate(("behind", "watch", "on_track"))
-    ) + (PlannedConditionalFormat(sheet, f"I{first + 1}:I{last + 1}", t["outside"], "#EDEDED", "#7F7F7F"),)
+    cfs = (
+        *(PlannedConditionalFormat(sheet, status_range, status[i], *STATUS_COLORS[sid])
+          for i, sid in enumerate(("behind", "watch", "on_track"))),
+        PlannedConditionalFormat(sheet, f"I{first + 1}:I{last + 1}", outside, "#EDEDED", "#7F7F7F"),
+    )
     r = last + 1
-    put(r, 1, t["summary"], style="label")
+    put(r, 1, text("dashboard.summary", lang), style="label")
     put(r, 2, status[2], style="label")
     put(r, 3, formula=f'=COUNTIF({status_range},"{status[2]}")', style="calc:count")
     put(r, 4, status[1], style="label")
@@ -244,14 +226,16 @@ def plan_dashboard(kpi_rows: Iterable[KpiRow], lang: str = "ja", settings: dict[
 
     # funnel
     r += 2
-    put(r, 0, t["funnel"], style="section")
-    header(r + 1, t["funnel_cols"])
+    funnel_cols = text_list("dashboard.funnel_cols", lang)
+    put(r, 0, text("dashboard.funnel", lang), style="section")
+    header(r + 1, funnel_cols)
     vol_first = r + 2
+    connects, opportunities, won = text_list("dashboard.volumes", lang)  # after calls (the catalogue's label)
     volumes = (
         (cat.kpi("calls").label(lang), "required_calls_month", "raw_calls_month"),
-        (t["volumes"][0], "required_connects_month", "raw_connects_month"),
-        (t["volumes"][1], "required_opportunities_month", "actual_opportunities"),
-        (t["volumes"][2], "required_won_deals_month", "raw_handoff_won"),
+        (connects, "required_connects_month", "raw_connects_month"),
+        (opportunities, "required_opportunities_month", "actual_opportunities"),
+        (won, "required_won_deals_month", "raw_handoff_won"),
     )
     for i, (label, target, actual) in enumerate(volumes):
         rr = vol_first + i
@@ -260,25 +244,25 @@ def plan_dashboard(kpi_rows: Iterable[KpiRow], lang: str = "ja", settings: dict[
         put(rr, 3, formula=f'=IF({actual}="","",{actual})' if has(actual) else None, style="calc:count1")
         put(rr, 4, formula=_ratio(cell_ref(rr, 3), cell_ref(rr, 2)), style="calc:rate")
     r = vol_first + len(volumes) + 1
-    put(r, 0, t["levers_title"], style="note")
-    header(r + 1, t["funnel_cols"])
+    put(r, 0, text("dashboard.levers_title", lang), style="note")
+    header(r + 1, funnel_cols)
     lev_first = r + 2
     levers = [(lever, *LEVER_CELLS[lever]) for lever in LEVERS]
     for i, (lever, target, actual, fmt) in enumerate(levers):
         rr = lev_first + i
-        label = t["short_labels"].get(lever) or cat.kpi(lever).label(lang)
-        put(rr, 1, t["per_month"].format(label=label) if lever == "calls" else label)
+        label = (text(SHORT_LABELS[lever], lang) if lever in SHORT_LABELS else "") or cat.kpi(lever).label(lang)
+        put(rr, 1, text("dashboard.per_month", lang, label=label) if lever == "calls" else label)
         put(rr, 2, formula=f"={target}" if has(target) else None, style=f"calc:{fmt}")
         put(rr, 3, formula=f'=IF({actual}="","",{actual})' if has(actual) else None, style=f"calc:{fmt}")
         put(rr, 4, formula=_ratio(cell_ref(rr, 3), cell_ref(rr, 2)), style="calc:rate")
     rev = lev_first + len(levers)
-    put(rev, 1, t["revenue"])
+    put(rev, 1, text("dashboard.revenue", lang))
     act_cells = [cell_ref(lev_first + i, 3) for i in range(len(levers))]
     put(rev, 2, formula=f"={'*'.join(cell_ref(lev_first + i, 2) for i in range(len(levers)))}", style="calc:amount")
     put(rev, 3, formula=f'=IF(COUNTA({act_cells[0]}:{act_cells[-1]})<5,"",{"*".join(act_cells)})', style="calc:amount")
     put(rev, 4, formula=_ratio(cell_ref(rev, 3), cell_ref(rev, 2)), style="calc:rate")
     r = rev + 1
-    header(r, t["bottleneck_cols"])
+    header(r, text_list("dashboard.bottleneck_cols", lang))
     b = r + 1
     actuals = f"{cell_ref(lev_first, 3)}:{cell_ref(lev_first + 4, 3)}"
     targets = f"{cell_ref(lev_first, 2)}:{cell_ref(lev_first + 4, 2)}"
@@ -290,41 +274,43 @@ def plan_dashboard(kpi_rows: Iterable[KpiRow], lang: str = "ja", settings: dict[
 
     # design check
     r = b + 2
-    counts = t["count_sep"].join(t["count_range"].format(tier=_in_sentence(tier.label(lang)), low=tier.min_count,
-                                                         high=tier.max_count) for tier in cat.tiers)
-    put(r, 0, t["design"].format(counts=counts), style="section")
-    header(r + 1, t["design_cols"])
+    counts = text("dashboard.count_sep", lang).join(
+        text("dashboard.count_range", lang, tier=_in_sentence(tier.label(lang)), low=tier.min_count, high=tier.max_count)
+        for tier in cat.tiers)
+    put(r, 0, text("dashboard.design", lang, counts=counts), style="section")
+    header(r + 1, text_list("dashboard.design_cols", lang))
     tier_range = f"B{first + 1}:B{last + 1}"
     for i, tier in enumerate(cat.tiers):
         rr = r + 2 + i
-        n = cell_ref(rr, 2)
+        count_cell = cell_ref(rr, 2)
         put(rr, 1, tier.label(lang))
         put(rr, 2, formula=f'=COUNTIF({tier_range},"{tier.label(lang)}")', style="calc:count")
         put(rr, 3, f"{tier.min_count}–{tier.max_count}", style="label")
-        put(rr, 4, formula=(f'=IF({n}<{tier.min_count},"{t["few"]}",IF({n}>{tier.max_count},"{t["many"]}","{t["ok"]}"))'),
+        put(rr, 4, formula=(f'=IF({count_cell}<{tier.min_count},"{few}",IF({count_cell}>{tier.max_count},"{many}","{ok}"))'),
             style="status")
     rr = r + 2 + len(cat.tiers)
-    put(rr, 1, t["outside_count"])
-    put(rr, 2, formula=f'=COUNTIF(I{first + 1}:I{last + 1},"{t["outside"]}")', style="calc:count")
-    for j, rule in enumerate(OTHER_COUNT_RULES[lang]):
+    put(rr, 1, text("dashboard.outside_count", lang))
+    put(rr, 2, formula=f'=COUNTIF(I{first + 1}:I{last + 1},"{outside}")', style="calc:count")
+    other_rules = text_list("stage.other_count_rules", lang)  # as the stage engine's design check reports them
+    for j, rule in enumerate(other_rules):
         put(rr + 1 + j, 1, rule, style="note")
     design_cfs = tuple(
-        PlannedConditionalFormat(sheet, f"E{r + 3}:E{r + 2 + len(cat.tiers)}", text, *STATUS_COLORS["watch"])
-        for text in (t["few"], t["many"])
+        PlannedConditionalFormat(sheet, f"E{r + 3}:E{r + 2 + len(cat.tiers)}", verdict, *STATUS_COLORS["watch"])
+        for verdict in (few, many)
     )
 
     # trend
-    r = rr + 1 + len(OTHER_COUNT_RULES[lang]) + 1
-    put(r, 0, t["trend"], style="section")
-    header(r + 1, t["trend_cols"])
+    r = rr + 1 + len(other_rules) + 1
+    trend_cols = text_list("dashboard.trend_cols", lang)
+    put(r, 0, text("dashboard.trend", lang), style="section")
+    header(r + 1, trend_cols)
     tr_first = r + 2
     month_target = "target_opportunities" if "target_opportunities" in present else "required_opportunities_month"
     for i in range(12):
         rr = tr_first + i
-        n = i + 1
         C, D = cell_ref(rr, 2), cell_ref(rr, 3)
 
-        def idx(name: str) -> str:
+        def idx(name: str, n: int = i + 1) -> str:  # the month's item of a trend_* range
             return f"INDEX({name},{n})"
 
         put(rr, 1, formula=f'=IF({idx("trend_month")}="","",{idx("trend_month")})', style="calc")
@@ -343,17 +329,18 @@ def plan_dashboard(kpi_rows: Iterable[KpiRow], lang: str = "ja", settings: dict[
     def rng(c1: int, r1: int, r2: int) -> str:
         return f"{q}!{absolute(cell_ref(r1, c1) + ':' + cell_ref(r2, c1))}"
 
+    target_series, actual_series = text("dashboard.target", lang), text("dashboard.actual", lang)
     charts = (
-        PlannedChart(sheet, "bar", t["chart_achievement"], "K4", 560, 420,
-                     (ChartSeries(t["cols"][5], rng(2, first, last), rng(5, first, last), "#2F5597"),), y_percent=True,
+        PlannedChart(sheet, "bar", text("dashboard.chart_achievement", lang), "K4", 560, 420,
+                     (ChartSeries(cols[5], rng(2, first, last), rng(5, first, last), "#2F5597"),), y_percent=True,
                      value_labels="0%", reverse_categories=True),
-        PlannedChart(sheet, "bar", t["chart_funnel"], "K27", 560, 300,
-                     (ChartSeries(t["target"], rng(1, vol_first, vol_first + 3), rng(2, vol_first, vol_first + 3), "#A5A5A5"),
-                      ChartSeries(t["actual"], rng(1, vol_first, vol_first + 3), rng(3, vol_first, vol_first + 3), "#2F5597")),
+        PlannedChart(sheet, "bar", text("dashboard.chart_funnel", lang), "K27", 560, 300,
+                     (ChartSeries(target_series, rng(1, vol_first, vol_first + 3), rng(2, vol_first, vol_first + 3), "#A5A5A5"),
+                      ChartSeries(actual_series, rng(1, vol_first, vol_first + 3), rng(3, vol_first, vol_first + 3), "#2F5597")),
                      reverse_categories=True),
-        PlannedChart(sheet, "line", t["chart_trend"], f"K{tr_first - 4}", 560, 300,
-                     (ChartSeries(t["trend_cols"][2], rng(1, tr_first, tr_last), rng(2, tr_first, tr_last), "#2F5597"),
-                      ChartSeries(t["trend_cols"][3], rng(1, tr_first, tr_last), rng(3, tr_first, tr_last), "#C55A11")),
+        PlannedChart(sheet, "line", text("dashboard.chart_trend", lang), f"K{tr_first - 4}", 560, 300,
+                     (ChartSeries(trend_cols[2], rng(1, tr_first, tr_last), rng(2, tr_first, tr_last), "#2F5597"),
+                      ChartSeries(trend_cols[3], rng(1, tr_first, tr_last), rng(3, tr_first, tr_last), "#C55A11")),
                      marker_size=5),
     )
     # target_/actual_ of every KPI row: a rebuild (re)defines them (the template's builder has them already)

@@ -23,6 +23,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from kpitree.udfs.catalogue import Lang
+from kpitree.udfs.texts import text_list
+
 FONTS = {"ja": "Yu Gothic", "en": "Calibri"}
 FONT_SIZE = 10
 
@@ -111,26 +114,16 @@ class ValidationRule:
     message: str
 
 
-VALIDATION_TEXT = {
-    "ja": {
-        "rate": ("率", "0%〜100%の値を入力してください(例: 25%)。"),
-        "score": ("スコア", "1〜5の値を入力してください。"),
-        "other": ("数値", "0以上の数値を入力してください(文字は不可)。"),
-    },
-    "en": {
-        "rate": ("Rate", "Enter a rate from 0 % to 100 % (e.g. 25%)."),
-        "score": ("Score", "Enter a score from 1 to 5."),
-        "other": ("Number", "Enter a number of 0 or more (no text)."),
-    },
-}
+# kind -> its (title, message) in texts.toml [validation]; count, amount, ratio and months share "other"
+VALIDATION_TEXTS = {"rate": "validation.rate", "score": "validation.score", "other": "validation.other"}
 VALIDATION_BOUNDS = {"rate": (0, 1), "score": (1, 5)}  # other kinds (count, amount, ratio, months): >= 0
 
 
-def validation_rule(kind: str, lang: str) -> ValidationRule:
+def validation_rule(kind: str, lang: Lang) -> ValidationRule:
     """The rule for an input of ``kind`` (count, amount, rate, ratio, score or months) in ``lang``."""
     key = kind if kind in VALIDATION_BOUNDS else "other"
     low, high = VALIDATION_BOUNDS.get(kind, (0, None))
-    title, message = VALIDATION_TEXT[lang][key]
+    title, message = text_list(VALIDATION_TEXTS[key], lang)
     return ValidationRule(low, high, title, message)
 
 

@@ -21,9 +21,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kpitree.udfs.catalogue import load_catalogue
+from kpitree.udfs.catalogue import Lang, load_catalogue
 from kpitree.udfs.kpi_tree import back_calculate
 from kpitree.udfs.stage import stage_for_months
+from kpitree.udfs.texts import text_list
 
 from .spec import DEFAULT_TARGETS, TEMPLATE_KPIS
 
@@ -41,7 +42,7 @@ def level_value(low: float, high: float | None, level: str) -> float:
 
 
 def new_inputs(*, months: float = 0, industry: str = "general", revenue: float = 100_000_000,
-               deal_size: float = 1_000_000, lang: str = "ja", working_days: float = 20,
+               deal_size: float = 1_000_000, lang: Lang = "ja", working_days: float = 20,
                kpi_ids: Iterable[str] | None = None) -> dict[str, Any]:
     """Inputs of a fresh workbook: plan and targets filled, actuals and history empty.
 
@@ -85,14 +86,12 @@ def new_inputs(*, months: float = 0, industry: str = "general", revenue: float =
         else:
             continue
         inputs[f"target_{kpi_id}"] = value
-    from .spec import T
-
-    inputs["trend_month"] = list(T[lang]["months"])
+    inputs["trend_month"] = list(text_list("template.months", lang))
     del stage
     return inputs
 
 
-def new_workbook(out: str | os.PathLike, *, lang: str = "ja", months: float = 0, industry: str = "general",
+def new_workbook(out: str | os.PathLike, *, lang: Lang = "ja", months: float = 0, industry: str = "general",
                  revenue: float = 100_000_000, deal_size: float = 1_000_000, force: bool = False) -> Path:
     """Write a fresh workbook to ``out``; FileExistsError unless ``force``."""
     from .builder import build_workbook
@@ -161,7 +160,7 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _resize_recommend_spill(wb: Any, months: float, lang: str) -> None:
+def _resize_recommend_spill(wb: Any, months: float, lang: Lang) -> None:
     """Fit KPI_STAGE_RECOMMEND's array block to the new stage's row count; empty stale children.
 
     The block was sized for the template's stage (launch 6 rows, mature 5); its cached

@@ -14,19 +14,17 @@ from them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from kpitree.udfs.catalogue import Benchmark, Kpi, load_catalogue
+from kpitree.udfs.catalogue import LANGS, Benchmark, Bilingual, Kpi, Lang, load_catalogue
 from kpitree.udfs.stage import stage_bounds_text
+from kpitree.udfs.texts import text, text_list, text_rows
 
-from .layout import (FONTS, UNIT_FORMATS, PlannedCell, PlannedName, PlannedValidation, SheetSetup, cell_ref,
-                     validation_rule)
+from .layout import FONTS, UNIT_FORMATS, PlannedCell, PlannedName, PlannedValidation, SheetSetup, cell_ref, validation_rule
 
-SHEETS = {
-    "ja": ("KGI・戦略KPI設定", "戦術KPI設定", "行動KPI設定", "KPIダッシュボード"),
-    "en": ("KGI & strategic KPIs", "Tactical KPIs", "Action KPIs", "KPI dashboard"),
-}
+# lang -> the titles of sheets 1-4 (texts.toml [template]); a workbook's language is found by them
+SHEETS: dict[str, tuple[str, ...]] = {lang: text_list("template.sheets", lang) for lang in LANGS}
 KPI_HEADER_ID = "KPI ID"  # column A header of every KPI table; the rebuild finds tables by it
 
 # KPI table columns (sheets 1-3): A id, B label, C formula, D target (input), E actual, F other period, G guide
@@ -64,8 +62,8 @@ DEFAULT_TARGETS = {"forecast_accuracy": 0.9, "quality_score": 4.0, "effective_co
 
 
 @dataclass(frozen=True)
-class Field:
-    """A named input of a settings or raw-data block."""
+class Field(Bilingual):
+    """A named input of a settings or raw-data block (its label ``ja``/``en``, its unit ``unit_ja``/``unit_en``)."""
 
     name: str
     ja: str
@@ -75,11 +73,8 @@ class Field:
     unit_ja: str = ""
     unit_en: str = ""
 
-    def label(self, lang: str) -> str:
-        return self.ja if lang == "ja" else self.en
-
-    def unit(self, lang: str) -> str:
-        return self.unit_ja if lang == "ja" else self.unit_en
+    def unit(self, lang: Lang) -> str:
+        return self.text("unit", lang)
 
 
 PLAN_FIELDS = (
@@ -105,18 +100,22 @@ RAW_FIELDS = {
     ),
     "tactical": (
         Field("raw_leads", "対応リード数(今月)", "Leads worked (this month)", "count", "count", "件", "leads"),
-        Field("raw_bant_opportunities", "BANT3項目以上を取得した商談数", "Opportunities with ≥ 3 of 4 BANT items", "count", "count", "件", "opps"),
-        Field("raw_handoff_won", "引き継ぎ商談の成約数(今月)", "Handed-off opportunities won (this month)", "count", "count", "件", "deals"),
+        Field("raw_bant_opportunities", "BANT3項目以上を取得した商談数", "Opportunities with ≥ 3 of 4 BANT items",
+              "count", "count", "件", "opps"),
+        Field("raw_handoff_won", "引き継ぎ商談の成約数(今月)", "Handed-off opportunities won (this month)",
+              "count", "count", "件", "deals"),
     ),
     "action": (
         Field("raw_days_worked", "今月の稼働日数(経過分)", "Working days so far this month", "count", "count", "日", "days"),
         Field("raw_calls_month", "架電数(今月累計)", "Calls (month to date)", "count", "count", "件", "calls"),
         Field("raw_connects_month", "接続数(今月累計)", "Connects (month to date)", "count", "count", "件", "connects"),
-        Field("raw_effective_contacts_month", "有効コンタクト数(今月累計)", "Effective contacts (month to date)", "count", "count", "件", "contacts"),
+        Field("raw_effective_contacts_month", "有効コンタクト数(今月累計)", "Effective contacts (month to date)",
+              "count", "count", "件", "contacts"),
         Field("raw_emails_sent_month", "メール送信数(今月累計)", "Emails sent (month to date)", "count", "count", "通", "emails"),
         Field("raw_emails_opened_month", "メール開封数(今月累計)", "Emails opened (month to date)", "count", "count", "通", "emails"),
         Field("raw_followups_planned", "予定フォロー数(今月)", "Follow-ups planned (this month)", "count", "count", "件", "follow-ups"),
-        Field("raw_followups_on_time", "期限内に実行したフォロー数", "Follow-ups done by their due date", "count", "count", "件", "follow-ups"),
+        Field("raw_followups_on_time", "期限内に実行したフォロー数", "Follow-ups done by their due date",
+              "count", "count", "件", "follow-ups"),
     ),
 }
 TREND_FIELDS = (
@@ -129,71 +128,7 @@ TREND_FIELDS = (
 )
 TREND_MONTHS = 12
 
-T = {  # fixed texts; "{...}" fields are filled from the catalogue (stage bounds, the LTV/CAC health guide)
-    "ja": {
-        "notes": (
-            "黄色のセルに入力:KGI・計画の前提・四半期の実績データ・戦略KPIの目標。灰色のセル(逆算・段階・推奨KPI・実績)は自動計算です。",
-            "黄色のセルに入力:今月の実績データ・月次推移・戦術KPIの月次目標(商談数・SQL数・品質スコアの実績も)。灰色のセル(率・週次目標)は自動計算です。",
-            "黄色のセルに入力:今月の活動データ(累計)・行動KPIの日次目標。灰色のセル(日平均の実績・率・週次目標・必要架電数)は自動計算です。",
-        ),
-        "titles": ("シート1 KGI・戦略KPI設定(年間・四半期)", "シート2 戦術KPI設定(月次・週次)", "シート3 行動KPI設定(日次・週次)"),
-        "plan": "KGIと計画の前提", "backcalc": "KGIからの逆算(売上 → 受注 → 商談 → 接続 → 架電)",
-        "backcalc_cols": ("名前", "項目", "年間", "四半期", "月間", "週間", "日次(稼働日)"),
-        "backcalc_rows": ("売上(KGI)", "必要受注件数", "必要商談数", "必要接続数", "必要架電数"),
-        "check": ("検算:KPI_PLAN_OPPORTUNITIES(月間商談数)", "検算:KPI_REQUIRED_CALLS(月間架電数)"),
-        "stage": "チームの段階({bounds})",
-        "stage_label": "現在の段階(KPI_STAGE)", "recommend": "この段階の推奨KPI(KPI_STAGE_RECOMMEND、スピル)",
-        "recommend_cols": ("階層", "KPI", "優先度", "理由"),
-        "raw": ("戦略KPIの実績データ(四半期)", "今月の実績データ", "今月の活動データ(累計)"),
-        "field_cols": ("名前", "項目", "値", "単位"),
-        "ltv": "LTV(平均月間売上 × 継続期間 × 粗利率)", "cac": "CAC((マーケ費用 + 営業費用) ÷ 新規顧客数)",
-        "health": "LTV/CAC の健全性({guide})", "healthy": "健全({low}以上)", "unhealthy": "要改善({low}未満)",
-        "ltv_cac_udf": "検算:KPI_LTV_CAC(KPI_LTV, KPI_CAC)",
-        "kpi_tables": ("戦略KPI(目標は四半期。実績は上の実績データから自動計算)", "戦術KPI(目標は月次。週次は自動計算)", "行動KPI(目標は日次。週次は自動計算)"),
-        "kpi_cols": (
-            (KPI_HEADER_ID, "KPI", "計算式", "目標(四半期)", "実績(四半期)", "年間目標", "目安・メモ"),
-            (KPI_HEADER_ID, "KPI", "計算式", "目標(月次)", "実績(今月)", "週次目標", "目安・メモ"),
-            (KPI_HEADER_ID, "KPI", "計算式", "目標(日次)", "実績(今月の日平均)", "週次目標", "目安・メモ"),
-        ),
-        "trend": "月次推移(過去12か月の実績)", "required": "計画からの必要架電数(シート1の逆算)",
-        "required_rows": ("必要架電数(月間)", "必要架電数(日次)", "検算:KPI_REQUIRED_CALLS(月間)"),
-        "legend": ("入力", "自動計算"),
-        "months": ("4月", "5月", "6月", "7月", "8月", "9月", "10月", "11月", "12月", "1月", "2月", "3月"),
-    },
-    "en": {
-        "notes": (
-            "Enter the yellow cells: the KGI, the plan's assumptions, the quarter's raw data and the strategic targets. Grey cells (back-calculation, stage, recommended KPIs, actuals) are computed.",
-            "Enter the yellow cells: this month's raw data, the monthly history and the tactical monthly targets (and the opportunity, SQL and quality actuals). Grey cells (rates, weekly targets) are computed.",
-            "Enter the yellow cells: this month's activity totals and the daily action targets. Grey cells (daily-average actuals, rates, weekly targets, required calls) are computed.",
-        ),
-        "titles": ("Sheet 1 KGI & strategic KPIs (year / quarter)", "Sheet 2 Tactical KPIs (month / week)", "Sheet 3 Action KPIs (day / week)"),
-        "plan": "KGI and the plan's assumptions", "backcalc": "Back-calculation from the KGI (revenue → won → opportunities → connects → calls)",
-        "backcalc_cols": ("name", "item", "year", "quarter", "month", "week", "working day"),
-        "backcalc_rows": ("Revenue (KGI)", "Won deals needed", "Opportunities needed", "Connects needed", "Calls needed"),
-        "check": ("Check: KPI_PLAN_OPPORTUNITIES (per month)", "Check: KPI_REQUIRED_CALLS (per month)"),
-        "stage": "Team stage ({bounds})",
-        "stage_label": "Current stage (KPI_STAGE)", "recommend": "Recommended KPIs for the stage (KPI_STAGE_RECOMMEND, spills)",
-        "recommend_cols": ("tier", "KPI", "priority", "why"),
-        "raw": ("Strategic raw data (quarter)", "This month's raw data", "This month's activity (month to date)"),
-        "field_cols": ("name", "item", "value", "unit"),
-        "ltv": "LTV (avg monthly revenue × retention × gross margin)", "cac": "CAC ((marketing + sales cost) ÷ new customers)",
-        "health": "LTV/CAC health ({guide})", "healthy": "Healthy (≥ {low})", "unhealthy": "Improve (< {low})",
-        "ltv_cac_udf": "Check: KPI_LTV_CAC(KPI_LTV, KPI_CAC)",
-        "kpi_tables": ("Strategic KPIs (targets per quarter; actuals computed from the raw data above)", "Tactical KPIs (targets per month; weekly computed)", "Action KPIs (targets per working day; weekly computed)"),
-        "kpi_cols": (
-            (KPI_HEADER_ID, "KPI", "formula", "target (quarter)", "actual (quarter)", "annual target", "guide / note"),
-            (KPI_HEADER_ID, "KPI", "formula", "target (month)", "actual (this month)", "weekly target", "guide / note"),
-            (KPI_HEADER_ID, "KPI", "formula", "target (day)", "actual (daily avg.)", "weekly target", "guide / note"),
-        ),
-        "trend": "Monthly history (last 12 months)", "required": "Required calls from the plan (sheet 1)",
-        "required_rows": ("Required calls (month)", "Required calls (day)", "Check: KPI_REQUIRED_CALLS (month)"),
-        "legend": ("input", "computed"),
-        "months": ("Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Jan", "Feb", "Mar"),
-    },
-}
-
-
-def sample_inputs(lang: str = "ja") -> dict[str, Any]:
+def sample_inputs(lang: Lang = "ja") -> dict[str, Any]:
     """The shipped template's sample team: a 14-month-old IS team (mature stage).
 
     KGI 1億円 at 100万円 per deal; plan 25 % win rate, 10 % conversion, 25 % connect
@@ -221,7 +156,7 @@ def sample_inputs(lang: str = "ja") -> dict[str, Any]:
         "target_calls": 67, "target_connect_rate": 0.25, "target_effective_contacts": 8, "target_emails_sent": 30,
         "target_email_open_rate": 0.30, "target_followup_rate": 0.9,
         # history: a team growing into its plan; the last month is this month
-        "trend_month": list(T[lang]["months"]),
+        "trend_month": list(text_list("template.months", lang)),
         "trend_leads": [180, 195, 210, 220, 235, 240, 250, 262, 270, 276, 284, 290],
         "trend_opportunities": [17, 19, 20, 22, 23, 24, 25, 27, 28, 29, 30, 31],
         "trend_won": [3, 4, 4, 5, 5, 6, 6, 6, 7, 7, 7, 7],
@@ -231,18 +166,21 @@ def sample_inputs(lang: str = "ja") -> dict[str, Any]:
     return inputs
 
 
-def guide_text(kpi: Kpi, lang: str, context: str = "inside_sales") -> str:
+# KPIs with no benchmark guide whose target the plan sets: column G says so (texts.toml [template])
+PLAN_NOTES = {
+    "revenue_contribution": "template.plan_note_revenue_contribution",
+    "opportunities": "template.plan_note_opportunities",
+    "calls": "template.plan_note_calls",
+    "connect_rate": "template.plan_note_connect_rate",
+}
+
+
+def guide_text(kpi: Kpi, lang: Lang, context: str = "inside_sales") -> str:
     bench = kpi.benchmark(context)
     if bench is not None:
-        return f"{bench.label(lang)}(seed {bench.source})" if lang == "ja" else f"{bench.label(lang)} (seed {bench.source})"
-    plan_note = {
-        "revenue_contribution": ("KGI ÷ 4(四半期)", "KGI ÷ 4 (quarter)"),
-        "opportunities": ("必要商談数(月間)が目安", "plan: opportunities needed per month"),
-        "calls": ("必要架電数(日次)が目安", "plan: calls needed per working day"),
-        "connect_rate": ("計画の接続率", "the plan's connect rate"),
-    }
-    if kpi.id in plan_note:
-        return plan_note[kpi.id][0 if lang == "ja" else 1]
+        return text("template.guide_seed", lang, label=bench.label(lang), source=bench.source)
+    if kpi.id in PLAN_NOTES:
+        return text(PLAN_NOTES[kpi.id], lang)
     return ""
 
 
@@ -279,53 +217,58 @@ def kpi_format(kpi: Kpi) -> str:
     return "count1" if fmt == "count" and kpi.tier == "action" else fmt
 
 
-def sheet_cells(lang: str = "ja", inputs: dict[str, Any] | None = None,
-                kpis: dict[str, tuple[str, ...]] | None = None) -> SheetsSpec:
-    """Cells, names, validations and setups of sheets 1–3 for ``inputs`` (default: none, all blank)."""
-    cat = load_catalogue()
-    t = T[lang]
-    v = dict(inputs or {})
-    kpis = kpis or TEMPLATE_KPIS
-    s1, s2, s3, _ = SHEETS[lang]
-    cells: list[PlannedCell] = []
-    names: list[PlannedName] = []
-    vals: list[PlannedValidation] = []
-    kpi_rows: list[KpiRow] = []
+@dataclass
+class _SheetsWriter:
+    """What sheets 1–3 collect while they are planned: cells, names, validations and the KPI rows."""
 
-    def put(sheet: str, row: int, col: int, value: Any = None, formula: str | None = None, style: str = "label",
+    lang: Lang
+    inputs: dict[str, Any]
+    kpis: dict[str, tuple[str, ...]]
+    cells: list[PlannedCell] = field(default_factory=list)
+    names: list[PlannedName] = field(default_factory=list)
+    vals: list[PlannedValidation] = field(default_factory=list)
+    kpi_rows: list[KpiRow] = field(default_factory=list)
+
+    def put(self, sheet: str, row: int, col: int, value: Any = None, formula: str | None = None, style: str = "label",
             name: str | None = None, spill: str | None = None, validate: str | None = None) -> None:
         ref = cell_ref(row, col)
         value = None if value == "" else value  # no empty strings: openpyxl would drop them on a round trip
-        cells.append(PlannedCell(sheet, ref, value, formula, style, name, spill))
+        self.cells.append(PlannedCell(sheet, ref, value, formula, style, name, spill))
         if name:
-            names.append(PlannedName(name, sheet, ref))
+            self.names.append(PlannedName(name, sheet, ref))
         if validate:
-            vals.append(PlannedValidation(sheet, ref, validation_rule(validate, lang)))
+            self.vals.append(PlannedValidation(sheet, ref, validation_rule(validate, self.lang)))
 
-    def header(sheet: str, row: int, texts: tuple[str, ...]) -> None:
-        for col, text in enumerate(texts):
-            put(sheet, row, col, text, style="header")
+    def header(self, sheet: str, row: int, texts: tuple[str, ...]) -> None:
+        for col, heading in enumerate(texts):
+            self.put(sheet, row, col, heading, style="header")
 
-    def top(sheet: str, index: int) -> None:
-        put(sheet, 0, 0, t["titles"][index], style="title")
-        put(sheet, 1, 0, t["notes"][index], style="note")
-        put(sheet, 2, 5, t["legend"][0], style="legend_input")
-        put(sheet, 2, 6, t["legend"][1], style="legend_calc")
+    def top(self, sheet: str, index: int) -> None:
+        put, lang = self.put, self.lang
+        put(sheet, 0, 0, text_list("template.titles", lang)[index], style="title")
+        put(sheet, 1, 0, text_list("template.notes", lang)[index], style="note")
+        legend_input, legend_calc = text_list("template.legend", lang)
+        put(sheet, 2, 5, legend_input, style="legend_input")
+        put(sheet, 2, 6, legend_calc, style="legend_calc")
 
-    def fields(sheet: str, row: int, items: tuple[Field, ...]) -> int:
-        header(sheet, row, t["field_cols"])
+    def fields(self, sheet: str, row: int, items: tuple[Field, ...]) -> int:
+        put, lang = self.put, self.lang
+        self.header(sheet, row, text_list("template.field_cols", lang))
         for i, f in enumerate(items, start=row + 1):
             put(sheet, i, 0, f.name, style="id")
             put(sheet, i, 1, f.label(lang))
-            put(sheet, i, 2, v.get(f.name), style=f"input:{f.fmt}", name=f.name, validate=f.kind)
+            put(sheet, i, 2, self.inputs.get(f.name), style=f"input:{f.fmt}", name=f.name, validate=f.kind)
             put(sheet, i, 3, f.unit(lang), style="text")
         return row + 1 + len(items)
 
-    def kpi_table(sheet: str, row: int, tier: str, index: int) -> int:
-        put(sheet, row, 0, t["kpi_tables"][index], style="section")
-        header(sheet, row + 1, t["kpi_cols"][index])
+    def kpi_table(self, sheet: str, row: int, tier: str, index: int) -> int:
+        put, lang, v = self.put, self.lang, self.inputs
+        put(sheet, row, 0, text_list("template.kpi_tables", lang)[index], style="section")
+        # column A's header is the contract's KPI_HEADER_ID in every language: the rebuild finds tables by it
+        self.header(sheet, row + 1, (KPI_HEADER_ID, *text_rows("template.kpi_cols", lang)[index]))
         r = row + 2
-        for kpi_id in kpis[tier]:
+        cat = load_catalogue()
+        for kpi_id in self.kpis[tier]:
             kpi = cat.kpi(kpi_id)
             fmt = kpi_format(kpi)
             put(sheet, r, COL_ID, kpi.id, style="id")
@@ -346,7 +289,7 @@ def sheet_cells(lang: str = "ja", inputs: dict[str, Any] | None = None,
                 other = f'=IF({target}="","",{target})'
             put(sheet, r, COL_OTHER, formula=other, style=f"calc:{fmt}")
             put(sheet, r, COL_GUIDE, guide_text(kpi, lang), style="text")
-            kpi_rows.append(KpiRow(kpi.id, tier, sheet, r, kpi.label(lang)))
+            self.kpi_rows.append(KpiRow(kpi.id, tier, sheet, r, kpi.label(lang)))
             r += 1
         for _ in range(SPARE_ROWS):
             put(sheet, r, COL_ID, style="input")
@@ -359,19 +302,33 @@ def sheet_cells(lang: str = "ja", inputs: dict[str, Any] | None = None,
             r += 1
         return r
 
+
+def sheet_cells(lang: Lang = "ja", inputs: dict[str, Any] | None = None,
+                kpis: dict[str, tuple[str, ...]] | None = None) -> SheetsSpec:
+    """Cells, names, validations and setups of sheets 1–3 for ``inputs`` (default: none, all blank)."""
+    cat = load_catalogue()
+    v = dict(inputs or {})
+    kpis = kpis or TEMPLATE_KPIS
+    s1, s2, s3, _ = SHEETS[lang]
+    w = _SheetsWriter(lang, v, kpis)
+    cells, names, vals, kpi_rows = w.cells, w.names, w.vals, w.kpi_rows
+    put, header, top, fields, kpi_table = w.put, w.header, w.top, w.fields, w.kpi_table
+
     # --- sheet 1: KGI, back-calculation, stage, strategic KPIs ---------------------------
     top(s1, 0)
-    put(s1, 3, 0, t["plan"], style="section")
+    put(s1, 3, 0, text("template.plan", lang), style="section")
     row = fields(s1, 4, PLAN_FIELDS)  # rows 5..12 (0-based 4..11)
     row += 1
-    put(s1, row, 0, t["backcalc"], style="section")
-    header(s1, row + 1, t["backcalc_cols"])
+    put(s1, row, 0, text("template.backcalc", lang), style="section")
+    header(s1, row + 1, text_list("template.backcalc_cols", lang))
     chain = ("plan_revenue", "required_won_deals", "required_opportunities", "required_connects", "required_calls")
+    # the rows are the plan's quantities, labelled as kpitree plan labels them
+    chain_labels = ("plan.revenue", "plan.won_deals", "plan.opportunities", "plan.connects", "plan.calls")
     first = row + 2
     for i, key in enumerate(chain):
         r = first + i
         put(s1, r, 0, key, style="id")
-        put(s1, r, 1, t["backcalc_rows"][i])
+        put(s1, r, 1, text(chain_labels[i], lang))
         year = cell_ref(r, 2)
         if i == 0:
             formula = "=kgi_annual_revenue"
@@ -387,14 +344,14 @@ def sheet_cells(lang: str = "ja", inputs: dict[str, Any] | None = None,
             name="required_calls_day" if key == "required_calls" else None)
     r = first + len(chain)
     # UDF checks next to the native chain: the same numbers from the KPI functions
-    put(s1, r, 1, t["check"][0], style="text")
+    put(s1, r, 1, text("template.check_opportunities", lang), style="text")
     put(s1, r, 4, formula="=KPI_PLAN_OPPORTUNITIES(kgi_annual_revenue,avg_deal_size,plan_win_rate,12)", style="calc:count1")
     r += 2
-    put(s1, r, 0, t["stage"].format(bounds=stage_bounds_text(lang)), style="section")
-    put(s1, r + 1, 1, t["stage_label"])
+    put(s1, r, 0, text("template.stage", lang, bounds=stage_bounds_text(lang)), style="section")
+    put(s1, r + 1, 1, text("template.stage_label", lang))
     put(s1, r + 1, 2, formula=f'=KPI_STAGE(months_since_launch,"{lang}")', style="status", name="stage_label")
-    put(s1, r + 2, 0, t["recommend"], style="note")
-    header(s1, r + 3, t["recommend_cols"])
+    put(s1, r + 2, 0, text("template.recommend", lang), style="note")
+    header(s1, r + 3, text_list("template.recommend_cols", lang))
     rec_first = r + 4
     rec_rows = max(len(s.recommend) for s in cat.stages)  # room for the longest stage list
     spill_rows = len(recommend_values(v.get("months_since_launch"), lang)) or 1
@@ -406,32 +363,33 @@ def sheet_cells(lang: str = "ja", inputs: dict[str, Any] | None = None,
                 put(s1, rec_first + i, c, style="calc")
     names.append(PlannedName("stage_recommend_kpis", s1, f"{cell_ref(rec_first, 1)}:{cell_ref(rec_first + rec_rows - 1, 1)}"))
     r = rec_first + rec_rows + 1
-    put(s1, r, 0, t["raw"][0], style="section")
+    put(s1, r, 0, text_list("template.raw", lang)[0], style="section")
     r = fields(s1, r + 1, RAW_FIELDS["strategic"])
     put(s1, r, 0, "calc_ltv", style="id")
-    put(s1, r, 1, t["ltv"])
+    put(s1, r, 1, text("template.ltv", lang))
     put(s1, r, 2, formula="=raw_avg_monthly_revenue*raw_retention_months*raw_gross_margin", style="calc:amount", name="calc_ltv")
     put(s1, r + 1, 0, "calc_cac", style="id")
-    put(s1, r + 1, 1, t["cac"])
+    put(s1, r + 1, 1, text("template.cac", lang))
     put(s1, r + 1, 2, formula='=IF(raw_new_customers>0,(raw_marketing_cost+raw_sales_cost)/raw_new_customers,"")',
         style="calc:amount", name="calc_cac")
     health = ltv_cac_health()  # the catalogue's guide: its low end is the healthy threshold
     low = _number_text(health.low)
-    put(s1, r + 2, 1, t["health"].format(guide=health.label(lang)))
+    put(s1, r + 2, 1, text("template.health", lang, guide=health.label(lang)))
+    healthy, unhealthy = text("template.healthy", lang, low=low), text("template.unhealthy", lang, low=low)
     put(s1, r + 2, 2, formula=(f'=IF(actual_ltv_cac="","",IF(actual_ltv_cac>={health.low:.15g},'
-                               f'"{t["healthy"].format(low=low)}","{t["unhealthy"].format(low=low)}"))'),
+                               f'"{healthy}","{unhealthy}"))'),
         style="status") if "ltv_cac" in kpis["strategic"] else None
-    put(s1, r + 3, 1, t["ltv_cac_udf"], style="text")
+    put(s1, r + 3, 1, text("template.ltv_cac_udf", lang), style="text")
     put(s1, r + 3, 2, formula="=KPI_LTV_CAC(KPI_LTV(raw_avg_monthly_revenue,raw_retention_months,raw_gross_margin),"
         "KPI_CAC(raw_marketing_cost,raw_sales_cost,raw_new_customers))", style="calc:ratio")
     kpi_table(s1, r + 5, "strategic", 0)
 
     # --- sheet 2: tactical ----------------------------------------------------------------
     top(s2, 1)
-    put(s2, 3, 0, t["raw"][1], style="section")
+    put(s2, 3, 0, text_list("template.raw", lang)[1], style="section")
     r = fields(s2, 4, RAW_FIELDS["tactical"])
     r += 1
-    put(s2, r, 0, t["trend"], style="section")
+    put(s2, r, 0, text("template.trend", lang), style="section")
     header(s2, r + 1, tuple(f.label(lang) for f in TREND_FIELDS))
     first = r + 2
     for c, f in enumerate(TREND_FIELDS):
@@ -439,7 +397,7 @@ def sheet_cells(lang: str = "ja", inputs: dict[str, Any] | None = None,
         for i in range(TREND_MONTHS):
             value = values[i] if i < len(values) else None
             if c == 0 and value is None:
-                value = t["months"][i]
+                value = text_list("template.months", lang)[i]
             put(s2, first + i, c, value, style="input" if c == 0 else f"input:{f.fmt}",
                 validate=f.kind or None)
         names.append(PlannedName(f.name, s2, f"{cell_ref(first, c)}:{cell_ref(first + TREND_MONTHS - 1, c)}"))
@@ -447,15 +405,16 @@ def sheet_cells(lang: str = "ja", inputs: dict[str, Any] | None = None,
 
     # --- sheet 3: action -----------------------------------------------------------------------
     top(s3, 2)
-    put(s3, 3, 0, t["raw"][2], style="section")
+    put(s3, 3, 0, text_list("template.raw", lang)[2], style="section")
     r = fields(s3, 4, RAW_FIELDS["action"])
     r += 1
-    put(s3, r, 0, t["required"], style="section")
-    put(s3, r + 1, 1, t["required_rows"][0])
+    put(s3, r, 0, text("template.required", lang), style="section")
+    required_month, required_day, required_check = text_list("template.required_rows", lang)
+    put(s3, r + 1, 1, required_month)
     put(s3, r + 1, 2, formula="=required_calls_month", style="calc:count1")
-    put(s3, r + 2, 1, t["required_rows"][1])
+    put(s3, r + 2, 1, required_day)
     put(s3, r + 2, 2, formula="=required_calls_day", style="calc:count1")
-    put(s3, r + 3, 1, t["required_rows"][2], style="text")
+    put(s3, r + 3, 1, required_check, style="text")
     put(s3, r + 3, 2, formula="=KPI_REQUIRED_CALLS(required_opportunities_month,plan_conversion_rate,plan_connect_rate)",
         style="calc:count1")
     kpi_table(s3, r + 5, "action", 2)
@@ -467,7 +426,10 @@ def sheet_cells(lang: str = "ja", inputs: dict[str, Any] | None = None,
 
 def ltv_cac_health() -> Benchmark:
     """The catalogue's LTV/CAC guide (seed 000): ``low`` is the ratio from which LTV/CAC is healthy."""
-    return load_catalogue().kpi("ltv_cac").benchmark("all")
+    health = load_catalogue().kpi("ltv_cac").benchmark("all")
+    if health is None:  # the catalogue gives LTV/CAC an "all" guide; the health label and threshold read it
+        raise KeyError("the catalogue has no LTV/CAC guide for 'all'")
+    return health
 
 
 def _number_text(x: float) -> str:
@@ -479,7 +441,7 @@ def validation_kind(kpi: Kpi) -> str:
     return {"rate": "rate", "currency": "amount", "score": "score", "ratio": "ratio"}.get(kpi.unit, "count")
 
 
-def recommend_values(months: Any, lang: str) -> list[list[Any]]:
+def recommend_values(months: Any, lang: Lang) -> list[list[Any]]:
     """What KPI_STAGE_RECOMMEND returns for ``months`` (the rows its spill fills); none for bad months."""
     from kpitree.udfs.registry import KPI_STAGE_RECOMMEND
 
