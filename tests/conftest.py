@@ -18,6 +18,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))  # readme_blocks, render_sheets, libreoffice: dev tools, not package code
 
 
+@pytest.fixture(scope="session")
+def template() -> Path:
+    """The shipped ja template (read only: copy it with ``template_copy`` to change it)."""
+    return template_path("ja")
+
+
 @pytest.fixture
 def template_copy(tmp_path: Path) -> Callable[..., Path]:
     """``template_copy("ja", "kpi.xlsx")``: a fresh copy of the shipped template in the test's folder."""

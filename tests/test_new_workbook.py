@@ -13,15 +13,13 @@ import pytest
 from kpitree.workbook_templates import template_path
 from kpitree.workbook_templates.new import new_inputs
 from kpitree.workbook_templates.spec import SHEETS
+from named_cells import set_value as _set
+from named_cells import value as _value
+from named_cells import values as _range
 
 from kpitree.cli import main
 
 os.environ.setdefault("TQDM_DISABLE", "1")  # formulas (imported later, by the engine) draws no progress bars
-
-
-def _value(wb, name):
-    sheet, ref = next(iter(wb.defined_names[name].destinations))
-    return wb[sheet][ref.replace("$", "")].value
 
 
 def test_targets_follow_industry_and_stage():
@@ -101,16 +99,6 @@ def custom(tmp_path):
     _set(wb, "status_on_track_from", 0.95)
     wb.save(path)
     return path
-
-
-def _set(wb, name, value):
-    sheet, ref = next(iter(wb.defined_names[name].destinations))
-    wb[sheet][ref.replace("$", "")].value = value
-
-
-def _range(wb, name):
-    sheet, ref = next(iter(wb.defined_names[name].destinations))
-    return [c.value for row in wb[sheet][ref.replace("$", "")] for c in row]
 
 
 def test_template_gives_guided_targets_empty_actuals_and_keeps_user_content(custom, tmp_path):

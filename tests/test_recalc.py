@@ -104,16 +104,6 @@ def both_paths(src: Path, tmp: Path) -> tuple[dict, dict, Path, Path]:
     return fast, general, tmp / "fast" / src.name, tmp / "general" / src.name
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    shipped = Path(__file__).resolve().parents[1] / "workbook_templates" / "inside_sales_kpi_ja.xlsx"
-    if shipped.exists():
-        return shipped
-    from kpitree.workbook_templates.builder import build_workbook
-
-    return Path(build_workbook(tmp_path_factory.mktemp("tpl") / "inside_sales_kpi_ja.xlsx", "ja"))
-
-
 # --- Excel rounding ----------------------------------------------------------------------------
 
 

@@ -22,16 +22,6 @@ from kpitree.udfs.excel_values import XlError
 
 openpyxl = pytest.importorskip("openpyxl")
 
-TEMPLATE = Path(__file__).resolve().parents[1] / "workbook_templates" / "inside_sales_kpi_ja.xlsx"
-
-
-@pytest.fixture()
-def template(tmp_path: Path) -> Path:
-    if TEMPLATE.exists():
-        return TEMPLATE
-    from kpitree.workbook_templates.builder import build_workbook
-
-    return Path(build_workbook(tmp_path / "inside_sales_kpi_ja.xlsx", "ja"))
 
 
 @pytest.fixture(autouse=True)
