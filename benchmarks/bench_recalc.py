@@ -33,6 +33,8 @@ import time
 import zipfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))  # formulas_peer: formulas with the KPI functions
+
 os.environ.setdefault("TQDM_DISABLE", "1")
 
 
@@ -109,9 +111,9 @@ def bench_kpitree(files: list[Path], out: Path, jobs: int) -> None:
 
 def bench_formulas_each(files: list[Path]) -> None:
     import formulas
-    from kpitree.recalculation.general import prepare_formulas
+    from formulas_peer import register_kpi_functions
 
-    prepare_formulas()
+    register_kpi_functions()
     for f in files:
         formulas.ExcelModel().loads(str(f)).finish().calculate()
 
@@ -144,9 +146,9 @@ def read_inputs(path: Path, cells: list[tuple[str, str]]) -> list[object]:
 
 def bench_formulas_compiled(template: Path, files: list[Path]) -> None:
     import formulas
-    from kpitree.recalculation.general import prepare_formulas
+    from formulas_peer import register_kpi_functions
 
-    prepare_formulas()
+    register_kpi_functions()
     cells, outputs = input_cells(template)
     names = [f"'[{template.name}]{s.upper()}'!{r}" for s, r in cells]
     model = formulas.ExcelModel().loads(str(template)).finish()

@@ -1,82 +1,123 @@
-"""The fast path: a workbook's formula graph compiled once into numpy over N input sets.
+"""A workbook's formula graph compiled into numpy closures over N input sets.
 
-Each formula becomes a closure over column arrays (:class:`~.values.Val`), so one
-run evaluates every scenario of a table, or every file of a batch that shares the
-same formulas, at numpy speed. The functions it calls are :mod:`.functions` (Excel's)
-and :mod:`.kpi_bridge` (the ``KPI_*`` functions of the registry).
+Each formula becomes a closure over :class:`~.values.Val` columns, so one run evaluates every
+scenario of a table, or every file of a batch that shares the same formulas, at numpy speed.
+The functions it calls are :mod:`.functions` (Excel's, by name) and :mod:`.kpi_bridge` (the
+``KPI_*`` functions of the registry).
 
-What the compiler does not know raises :class:`~.graph.Unsupported` at compile time
-and the workbook goes to the general evaluator (``formulas``) instead — never a
-silent approximation. A function neither path knows is ``#NAME?`` in both, as in Excel.
+Two modes. Across files (``per_file=False``) the program may depend only on what all files
+of a layout share — their formulas and names: a whole-column reference, whose cells depend
+on each file's data, raises :class:`~.graph.Unsupported` and the files are evaluated one by
+one. For one file (``per_file=True``, the *general path*) such references are cut to that
+file's stored cells. Both modes run the same code on the same values.
+
+Evaluation follows Excel 365's rules for files: an ordinary formula intersects a multi-cell
+range it uses as one value with its own row or column (implicit intersection, Excel's ``@``);
+an array formula evaluates ranges as blocks and fills its block (a dynamic array: its spill
+range as stored; cells past the result are left empty). A formula whose last operation is an
+addition or subtraction and whose result is within 15 significant digits of zero shows 0, as
+Microsoft documents for Excel ("Floating-point arithmetic may give inaccurate results in Excel").
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from kpitree.udfs.excel_values import XlError
 
-from .functions import N_KEY, Env, Grid, Rng, TableEntry, arith, compare, concat, native_table, rows, unary
-from .graph import Graph, Key, Node, Unsupported
-from .kpi_bridge import kpi_table
-from .values import BLANK, BLANK_VAL, NUM, Val, const
+from .functions import function_table
+from .functions.base import Ctx, Env, Rng, Spec, clock_serial
+from .functions.operators import arith, comparison, concat, negate, percent
+from .graph import MAX_RANGE_CELLS, Graph, Key, Node, Unsupported
+from .parser import MAX_COL, MAX_ROW
+from .values import BLANK, BLANK_VAL, EMPTY, NUM, Val, block, const, error
 
-Thunk = Callable[[Env], Any]
+Thunk = Callable[[Ctx], Any]
 
-UDF_PREFIX = "_XLUDF."  # Excel's prefix for a function it did not know when it saved (= formulas_udfs.UDF_PREFIX)
+UDF_PREFIX = "_XLUDF."  # Excel's prefix for a function it did not know when it saved
+_PREFIXES = ("_XLFN._XLWS.", "_XLFN.", "_XLWS.")  # Excel's prefixes for functions newer than Excel 2007
+RECURSION = 50_000  # Python frames for the deepest formula (Excel allows 8,192 characters: ~4,000 operands)
 
 
-@functools.cache
-def function_table() -> dict[str, TableEntry]:
-    """Fast-path functions by Excel name: (implementation, which arguments may be ranges)."""
-    table = native_table()
-    for name, entry in kpi_table().items():
-        table[name] = entry
-        table[UDF_PREFIX + name] = entry
-    return table
+@contextlib.contextmanager
+def deep_recursion() -> Iterator[None]:
+    """Room for formulas nested as deeply as Excel allows (Python 3.11 frames do not use the C stack)."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, RECURSION))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
+
+
+def canonical(name: str) -> str:
+    """A function name without Excel's storage prefixes: ``_xlfn.CEILING.MATH`` is CEILING.MATH."""
+    for prefix in _PREFIXES:
+        if name.startswith(prefix):
+            return name[len(prefix):]
+    return name
+
+
+@dataclass
+class Step:
+    key: Key
+    thunk: Thunk
+    array: bool  # an array formula: ranges are blocks, the result fills the cell's block
+    dynamic: bool  # a dynamic array (Excel 365): cells past the result are empty, not #N/A
+
 
 @dataclass
 class Program:
     """A compiled workbook layout: run it on N input sets at once."""
 
     inputs: list[Key]
-    steps: list[tuple[Key, Thunk]]
+    steps: list[Step]
     diagnostics: dict[Key, str] = field(default_factory=dict)  # origin of each #NAME?/#REF!
     spills: dict[Key, list[tuple[Key, int, int]]] = field(default_factory=dict)
 
     @property
     def outputs(self) -> list[Key]:
         """Every cell the program computes: formula cells and the cells of array blocks."""
-        return [k for k, _ in self.steps] + [cell for k, _ in self.steps for cell, _, _ in self.spills.get(k, ())]
+        return [s.key for s in self.steps] + [cell for s in self.steps for cell, _, _ in self.spills.get(s.key, ())]
 
-    def run(self, env: Env) -> Env:
+    def run(self, env: Env, n: int) -> Env:
         """Evaluates every formula cell in order; ``env`` holds the inputs and receives the results."""
-        for key, thunk in self.steps:
-            v = thunk(env)
-            block = self.spills.get(key)
-            if isinstance(v, Grid):
-                # an array block: each cell its element; past the result's end #N/A (Excel's rule)
-                rows, cols = len(v), len(v[0])
-                single = rows == cols == 1
-                for cell, dr, dc in block or ():
-                    if single:
-                        env[cell] = _shown(v[0][0])
-                    elif dr < rows and dc < cols:
-                        env[cell] = _shown(v[dr][dc])
-                    else:
-                        env[cell] = const(XlError.NA)
-                v = v[0][0]
-            else:
-                if isinstance(v, Rng):
-                    v = _scalar_of(v, env)
-                for cell, _, _ in block or ():  # one value fills the whole block
-                    env[cell] = _shown(v)
-            env[key] = _shown(v)
+        now = clock_serial()
+        for step in self.steps:
+            ctx = Ctx(env, n, step.key, step.array, now)
+            v = step.thunk(ctx)
+            if isinstance(v, Rng):
+                v = v.value(ctx) if step.array else v.intersect(ctx)
+            elif v is None:
+                v = BLANK_VAL
+            cells = self.spills.get(step.key)
+            if step.array and cells:
+                self._fill(env, cells, v, step.dynamic)
+            env[step.key] = _shown(v.cell(0, 0) if v.dims is not None else v)
         return env
+
+    @staticmethod
+    def _fill(env: Env, cells: list[tuple[Key, int, int]], v: Val, dynamic: bool) -> None:
+        """The cells of an array formula's block: each its element; past the result's end #N/A for an
+        array formula, empty for a dynamic array; a single value fills a legacy block."""
+        rows, cols = v.dims if v.dims is not None else (1, 1)
+        for cell, dr, dc in cells:
+            if dr < rows and dc < cols:
+                env[cell] = _shown(v.cell(dr, dc))
+            elif v.dims is None and not dynamic:
+                env[cell] = _shown(v)
+            elif dynamic:
+                env[cell] = EMPTY_VAL
+            else:
+                env[cell] = const(XlError.NA)
+
+
+EMPTY_VAL = Val(0.0, 0, EMPTY)  # the writer drops the cached value of a cell holding it
 
 
 def _shown(v: Val) -> Val:
@@ -86,167 +127,293 @@ def _shown(v: Val) -> Val:
     return v
 
 
-def _scalar_of(r: Rng, env: Env) -> Val:
-    if r.shape != (1, 1):
-        raise Unsupported("a multi-cell range used as a single value")
-    return env.get(r.keys[0], BLANK_VAL)
+def _arith_snap(op: str) -> Callable[[Val, Val], Val]:
+    """Excel's correction of a formula's last addition or subtraction: a result within 15 significant
+    digits of zero (relative to the operands) is 0."""
+    base = arith(op)
+
+    def run(a: Val, b: Val) -> Val:
+        out = base(a, b)
+        if a.dims is not None or b.dims is not None:
+            return out
+        with np.errstate(all="ignore"):
+            scale = np.maximum(np.abs(np.where(a.typ == NUM, a.num, 0.0)), np.abs(np.where(b.typ == NUM, b.num, 0.0)))
+            tiny = (out.err == 0) & (out.num != 0) & (np.abs(out.num) < scale * 1e-15)
+        if np.any(tiny):
+            out = Val(np.where(tiny, 0.0, out.num), out.err, out.typ)
+        return out
+
+    return run
 
 
 class Compiler:
-    def __init__(self, graph: Graph):
+    def __init__(self, graph: Graph, per_file: bool):
         self.graph = graph
         self.resolver = graph.resolver
+        self.per_file = per_file
         self.table = function_table()
         self.diagnostics: dict[Key, str] = {}
         self.current: Key = (0, 0, 0)
+        self.locals: list[dict[str, int]] = []  # LET scopes: name -> slot
 
     def note(self, message: str) -> None:
         self.diagnostics.setdefault(self.current, message)
 
     def compile(self) -> Program:
         steps = []
-        for key in self.graph.order:
-            self.current = key
-            steps.append((key, self.expr(self.graph.trees[key], key[0], 0)))
+        with deep_recursion():
+            for key in self.graph.order:
+                self.current = key
+                tree = self.graph.trees[key]
+                thunk = self.expr(tree, key[0], 0)
+                steps.append(Step(key, thunk, key in self.graph.arrays, key in self.graph.dynamic))
         return Program(self.graph.inputs, steps, self.diagnostics, self.graph.spills)
 
+    # -- expressions --------------------------------------------------------------------------
+
     def expr(self, node: Node, sheet: int, depth: int) -> Thunk:
-        """A thunk giving a Val, or an Rng for a reference (callers decide how to read it)."""
+        """A thunk giving a Val or an Rng (a reference: the caller decides how to read it)."""
         kind = node.kind
         if kind in ("num", "str", "bool"):
             c = const(node.value)
-            return lambda env: c
+            return lambda ctx: c
         if kind == "empty":
-            return lambda env: BLANK_VAL
+            return lambda ctx: None
         if kind == "err":
             err = XlError.from_text(node.value) or XlError.VALUE
             if err in (XlError.REF, XlError.NAME):
                 self.note(f"{err.text} written in the formula")
-            c = const(err)
-            return lambda env: c
+            return self.constant(const(err))
         if kind == "ref":
-            s, r1, c1, r2, c2 = node.ref  # type: ignore[misc]
-            si = self.resolver.sheet_index(s, sheet)
-            if si is None:
-                self.note(f"#REF!: no sheet named {s!r}")
-                c = const(XlError.REF)
-                return lambda env: c
-            rng = Rng(self.resolver.keys(si, r1, c1, r2, c2), (r2 - r1 + 1, c2 - c1 + 1))
-            return lambda env: rng
+            return self.reference(node, sheet)
         if kind == "name":
-            if depth > 20:
-                raise Unsupported("defined names nested too deep")
-            target = self.resolver.name_node(node.value, sheet)
-            if target is None:
-                self.note(f"#NAME?: no defined name {node.value!r}")
-                c = const(XlError.NAME)
-                return lambda env: c
-            return self.expr(target, sheet, depth + 1)
+            return self.name(node, sheet, depth)
+        if kind == "array":
+            return self.array_constant(node)
         if kind == "op":
             return self.operator(node, sheet, depth)
         if kind == "fn":
             return self.function(node, sheet, depth)
-        raise Unsupported(str(node.value))
+        self.note(f"#REF!: {node.value} is not supported")
+        return self.constant(const(XlError.REF))
 
-    def scalar(self, node: Node, sheet: int, depth: int) -> Thunk:
+    @staticmethod
+    def constant(v: Val) -> Thunk:
+        return lambda ctx: v
+
+    def reference(self, node: Node, sheet: int) -> Thunk:
+        assert node.ref is not None
+        name, r1, c1, r2, c2 = node.ref
+        si = self.resolver.sheet_index(name, sheet)
+        if si is None:
+            self.note(f"#REF!: no sheet named {name!r}")
+            return self.constant(const(XlError.REF))
+        if (r1 == 1 and r2 == MAX_ROW) or (c1 == 1 and c2 == MAX_COL):
+            if not self.per_file:
+                raise Unsupported(f"whole-column or whole-row reference {node.value}")
+            r1, c1, r2, c2 = self.resolver.clamp(si, r1, c1, r2, c2)
+        if (r2 - r1 + 1) * (c2 - c1 + 1) > MAX_RANGE_CELLS:
+            raise Unsupported(f"range of more than {MAX_RANGE_CELLS:,} cells")
+        rng = Rng(si, r1, c1, r2, c2)
+        return lambda ctx: rng
+
+    def name(self, node: Node, sheet: int, depth: int) -> Thunk:
+        if node.scope is None and node.link is None:
+            for scope in reversed(self.locals):
+                slot = scope.get(node.value.upper())
+                if slot is not None:
+                    return _local(slot)
+        if depth > 20:
+            raise Unsupported("defined names nested too deep")
+        if node.link is not None:
+            self.note(f"#REF!: {node.value} refers to another workbook ({self.resolver.link_target(node.link)})")
+            return self.constant(const(XlError.REF))
+        target = self.resolver.name_node(node.value, sheet, node.scope)
+        if target is None:
+            self.note(f"#NAME?: no defined name {node.value!r}")
+            return self.constant(const(XlError.NAME))
+        return self.expr(target, sheet, depth + 1)
+
+    def array_constant(self, node: Node) -> Thunk:
+        rows, cols = node.value
+        vals = [const(XlError.from_text(a.value) or XlError.VALUE) if a.kind == "err" else const(a.value) for a in node.args]
+        v = block([vals[r * cols:(r + 1) * cols] for r in range(rows)])
+        return self.constant(v)
+
+    def value(self, node: Node, sheet: int, depth: int) -> Thunk:
+        """A thunk giving a Val: a reference is intersected (ordinary formula) or read as a block (array formula)."""
         thunk = self.expr(node, sheet, depth)
-        if node.kind in ("ref", "name"):
-            def read(env: Env) -> Val:
-                v = thunk(env)
-                return _scalar_of(v, env) if isinstance(v, Rng) else v
 
-            probe = self._static_shape(node, sheet, depth)
-            if probe not in (None, (1, 1)):
-                raise Unsupported("implicit intersection of a multi-cell range")
-            return read
-        if node.kind == "fn":  # INDEX and friends return references
+        def read(ctx: Ctx) -> Val:
+            v = thunk(ctx)
+            if isinstance(v, Rng):
+                return v.value(ctx) if ctx.array else v.intersect(ctx)
+            if v is None:
+                return BLANK_VAL
+            if v.dims is not None and not ctx.array:
+                return v.cell(0, 0)
+            return v
 
-            def value(env: Env) -> Val:
-                v = thunk(env)
-                if isinstance(v, Grid):
-                    return v[0][0]
-                return _scalar_of(v, env) if isinstance(v, Rng) else v
-
-            return value
-        return thunk
-
-    def _static_shape(self, node: Node, sheet: int, depth: int) -> tuple[int, int] | None:
-        if node.kind == "ref":
-            _, r1, c1, r2, c2 = node.ref  # type: ignore[misc]
-            return (r2 - r1 + 1, c2 - c1 + 1)
-        if node.kind == "name" and depth < 20:
-            target = self.resolver.name_node(node.value, sheet)
-            return None if target is None else self._static_shape(target, sheet, depth + 1)
-        return None
+        return read
 
     def operator(self, node: Node, sheet: int, depth: int) -> Thunk:
         op = node.value
-        args = [self.scalar(a, sheet, depth) for a in node.args]
-        if op in ("+", "-", "*", "/", "^") and len(args) == 2:
-            f2 = arith(op)
-            a, b = args
-            return lambda env: f2(a(env), b(env))
-        if op in ("=", "<>", "<", ">", "<=", ">=") and len(args) == 2:
-            f2 = compare(op)
-            a, b = args
-            return lambda env: f2(a(env), b(env))
-        if op == "&" and len(args) == 2:
-            a, b = args
-            return lambda env: concat(a(env), b(env), rows(env))
-        if op in ("u-", "u+", "%") and len(args) == 1:
-            (a,) = args
-            return lambda env: unary(op, a(env))
-        raise Unsupported(f"operator {op}")
+        if op in ("+", "-", "*", "/", "^", "=", "<>", "<", ">", "<=", ">=", "&"):
+            a, b = (self.value(arg, sheet, depth) for arg in node.args)
+            if op == "&":
+                return lambda ctx: concat(a(ctx), b(ctx))
+            f2 = comparison(op) if op in ("=", "<>", "<", ">", "<=", ">=") else (
+                _arith_snap(op) if op in ("+", "-") and self.graph.trees.get(self.current) is node else arith(op))
+            return lambda ctx: f2(a(ctx), b(ctx))
+        if op in ("u-", "u+", "%"):
+            (a,) = (self.value(arg, sheet, depth) for arg in node.args)
+            if op == "u+":
+                return a
+            f1 = negate if op == "u-" else percent
+            return lambda ctx: f1(a(ctx))
+        if op == "@":
+            inner = self.expr(node.args[0], sheet, depth)
+
+            def at(ctx: Ctx) -> Val:
+                v = inner(ctx)
+                if isinstance(v, Rng):
+                    return v.intersect(ctx)
+                return v.cell(0, 0) if v is not None and v.dims is not None else (v if v is not None else BLANK_VAL)
+
+            return at
+        if op in (":", " "):
+            left, right = (self.expr(arg, sheet, depth) for arg in node.args)
+            combine = _range_span if op == ":" else _range_intersection
+            return lambda ctx: combine(left(ctx), right(ctx))
+        if op == "#":
+            return self.spill_reference(node.args[0], sheet)
+        self.note(f"#VALUE!: the operator {op!r} is not supported")
+        return self.constant(const(XlError.VALUE))
+
+    def spill_reference(self, node: Node, sheet: int) -> Thunk:
+        """``A1#``: the block of the dynamic array anchored at A1 (as stored: its last spill range)."""
+        if node.kind != "ref" or node.ref is None:
+            self.note("#REF!: a spill reference must name a cell")
+            return self.constant(const(XlError.REF))
+        name, r, c, _, _ = node.ref
+        si = self.resolver.sheet_index(name, sheet)
+        if si is None or (si, r, c) not in self.graph.trees:
+            self.note(f"#REF!: {node.value}# is not the anchor of a dynamic array")
+            return self.constant(const(XlError.REF))
+        rows, cols = self.graph.block_of((si, r, c))
+        rng = Rng(si, r, c, r + rows - 1, c + cols - 1)
+        return lambda ctx: rng
+
+    # -- functions --------------------------------------------------------------------------------
 
     def function(self, node: Node, sheet: int, depth: int) -> Thunk:
-        name = node.value
-        entry = self.table.get(name)
-        if entry is None:
-            from .general import general_function_names
+        name = canonical(node.value)
+        if node.link is not None:
+            if not self.resolver.link_is_addin(node.link):
+                target = self.resolver.link_target(node.link) or f"external link [{node.link}]"
+                self.note(f"#NAME?: {name} comes from another add-in or workbook: {target}")
+                return self.constant(const(XlError.NAME))
+        elif name.startswith(UDF_PREFIX):
+            name = name[len(UDF_PREFIX):]
+        if name == "LET":
+            return self.let(node, sheet, depth)
+        spec = self.table.get(name)
+        if spec is None:
+            self.note(f"#NAME?: unknown function {name} (see docs/functions.md)")
+            return self.constant(const(XlError.NAME))
+        nargs = len(node.args)
+        if not spec.min_args <= nargs <= spec.max_args:
+            self.note(f"#VALUE!: {name} takes {spec.min_args}–{spec.max_args} arguments, not {nargs}")
+            return self.constant(const(XlError.VALUE))
+        prepared = [self.argument(spec, i, arg, sheet, depth) for i, arg in enumerate(node.args)]
+        impl = spec.impl
 
-            if name in general_function_names():
-                raise Unsupported(f"function {name}")
-            self.note(f"#NAME?: unknown function {name}")
-            c = const(XlError.NAME)
-            return lambda env: c
-        impl, ranges = entry
-        thunks = []
-        for i, a in enumerate(node.args):
-            may_range = ranges == "all" or i in ranges
-            if a.kind == "empty":
-                thunks.append(lambda env: None if name.startswith(("KPI_", "_XLUDF.")) else BLANK_VAL)
-            elif may_range:
-                thunks.append(self.expr(a, sheet, depth))
-            else:
-                thunks.append(self.scalar(a, sheet, depth))
-        if (name in ("IF",) and len(thunks) not in (1, 2, 3)) or (name in ("IFERROR", "IFNA", "_XLFN.IFNA", "MOD") and len(thunks) != 2):
-            raise Unsupported(f"{name} with {len(thunks)} arguments")
-        if name.startswith(("ROUND",)) and len(thunks) != 2:
-            raise Unsupported(f"{name} with {len(thunks)} arguments")
-        kpi = name.startswith(("KPI_", "_XLUDF."))
-
-        def call(env: Env) -> Val:
-            vals = [t(env) for t in thunks]
-            if kpi:  # an omitted optional argument takes the function's default
-                while vals and vals[-1] is None:
-                    vals.pop()
-                vals = [BLANK_VAL if v is None else v for v in vals]
-            return impl(env, *vals)
+        def call(ctx: Ctx) -> Any:
+            return impl(ctx, *(p(ctx) for p in prepared))
 
         return call
 
+    def argument(self, spec: Spec, position: int, node: Node, sheet: int, depth: int) -> Thunk:
+        if node.kind == "empty":
+            return lambda ctx: None
+        kind = spec.kind(position)
+        if kind == "v":
+            return self.value(node, sheet, depth)
+        thunk = self.expr(node, sheet, depth)
+        if kind == "a":
+            def as_array(ctx: Ctx) -> Any:
+                v = thunk(ctx)
+                return v.value(ctx) if isinstance(v, Rng) else (BLANK_VAL if v is None else v)
 
-def compile_graph(graph: Graph) -> Program:
-    """The fast-path program of a workbook layout; raises :class:`Unsupported`."""
-    return Compiler(graph).compile()
+            return as_array
+        return thunk  # "r" and "x": as written
+
+    def let(self, node: Node, sheet: int, depth: int) -> Thunk:
+        """LET(name1, value1, [name2, value2, …], calculation): each value computed once, in order."""
+        args = node.args
+        if len(args) < 3 or len(args) % 2 == 0 or any(a.kind != "name" or a.scope for a in args[:-1:2]):
+            self.note("#VALUE!: LET needs name, value pairs and a calculation")
+            return self.constant(const(XlError.VALUE))
+        scope: dict[str, int] = {}
+        self.locals.append(scope)
+        bindings = []
+        try:
+            for name_node, value_node in zip(args[:-1:2], args[1:-1:2]):
+                value = self.expr(value_node, sheet, depth)
+                slot = _next_slot()
+                scope[name_node.value.upper()] = slot
+                bindings.append((slot, value))
+            body = self.expr(args[-1], sheet, depth)
+        finally:
+            self.locals.pop()
+
+        def run(ctx: Ctx) -> Any:
+            for slot, value in bindings:
+                ctx.locals[slot] = value(ctx)
+            return body(ctx)
+
+        return run
+
+
+_slot_counter = iter(range(1 << 62))
+
+
+def _local(slot: int) -> Thunk:
+    return lambda ctx: ctx.locals[slot]
+
+
+def _next_slot() -> int:
+    return next(_slot_counter)
+
+
+def _range_span(a: Any, b: Any) -> Any:
+    """``A1:B2`` between two computed references (``INDEX(…):B2``): the rectangle covering both."""
+    if not (isinstance(a, Rng) and isinstance(b, Rng)) or a.sheet != b.sheet:
+        return error(XlError.VALUE)
+    return Rng(a.sheet, min(a.r1, b.r1), min(a.c1, b.c1), max(a.r2, b.r2), max(a.c2, b.c2))
+
+
+def _range_intersection(a: Any, b: Any) -> Any:
+    """``A1:B2 B1:C3``: the cells both references hold, #NULL! when none."""
+    if not (isinstance(a, Rng) and isinstance(b, Rng)):
+        return error(XlError.VALUE)
+    r1, c1, r2, c2 = max(a.r1, b.r1), max(a.c1, b.c1), min(a.r2, b.r2), min(a.c2, b.c2)
+    if a.sheet != b.sheet or r1 > r2 or c1 > c2:
+        return error(XlError.NULL)
+    return Rng(a.sheet, r1, c1, r2, c2)
+
+
+def compile_graph(graph: Graph, per_file: bool = False) -> Program:
+    """The program of a workbook layout; raises :class:`Unsupported` across files for what needs one file's data."""
+    return Compiler(graph, per_file).compile()
 
 
 def run_program(program: Program, inputs: dict[Key, Val], n: int) -> Env:
     env: Env = dict(inputs)
-    env[N_KEY] = Val(float(n), 0, NUM)
-    program.run(env)
-    del env[N_KEY]
+    with deep_recursion():
+        program.run(env, n)
     return env
 
 
-__all__ = ["Program", "compile_graph", "function_table", "run_program"]
+__all__ = ["EMPTY_VAL", "Program", "compile_graph", "function_table", "run_program"]
+

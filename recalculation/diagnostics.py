@@ -1,7 +1,8 @@
-"""Why a cell is ``#NAME?`` or ``#REF!``: unknown functions and names, missing sheets, broken names.
+"""Why a cell is ``#NAME?`` or ``#REF!``: the report of a workbook's ``error`` column.
 
-The batch reports these in a workbook's ``error`` column, origins first, so a user sees
-the cell to fix rather than every cell downstream of it.
+The compiler notes the origin of each (an unknown function, a name or sheet that does not
+exist, a reference it cannot follow); the report lists origins first, so a user sees the cell
+to fix rather than every cell downstream of it. Broken defined names are reported too.
 """
 
 from __future__ import annotations
@@ -10,45 +11,10 @@ from typing import Any
 
 from kpitree.udfs.excel_values import XlError
 
-from .graph import Graph, Key, address, parse_formula
+from .graph import Key, address, parse_formula
 from .io.package import WorkbookData, WorkbookError
 
 MAX_LISTED = 20
-
-
-def static_diagnostics(graph: Graph) -> dict[Key, str]:
-    """Why a cell will be #NAME? or #REF!: unknown functions and names, missing sheets, #REF! in the text."""
-    from .compiler import function_table
-    from .general import general_function_names
-
-    fast = function_table()
-
-    def known(fn: str) -> bool:  # formulas' table (a heavy import) only for names the fast path lacks
-        return fn in fast or fn in general_function_names()
-
-    out: dict[Key, str] = {}
-
-    def walk(node: Any, sheet: int, key: Key, depth: int) -> None:
-        if depth > 20:
-            return
-        if node.kind == "fn" and not known(node.value):
-            out.setdefault(key, f"#NAME?: unknown function {node.value}")
-        elif node.kind == "name":
-            target = graph.resolver.name_node(node.value, sheet)
-            if target is None:
-                out.setdefault(key, f"#NAME?: no defined name {node.value!r}")
-            else:
-                walk(target, sheet, key, depth + 1)
-        elif node.kind == "ref" and graph.resolver.sheet_index(node.ref[0], sheet) is None:
-            out.setdefault(key, f"#REF!: no sheet named {node.ref[0]!r}")
-        elif node.kind == "err" and node.value in ("#REF!", "#NAME?"):
-            out.setdefault(key, f"{node.value} written in the formula")
-        for arg in node.args:
-            walk(arg, sheet, key, depth)
-
-    for key, tree in graph.trees.items():
-        walk(tree, key[0], key, 0)
-    return out
 
 
 def name_problems(wb: WorkbookData) -> list[str]:

@@ -16,7 +16,6 @@ The vectorised path does the float arithmetic for every element and redoes, with
 from __future__ import annotations
 
 import decimal
-from collections.abc import Callable
 
 import numpy as np
 
@@ -65,23 +64,3 @@ def excel_round(x: np.ndarray, digits: np.ndarray, mode: str = "round") -> np.nd
         for i in np.flatnonzero(near).tolist():
             flat_out[i] = excel_round_scalar(float(flat_x[i]), float(flat_d[i]), mode)
     return out
-
-
-def _formulas_round(mode: str) -> Callable[..., object]:
-    """A replacement for formulas' ROUND* with its own argument handling kept."""
-    from formulas.functions import wrap_ufunc
-
-    def ufunc(x: float, d: float) -> float:
-        return excel_round_scalar(float(x), float(d), mode)
-
-    return wrap_ufunc(ufunc)
-
-
-def install_formulas_fixes() -> None:
-    """Replace formulas' ROUND/ROUNDUP/ROUNDDOWN with the Excel-faithful ones (idempotent)."""
-    import formulas
-
-    table = formulas.get_functions()
-    table["ROUND"] = _formulas_round("round")
-    table["ROUNDUP"] = _formulas_round("up")
-    table["ROUNDDOWN"] = _formulas_round("down")

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .diagnostics import error_report, name_problems, static_diagnostics
+from .diagnostics import error_report, name_problems
 from .graph import Graph, Key, Unsupported, build_graph, fingerprint, name_target
 from .io.package import DEFAULT_LIMITS, Limits, Reinflated, WorkbookData, WorkbookError, read_package, read_workbook
 from .progress import Progress
@@ -62,6 +62,8 @@ def _layout(fp: str, wb: WorkbookData) -> tuple[Graph, Any]:
             cached = (graph, program)
         except WorkbookError as exc:
             cached = exc
+        except Exception as exc:  # noqa: BLE001 - no formula may stop the batch: the layout's files get an error row
+            cached = WorkbookError(f"cannot evaluate: {type(exc).__name__}: {exc}")
         if len(_LAYOUTS) > 256:
             _LAYOUTS.clear()
         _LAYOUTS[fp] = cached
@@ -178,42 +180,48 @@ def _run_compiled(program: Any, members: list[_Loaded]) -> None:
         m.path = "fast"
 
 
-def _run_general(graph: Graph, members: list[_Loaded]) -> None:
-    """Each member through ``formulas``; a failure is that member's error."""
+def _run_general(members: list[_Loaded]) -> dict[str, dict[Key, str]]:
+    """Each member evaluated on its own; a failure is that member's error. Returns each file's diagnostics."""
     from .general import evaluate_file
 
+    causes: dict[str, dict[Key, str]] = {}
     for m in members:
         try:
-            m.results = evaluate_file(m.file, m.book(), graph)
+            m.results, causes[m.file] = evaluate_file(m.book(), m.stored)
             m.path = "general"
+        except WorkbookError as exc:
+            m.error = str(exc)
         except Exception as exc:  # noqa: BLE001 - one bad workbook must not stop the batch
-            m.error = f"general evaluator failed: {type(exc).__name__}: {exc}"
+            m.error = f"cannot evaluate: {type(exc).__name__}: {exc}"
+    return causes
 
 
 def _evaluate_group(members: list[_Loaded], force_general: bool) -> None:
-    """Recalculate the members of one layout: the compiled path, else the general one; then diagnose."""
+    """Recalculate the members of one layout: the compiled path, else each on its own; then diagnose."""
     try:
-        graph, program = _layout(members[0].fp, members[0].wb)  # type: ignore[arg-type]
+        _, program = _layout(members[0].fp, members[0].wb)  # type: ignore[arg-type]
     except WorkbookError as exc:
         for m in members:
             m.error = str(exc)
         return
-    causes = static_diagnostics(graph)
     general = force_general or isinstance(program, Unsupported)
+    causes: dict[str, dict[Key, str]] = {}
     if not general:
         try:
             _run_compiled(program, members)
-            causes = {**causes, **program.diagnostics}
-        except Unsupported:  # found only at run time (e.g. a text lang argument): general path
+            causes = {m.file: program.diagnostics for m in members}
+        except Unsupported:  # found only at run time (a position that differs between files): each on its own
+            general = True
+        except Exception:  # noqa: BLE001 - whatever failed for the group is tried file by file, where it is each file's error
             general = True
     if general:
-        _run_general(graph, members)
+        causes = _run_general(members)
     for m in members:
         if m.error:
             continue
         problems = _per_layout(m, "name_problems", name_problems)
         if m.results:
-            problems = [*problems, error_report(m.wb, m.results, causes)]  # type: ignore[arg-type]
+            problems = [*problems, error_report(m.wb, m.results, causes.get(m.file, {}))]  # type: ignore[arg-type]
         m.error = "; ".join(p for p in problems if p)
 
 

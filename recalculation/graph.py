@@ -1,121 +1,39 @@
 """A workbook's formula graph: parsed formulas, dependencies, cycles, fingerprint.
 
-Formulas are parsed with the ``formulas`` package's own tokenizer and shunting-yard
-parser (so both evaluation paths read a formula the same way); a small builder
-records the operator tree instead of building formulas' dispatcher, which is what
-makes parsing cheap enough to do once per distinct workbook layout.
+Formulas are parsed by :mod:`.parser` (Excel's formula language, parsed once per distinct
+formula text); :class:`Resolver` turns sheet names, defined names (workbook- and
+sheet-scoped, ``Sheet!name`` included) and external links into cells; the graph orders
+the formula cells and refuses circular references. A fingerprint of formulas, names and
+sheets groups workbooks that share a layout, so one compiled program serves them all.
 """
 
 from __future__ import annotations
 
 import collections
-import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 from kpitree.errors import KpitreeError
 
 from .io.package import Cell, Key, WorkbookData, WorkbookError, col_letters, col_number, split_ref
+from .parser import MAX_COL, MAX_ROW, FormulaSyntaxError, Node, parse
 
-MAX_RANGE_CELLS = 100_000
-
-
-@dataclass(frozen=True)
-class Node:
-    kind: str  # "num", "str", "bool", "err", "empty", "ref", "name", "op", "fn"
-    value: Any = None  # number, text, error text, name, operator, function name
-    args: tuple[Node, ...] = ()
-    ref: tuple[str | None, int, int, int, int] | None = None  # sheet, r1, c1, r2, c2
+MAX_RANGE_CELLS = 100_000  # a range the compiled path reads cell by cell; larger ones: only the stored cells
+ADDIN_FILE = "kpitree.xlam"
 
 
-@functools.cache
-def _parser() -> Any:
-    import formulas
-    from formulas.builder import AstBuilder
-    from formulas.tokens.function import Function
-    from formulas.tokens.operator import Operator
-
-    class TreeBuilder(AstBuilder):
-        """Keeps formulas' RPN as a tree of :class:`Node` instead of a dispatcher."""
-
-        def __init__(self, *args: Any, match: Any = None, **kwargs: Any):
-            self._deque: collections.deque[Any] = collections.deque()
-            self.trees: collections.deque[Node] = collections.deque()
-            self.match = match
-
-        def pop(self) -> Any:
-            self.trees.pop()
-            return self._deque.pop()
-
-        def append(self, token: Any) -> None:
-            if isinstance(token, (Operator, Function)):
-                n = token.get_n_args
-                if n > len(self.trees):
-                    raise formulas.errors.FormulaError()
-                args = tuple(self.trees.pop() for _ in range(n))[::-1]
-                for _ in range(n):
-                    self._deque.pop()
-                kind = "fn" if isinstance(token, Function) else "op"
-                node = Node(kind, token.name.upper() if kind == "fn" else token.name, args)
-            else:
-                node = _operand(token)
-            self._deque.append(token)
-            self.trees.append(node)
-
-        def finish(self) -> None:
-            pass
-
-    class TreeParser(formulas.Parser):
-        ast_builder = TreeBuilder
-
-    return TreeParser()
-
-
-def _operand(token: Any) -> Node:
-    kind = type(token).__name__
-    attr = token.attr
-    if kind == "Number":
-        name = token.name.upper()
-        if name in ("TRUE", "FALSE"):
-            return Node("bool", name == "TRUE")
-        return Node("num", float(token.name))
-    if kind == "String":
-        return Node("str", token.name)
-    if kind == "Error":
-        return Node("err", attr.get("error", token.name))
-    if kind == "Empty":
-        return Node("empty")
-    if kind == "Range":
-        if attr.get("is_reference"):
-            return Node("name", attr["ref"])
-        try:
-            r1, r2 = int(attr["r1"]), int(attr["r2"])
-            c1, c2 = int(attr["n1"]), int(attr["n2"])
-        except (KeyError, ValueError):
-            return Node("unsupported", f"reference {token.name}")
-        if r1 < 1 or c1 < 1:
-            return Node("unsupported", f"whole-row/column reference {token.name}")
-        return Node("ref", token.name, ref=(attr.get("sheet"), r1, c1, r2, c2))
-    return Node("unsupported", f"{kind} {token.name}")
-
-
-@functools.lru_cache(maxsize=65536)
 def parse_formula(text: str) -> Node:
-    """The tree of one formula (without its leading ``=``)."""
+    """The tree of one formula (without its leading ``=``); :class:`WorkbookError` when it cannot be read."""
     try:
-        _, builder = _parser().ast("=" + text)
-    except Exception as exc:  # noqa: BLE001 - formulas raises several error types
-        raise WorkbookError(f"cannot parse formula ={text}: {type(exc).__name__}") from None
-    if len(builder.trees) != 1:
-        raise WorkbookError(f"cannot parse formula ={text}")
-    return builder.trees[-1]
+        return parse(text)
+    except FormulaSyntaxError as exc:
+        raise WorkbookError(f"cannot parse formula ={text}: {exc}") from None
+    except RecursionError:
+        raise WorkbookError(f"formula nested too deeply to read: ={text[:60]}…") from None
 
 
 # --- shared formulas ----------------------------------------------------------------------
-
-_REL_REF = re.compile(r"(?<![A-Za-z_\d.!'\"])(\$?)([A-Za-z]{1,3})(\$?)(\d+)(?![\d(A-Za-z_])")
 
 
 def translate(formula: str, origin: str, dest: str) -> str:
@@ -147,27 +65,33 @@ def formula_cells(wb: WorkbookData) -> dict[Key, str]:
 
 
 def fingerprint(wb: WorkbookData) -> str:
-    """Same fingerprint, same formulas, names and sheets: one compiled program serves both."""
+    """Same fingerprint, same formulas, names, sheets and links: one compiled program serves both."""
     h = hashlib.blake2b(digest_size=16)
     for sheet in wb.sheets:
         h.update(b"S" + sheet.name.encode() + b"\0")
         for cell in sheet.cells.values():
             if cell.formula is not None:
-                h.update(f"{cell.ref}\0{cell.formula}\0{cell.ftype}\0{cell.fref}\0{cell.si}\0".encode())
+                h.update(f"{cell.ref}\0{cell.formula}\0{cell.ftype}\0{cell.fref}\0{cell.si}\0{cell.dynamic}\0".encode())
     for n in wb.names:
         h.update(f"N{n.name}\0{n.text}\0{n.sheet_index}\0".encode())
+    for link in wb.links:
+        h.update(f"L{link}\0".encode())
     return h.hexdigest()
 
 
 # --- names and references -----------------------------------------------------------------
 
 
+class Unsupported(KpitreeError):
+    """The compiled path cannot vectorise this across files; the workbook is evaluated on its own."""
+
+
 @dataclass
 class Resolver:
-    """Turns references and defined names in a sheet's formulas into cell keys."""
+    """Turns sheet names, defined names and external links of a workbook's formulas into cells."""
 
     wb: WorkbookData
-    diagnostics: list[str] = field(default_factory=list)
+    _extent: dict[int, tuple[int, int]] = field(default_factory=dict)
 
     def sheet_index(self, name: str | None, current: int) -> int | None:
         if name is None:
@@ -175,60 +99,81 @@ class Resolver:
         key = name.upper()
         return next((i for i, s in enumerate(self.wb.sheets) if s.name.upper() == key), None)
 
-    def name_node(self, name: str, current: int) -> Node | None:
-        """The parsed definition of a name (sheet scope first, then workbook scope)."""
+    def name_node(self, name: str, current: int, scope: str | None = None) -> Node | None:
+        """The parsed definition of a name: ``Sheet!name`` is that sheet's name; a bare name is the
+        formula's sheet's own name if it has one, else the workbook's (Excel's rule)."""
         key = name.upper()
-        found = [n for n in self.wb.names if n.name.upper() == key and n.sheet_index in (current, None)]
-        found.sort(key=lambda n: n.sheet_index is None)  # the sheet's own name wins
+        if scope is not None:
+            si = self.sheet_index(scope, current)
+            found = [n for n in self.wb.names if n.name.upper() == key and n.sheet_index == si] if si is not None else []
+            if not found:  # Sheet!name may also name a workbook-scoped name
+                found = [n for n in self.wb.names if n.name.upper() == key and n.sheet_index is None]
+        else:
+            found = [n for n in self.wb.names if n.name.upper() == key and n.sheet_index in (current, None)]
+            found.sort(key=lambda n: n.sheet_index is None)  # the sheet's own name wins
         if not found:
             return None
         return parse_formula(found[0].text)
 
-    @staticmethod
-    def keys(si: int, r1: int, c1: int, r2: int, c2: int) -> list[Key]:
-        if (r2 - r1 + 1) * (c2 - c1 + 1) > MAX_RANGE_CELLS:
-            raise Unsupported(f"range of more than {MAX_RANGE_CELLS:,} cells")
-        return [(si, r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)]
+    def link_is_addin(self, link: int) -> bool:
+        """Whether external link ``[link]`` is kpitree's add-in, at whatever path and in whatever case."""
+        target = self.wb.links[link - 1] if 1 <= link <= len(self.wb.links) else ""
+        return re.split(r"[\\/]", target.strip())[-1].lower() == ADDIN_FILE
 
+    def link_target(self, link: int) -> str:
+        return self.wb.links[link - 1] if 1 <= link <= len(self.wb.links) else ""
 
-class Unsupported(KpitreeError):
-    """The fast path cannot vectorise this formula; the general evaluator takes the workbook."""
+    def extent(self, si: int) -> tuple[int, int]:
+        """The last row and column holding a stored cell on sheet ``si`` (0, 0 for an empty sheet)."""
+        if si not in self._extent:
+            cells = self.wb.sheets[si].cells if si < len(self.wb.sheets) else {}
+            self._extent[si] = (max((r for r, _ in cells), default=0), max((c for _, c in cells), default=0))
+        return self._extent[si]
+
+    def clamp(self, si: int, r1: int, c1: int, r2: int, c2: int) -> tuple[int, int, int, int]:
+        """A whole-column or whole-row reference cut to the sheet's stored cells (the rest is blank)."""
+        last_row, last_col = self.extent(si)
+        if r1 == 1 and r2 == MAX_ROW:
+            r2 = max(1, min(r2, last_row))
+        if c1 == 1 and c2 == MAX_COL:
+            c2 = max(1, min(c2, last_col))
+        return r1, c1, r2, c2
 
 
 def address(wb: WorkbookData, key: Key) -> str:
     si, r, c = key
     name = wb.sheets[si].name
-    quoted = f"'{name}'" if re.search(r"[^A-Za-z0-9_]", name) else name
+    quoted = "'" + name.replace("'", "''") + "'" if re.search(r"[^A-Za-z0-9_]", name) else name
     return f"{quoted}!{col_letters(c)}{r}"
 
 
 def dependencies(node: Node, current: int, resolver: Resolver, depth: int = 0) -> set[Key]:
     """Cells a formula reads (names followed); missing sheets and names simply add none."""
     out: set[Key] = set()
-    if depth > 50:
-        return out
-    if node.kind == "ref":
-        sheet, r1, c1, r2, c2 = node.ref  # type: ignore[misc]
-        si = resolver.sheet_index(sheet, current)
-        if si is not None:
-            rows = min(r2, r1 + 1_048_576)
-            if (r2 - r1 + 1) * (c2 - c1 + 1) <= MAX_RANGE_CELLS:
-                out.update(resolver.keys(si, r1, c1, rows, c2))
-            else:  # a huge range: only the cells that exist matter
-                out.update((si, r, c) for (r, c) in resolver.wb.sheets[si].cells if r1 <= r <= r2 and c1 <= c <= c2)
-    elif node.kind == "name":
-        target = resolver.name_node(node.value, current)
-        if target is not None:
-            out |= dependencies(target, current, resolver, depth + 1)
-    for arg in node.args:
-        out |= dependencies(arg, current, resolver, depth)
+    stack = [(node, depth)]
+    while stack:
+        n, d = stack.pop()
+        if n.kind == "ref" and n.ref is not None:
+            sheet, r1, c1, r2, c2 = n.ref
+            si = resolver.sheet_index(sheet, current)
+            if si is not None:
+                r1, c1, r2, c2 = resolver.clamp(si, r1, c1, r2, c2)
+                if (r2 - r1 + 1) * (c2 - c1 + 1) <= MAX_RANGE_CELLS:
+                    out.update((si, r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1))
+                else:  # a huge range: only the cells that exist matter
+                    out.update((si, r, c) for (r, c) in resolver.wb.sheets[si].cells if r1 <= r <= r2 and c1 <= c <= c2)
+        elif n.kind == "name" and d <= 50:
+            target = resolver.name_node(n.value, current, n.scope)
+            if target is not None:
+                stack.append((target, d + 1))
+        stack.extend((a, d) for a in n.args)
     return out
 
 
 def find_cycle(deps: dict[Key, set[Key]]) -> list[Key] | None:
     """One dependency cycle among formula cells, or ``None`` (iterative DFS, no recursion limit)."""
     WHITE, GREY, BLACK = 0, 1, 2
-    color = {k: WHITE for k in deps}
+    color = dict.fromkeys(deps, WHITE)
     for start in deps:
         if color[start] != WHITE:
             continue
@@ -253,7 +198,7 @@ def find_cycle(deps: dict[Key, set[Key]]) -> list[Key] | None:
 
 
 def topological_order(deps: dict[Key, set[Key]]) -> list[Key]:
-    indeg = {k: 0 for k in deps}
+    indeg = dict.fromkeys(deps, 0)
     users: dict[Key, list[Key]] = collections.defaultdict(list)
     for k, ds in deps.items():
         for d in ds:
@@ -284,10 +229,17 @@ class Graph:
     # array formulas over several cells: anchor -> its block's cells (row, col offsets)
     spills: dict[Key, list[tuple[Key, int, int]]] = field(default_factory=dict)
     spill_owner: dict[Key, Key] = field(default_factory=dict)
+    arrays: set[Key] = field(default_factory=set)  # cells holding an array formula (a block or one cell)
+    dynamic: set[Key] = field(default_factory=set)  # cells holding a dynamic array (Excel 365)
 
     @property
     def inputs(self) -> list[Key]:
         return sorted({d for ds in self.deps.values() for d in ds if d not in self.trees and d not in self.spill_owner})
+
+    def block_of(self, anchor: Key) -> tuple[int, int]:
+        """(rows, cols) of the block an array formula fills (1, 1 for a single cell)."""
+        cells = self.spills.get(anchor, ())
+        return (1 + max((dr for _, dr, _ in cells), default=0), 1 + max((dc for _, _, dc in cells), default=0))
 
 
 def array_blocks(wb: WorkbookData) -> dict[Key, list[tuple[Key, int, int]]]:
@@ -320,11 +272,17 @@ def build_graph(wb: WorkbookData) -> Graph:
     for key, tree in trees.items():
         # reading a spilled cell means depending on the formula that fills it
         deps[key] = {owner.get(d, d) for d in dependencies(tree, key[0], resolver)}
+        if key in spills and deps[key] & {k for k, _, _ in spills[key]}:
+            raise WorkbookError(f"circular reference: {address(wb, key)} reads its own block")
     cycle = find_cycle(deps)
     if cycle:
         chain = " -> ".join(address(wb, k) for k in cycle[:8]) + (" -> ..." if len(cycle) > 8 else "")
         raise WorkbookError(f"circular reference: {chain}")
-    return Graph(wb, trees, deps, topological_order(deps), resolver, spills, owner)
+    arrays = {(si, r, c) for si, sheet in enumerate(wb.sheets) for (r, c), cell in sheet.cells.items()
+              if cell.ftype == "array" and (si, r, c) in trees}
+    dynamic = {(si, r, c) for si, sheet in enumerate(wb.sheets) for (r, c), cell in sheet.cells.items()
+               if cell.dynamic and (si, r, c) in trees}
+    return Graph(wb, trees, deps, topological_order(deps), resolver, spills, owner, arrays, dynamic)
 
 
 def name_target(wb: WorkbookData, text: str) -> Key | None:

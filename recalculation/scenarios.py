@@ -1,9 +1,9 @@
 """Scenario tables: one template, each row setting named inputs, every named output per row.
 
-The template's program (:mod:`.compiler`) runs over blocks of rows at once; a template
-the compiler cannot vectorise runs row by row through ``formulas`` (:mod:`.general`).
-A column that names no input of the template is a :class:`ScenarioError` before
-anything runs.
+The template's program (:mod:`.compiler`) runs over blocks of rows at once; where the
+rows cannot share one run (a position or a size that differs between rows), each row runs
+on its own. A column that names no input of the template is a :class:`ScenarioError`
+before anything runs.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from kpitree.udfs.excel_values import XlError
 
 from kpitree.errors import UserError
 
-from .diagnostics import error_report, static_diagnostics
+from .diagnostics import error_report
 from .graph import Graph, Key, Unsupported, build_graph, name_target
 from .io.package import DEFAULT_LIMITS, Limits, WorkbookData, load
 from .progress import Progress
@@ -76,91 +76,118 @@ def check_scenarios(template: Template, columns: Sequence[str]) -> dict[str, str
 
 
 def run_scenarios(template: Template, table: Any, *, force_general: bool = False, progress: bool | None = None) -> tuple[Any, str]:
-    """Every named output per row of ``table`` (a DataFrame); returns (frame, path taken)."""
-    import pandas as pd
+    """Every named output per row of ``table`` (a DataFrame); returns (frame, path taken).
 
-    from .compiler import compile_graph
+    Each row is computed as if it were its own workbook: its values go into the named cells as
+    Excel takes a typed value (:func:`typed_value`), a bad value affects only its row, and the
+    row's ``error`` column says which inputs were not numbers and where #NAME?/#REF! came from.
+    """
+    import pandas as pd
 
     mapping = check_scenarios(template, list(table.columns))
     by_key = {template.inputs[name]: col for col, name in mapping.items()}
-    causes = static_diagnostics(template.graph)
-    try:
-        if force_general:
-            raise Unsupported("general path forced")
-        program: Any = compile_graph(template.graph)
-        path = "fast"
-    except Unsupported:
-        program, path = None, "general"
-    out_cols: dict[str, list[Any]] = {name: [] for name in template.outputs}
+    columns = {col: [typed_value(v) for v in table[col].tolist()] for col in by_key.values()}
+    program, path = _program(template, force_general)
+    outputs: dict[str, list[Any]] = {name: [] for name in template.outputs}
     errors: list[str] = []
     bar = Progress(len(table), "scenarios", progress)
     try:
-        if program is not None:
-            _run_compiled(template, program, table, by_key, causes, out_cols, errors, bar)
-        else:
-            _run_general(template, table, by_key, causes, out_cols, errors, bar)
+        for start in range(0, len(table), SCENARIO_BLOCK):
+            stop = min(start + SCENARIO_BLOCK, len(table))
+            if path == "fast":
+                try:
+                    _run_rows(template, program, by_key, columns, start, stop, outputs, errors)
+                    bar.advance(stop - start)
+                    continue
+                except Unsupported:  # the rows differ where the program needs them alike: each row alone
+                    path = "general"
+            for row in range(start, stop):
+                _run_rows(template, program, by_key, columns, row, row + 1, outputs, errors)
+                bar.advance(1)
     finally:
         bar.close()
     frame = table.reset_index(drop=True).copy()
-    for name, values in out_cols.items():
+    for name, values in outputs.items():
         frame[name] = pd.Series([cell_out(v) for v in values], dtype=object) if _mixed(values) else values
-    frame["error"] = errors
+    frame["error"] = [_input_notes(template, by_key, columns, i, err) for i, err in enumerate(errors)]
     return frame, path
 
 
-def _run_compiled(template: Template, program: Any, table: Any, by_key: dict[Key, str], causes: dict[Key, str],
-                  out_cols: dict[str, list[Any]], errors: list[str], bar: Progress) -> None:
-    """Blocks of rows through the compiled program; rows with #NAME?/#REF! get an error report."""
+def _program(template: Template, force_general: bool) -> tuple[Any, str]:
+    """The template's program: across rows, or per row (the general path)."""
+    from .compiler import compile_graph
+
+    if not force_general:
+        try:
+            return compile_graph(template.graph), "fast"
+        except Unsupported:
+            pass
+    return compile_graph(template.graph, per_file=True), "general"
+
+
+def _run_rows(template: Template, program: Any, by_key: dict[Key, str], columns: dict[str, list[Any]], start: int, stop: int,
+              outputs: dict[str, list[Any]], errors: list[str]) -> None:
+    """Rows ``start:stop`` through the program at once; rows with #NAME?/#REF! get an error report."""
     import numpy as np
 
     from .compiler import run_program
-    from .values import const, from_series, to_python
+    from .values import const, from_python, to_python
 
-    stored = {k: _stored(template.wb, k) for k in program.inputs}
-    causes.update(program.diagnostics)
-    for start in range(0, len(table), SCENARIO_BLOCK):
-        block = table.iloc[start : start + SCENARIO_BLOCK]
-        n = len(block)
-        env_in = {k: (from_series(block[by_key[k]].to_numpy()) if k in by_key else const(stored[k])) for k in program.inputs}
-        env = run_program(program, env_in, n)
-        for name, key in template.outputs.items():
-            out_cols[name].extend(to_python(env[key], n))
-        # only cells holding #NAME?/#REF! somewhere are looked at element by element
-        bad_cells = [k for k in program.outputs if np.isin(env[k].err, (int(XlError.NAME), int(XlError.REF))).any()]
-        if bad_cells:
-            cols = {k: to_python(env[k], n) for k in bad_cells}
-            errors.extend(error_report(template.wb, {k: cols[k][i] for k in bad_cells}, causes) for i in range(n))
-        else:
-            errors.extend([""] * n)
-        bar.advance(n)
+    n = stop - start
+    env_in = {k: (from_python(columns[by_key[k]][start:stop]) if k in by_key else const(_stored(template.wb, k)))
+              for k in program.inputs}
+    env = run_program(program, env_in, n)
+    for name, key in template.outputs.items():
+        outputs[name].extend(to_python(env[key], n))
+    # only cells holding #NAME?/#REF! somewhere are looked at element by element
+    bad_cells = [k for k in program.outputs if np.isin(env[k].err, (int(XlError.NAME), int(XlError.REF))).any()]
+    if bad_cells:
+        cols = {k: to_python(env[k], n) for k in bad_cells}
+        errors.extend(error_report(template.wb, {k: cols[k][i] for k in bad_cells}, program.diagnostics) for i in range(n))
+    else:
+        errors.extend([""] * n)
 
 
-def _run_general(template: Template, table: Any, by_key: dict[Key, str], causes: dict[Key, str],
-                 out_cols: dict[str, list[Any]], errors: list[str], bar: Progress) -> None:
-    """Row by row through ``formulas``."""
-    from .general import GeneralModel
+def typed_value(value: Any) -> Any:
+    """A scenario table's cell as Excel takes it when typed into a cell: numbers ("0.25", "25%", "1,000",
+    "2026/4/1") become numbers, TRUE/FALSE booleans, "#N/A" its error, an empty cell a blank; other text stays text."""
+    from .excel_text import parse_number_text
 
-    model = GeneralModel(template.path, template.wb, template.graph)
-    computed = template.graph.trees.keys() | template.graph.spill_owner.keys()
-    for _, row in table.iterrows():
-        res = model.run({k: _cell_input(row[col]) for k, col in by_key.items()})
-        for name, key in template.outputs.items():
-            out_cols[name].append(res.get(key, 0.0))
-        errors.append(error_report(template.wb, {k: v for k, v in res.items() if k in computed}, causes))
-        bar.advance(1)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, (bool, int, float)) and not isinstance(value, str):
+        return value
+    if isinstance(value, XlError):
+        return value
+    text = str(value)
+    stripped = text.strip()
+    if stripped == "":
+        return None
+    if stripped.upper() in ("TRUE", "FALSE"):
+        return stripped.upper() == "TRUE"
+    if stripped.startswith("#"):
+        err = XlError.from_text(stripped)
+        if err is not None:
+            return err
+    number = parse_number_text(text)
+    return text if number is None else number
+
+
+def _input_notes(template: Template, by_key: dict[Key, str], columns: dict[str, list[Any]], row: int, report: str) -> str:
+    """The row's error column: inputs that are not numbers (text, an error), then the #NAME?/#REF! report."""
+    notes = []
+    for col in by_key.values():
+        v = columns[col][row]
+        if isinstance(v, str):
+            notes.append(f"{col}: the text {v!r} is not a number")
+        elif isinstance(v, XlError):
+            notes.append(f"{col}: {v.text}")
+    return "; ".join([*notes, report] if report else notes)
 
 
 def _stored(wb: WorkbookData, key: Key) -> Any:
     cell = wb.sheets[key[0]].cells.get(key[1:])
     return None if cell is None else cell.value
-
-
-def _cell_input(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith("#"):
-        return XlError.from_text(value) or value
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
 
 
 def _mixed(values: list[Any]) -> bool:

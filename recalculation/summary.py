@@ -69,8 +69,8 @@ def read_table(scenarios: Any) -> Any:
         return scenarios
     path = os.fspath(scenarios)
     suffix = os.path.splitext(path)[1].lower()
-    if suffix == ".csv":
-        return pd.read_csv(path)
+    if suffix == ".csv":  # every cell as written: the scenario runner reads each as Excel reads a typed value
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
     if suffix in (".xlsx", ".xlsm"):
         return pd.read_excel(path)
     if suffix == ".parquet":

@@ -1,45 +1,93 @@
-"""A cell over N input sets: float values, int8 Excel error codes, a type code and text.
+"""A cell over N input sets, or a block of cells: float values, int8 error codes, a type code, text.
 
-The fast path keeps every cell as one :class:`Val` — column-wise numpy arrays, so one
-pass of a compiled workbook evaluates thousands of scenarios or files at once.
-Arrays broadcast: a constant is 0-d, an input or result has shape ``(N,)``.
+The compiled path keeps every value as one :class:`Val` — numpy arrays over the N input
+sets (scenarios of a table, files of a batch), so one pass evaluates them all. Shapes:
+
+* a single value: ``()`` (the same for all N) or ``(N,)``;
+* a block (an array: a range read as values, an array constant, a function's array
+  result): ``(rows, cols, 1)`` or ``(rows, cols, N)``.
+
+The N axis is last so numpy's broadcasting lines a single value up with every cell of a
+block. The parts of one Val may have different (broadcastable) shapes; :attr:`Val.dims`
+says whether it is a block and of which size.
+
+Excel's value rules live here too, because every function needs them: numbers, text and
+booleans in arithmetic (:func:`numeric`), as text (:func:`as_text`), as conditions
+(:func:`truth`), and compared (:func:`compare`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from kpitree.udfs.excel_values import XlError
 
-NUM, TXT, BOOL, BLANK = 0, 1, 2, 3
+from .excel_text import general_text, parse_number_text
+from .io.writeback import EMPTY_CELL
+
+NUM, TXT, BOOL, BLANK, EMPTY = 0, 1, 2, 3, 4  # EMPTY: a cell of a dynamic array's block its result does not reach
+VALUE_ERR = int(XlError.VALUE)
 
 
 class Val:
-    """``num`` (float; booleans as 0/1, blanks as 0), ``err`` (int8, 0 = none),
-    ``typ`` (int8: NUM, TXT, BOOL, BLANK) and ``txt`` (object array or ``None``
-    when no element is text)."""
+    """``num`` (float; booleans as 0/1, blanks as 0), ``err`` (int8, 0 = none), ``typ`` (int8:
+    NUM, TXT, BOOL, BLANK) and ``txt`` (object array of str, or ``None`` when no element is
+    text); ``dims`` = (rows, cols) of a block, ``None`` for a single value."""
 
-    __slots__ = ("err", "num", "txt", "typ")
+    __slots__ = ("dims", "err", "num", "txt", "typ")
 
-    def __init__(self, num: Any, err: Any, typ: Any, txt: Any = None):
+    def __init__(self, num: Any, err: Any, typ: Any, txt: Any = None, dims: tuple[int, int] | None = None):
         self.num = np.asarray(num, dtype=float)
         self.err = np.asarray(err, dtype=np.int8)
         self.typ = np.asarray(typ, dtype=np.int8)
         self.txt = txt
+        self.dims = dims
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        parts = [self.num.shape, self.err.shape, self.typ.shape]
+        if self.txt is not None:
+            parts.append(np.shape(self.txt))
+        return np.broadcast_shapes(*parts)
 
     def has_text(self) -> bool:
         return self.txt is not None and bool((self.typ == TXT).any())
 
-    def text_at(self, n: int) -> np.ndarray:
-        """Text of each element (``""`` where not text), as an object array of length n."""
+    def texts(self, shape: tuple[int, ...] | None = None) -> np.ndarray:
+        """Text of each element (``""`` where not text), broadcast to ``shape`` (default: the Val's)."""
+        shape = self.shape if shape is None else shape
         if self.txt is None:
-            return np.full(n, "", dtype=object)
-        return np.broadcast_to(np.asarray(self.txt, dtype=object), (n,))
+            return np.full(shape, "", dtype=object)
+        return np.broadcast_to(np.asarray(self.txt, dtype=object), shape)
+
+    def text_at(self, n: int) -> np.ndarray:
+        """Text of each element of a single value over n input sets."""
+        return self.texts((n,))
+
+    def cell(self, r: int, c: int) -> Val:
+        """Cell (r, c) of a block as a single value (a single value is every cell of itself)."""
+        if self.dims is None:
+            return self
+        return Val(_pick(self.num, r, c), _pick(self.err, r, c), _pick(self.typ, r, c),
+                   None if self.txt is None else _pick(np.asarray(self.txt, dtype=object), r, c))
+
+    def broadcast(self, shape: tuple[int, ...]) -> Val:
+        """Every part broadcast to ``shape`` (copies, writable)."""
+        txt = None if self.txt is None else np.array(np.broadcast_to(np.asarray(self.txt, dtype=object), shape))
+        return Val(np.array(np.broadcast_to(self.num, shape)), np.array(np.broadcast_to(self.err, shape)),
+                   np.array(np.broadcast_to(self.typ, shape)), txt, self.dims)
+
+
+def _pick(a: np.ndarray, r: int, c: int) -> np.ndarray:
+    if a.ndim < 3:
+        return a
+    return a[min(r, a.shape[0] - 1), min(c, a.shape[1] - 1)]
 
 
 def const(value: Any) -> Val:
+    """A single value, the same for every input set."""
     if isinstance(value, XlError):
         return Val(np.nan, int(value), NUM)
     if value is None:
@@ -52,6 +100,44 @@ def const(value: Any) -> Val:
 
 
 BLANK_VAL = const(None)
+
+
+def error(code: Any) -> Val:
+    """An error value (``code``: XlError or int8 array of codes, 0 where no error)."""
+    return Val(np.nan, code, NUM)
+
+
+def block(rows: Sequence[Sequence[Val]]) -> Val:
+    """A block from rows of single values (each () or (N,))."""
+    r, c = len(rows), len(rows[0])
+    flat = [v for row in rows for v in row]
+    shapes = [v.shape for v in flat]
+    n = max((s[0] for s in shapes if s), default=1)
+    out_shape = (r, c, n)
+
+    def stack(get: Any, dtype: Any) -> np.ndarray:
+        arr = np.empty((r * c, n), dtype=dtype)
+        for i, v in enumerate(flat):
+            arr[i] = np.broadcast_to(get(v), (n,))
+        return arr.reshape(out_shape)
+
+    txt = None
+    if any(v.txt is not None for v in flat):
+        txt = stack(lambda v: v.texts((n,)) if v.txt is not None else "", object)
+    return Val(stack(lambda v: v.num, float), stack(lambda v: v.err, np.int8), stack(lambda v: v.typ, np.int8), txt, (r, c))
+
+
+def as_block(v: Val) -> Val:
+    """``v`` as a block: a single value becomes a 1x1 block."""
+    if v.dims is not None:
+        return v
+
+    def lift(a: Any, dtype: Any) -> np.ndarray:
+        a = np.asarray(a, dtype=dtype)
+        return a.reshape(1, 1, *(a.shape or (1,)))
+
+    return Val(lift(v.num, float), lift(v.err, np.int8), lift(v.typ, np.int8),
+               None if v.txt is None else lift(v.txt, object), (1, 1))
 
 
 def from_python(values: Sequence[Any]) -> Val:
@@ -86,34 +172,15 @@ def from_python(values: Sequence[Any]) -> Val:
     return Val(num, err, typ, txt)
 
 
-def from_series(values: Any) -> Val:
-    """A Val from a pandas column (numeric columns take the vectorised route)."""
-    arr = np.asarray(values)
-    if arr.dtype.kind in "fiu":
-        arr = arr.astype(float)
-        blank = np.isnan(arr)
-        return Val(np.where(blank, 0.0, arr), np.zeros(arr.shape, np.int8), np.where(blank, BLANK, NUM).astype(np.int8))
-    if arr.dtype.kind == "b":
-        return Val(arr.astype(float), np.zeros(arr.shape, np.int8), np.full(arr.shape, BOOL, np.int8))
-    out = []
-    for v in arr.tolist():
-        if isinstance(v, str):
-            err = XlError.from_text(v) if v.startswith("#") else None
-            out.append(err if err is not None else v)
-        else:
-            out.append(v)
-    return from_python(out)
-
-
 def to_python(val: Val, n: int) -> list[Any]:
-    """N plain values: float, str, bool or XlError (a blank result reads as 0, as in Excel)."""
+    """N plain values of a single value: float, str, bool or XlError (a blank reads as 0, as in Excel)."""
     num = np.broadcast_to(val.num, (n,))
     err = np.broadcast_to(val.err, (n,))
     typ = np.broadcast_to(val.typ, (n,))
-    txt = val.text_at(n) if val.txt is not None else None
     out: list[Any] = num.tolist()
     if not err.any() and not (typ != NUM).any():
         return out
+    txt = val.texts((n,)) if val.txt is not None else None
     for i in np.nonzero((err != 0) | (typ != NUM))[0].tolist():
         if err[i]:
             out[i] = XlError(int(err[i]))
@@ -121,6 +188,8 @@ def to_python(val: Val, n: int) -> list[Any]:
             out[i] = txt[i] if txt is not None else ""
         elif typ[i] == BOOL:
             out[i] = bool(num[i])
+        elif typ[i] == EMPTY:
+            out[i] = EMPTY_CELL
         else:
             out[i] = 0.0
     return out
@@ -135,65 +204,123 @@ def first_err(*errs: Any) -> np.ndarray:
     return out.astype(np.int8)
 
 
-def parse_number_text(texts: Iterable[Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Excel's reading of text in arithmetic: a plain number (or ``n%``) converts, else #VALUE!."""
-    nums, errs = [], []
-    for t in texts:
-        s = str(t).strip()
-        pct = s.endswith("%")
-        try:
-            v = float(s[:-1] if pct else s.replace(",", "")) / (100 if pct else 1)
-            ok = s != "" and s.lower() not in ("nan", "inf", "-inf", "infinity", "+inf")
-        except ValueError:
-            v, ok = np.nan, False
-        nums.append(v if ok else np.nan)
-        errs.append(0 if ok else int(XlError.VALUE))
-    return np.array(nums, dtype=float), np.array(errs, dtype=np.int8)
+def finish(num: np.ndarray, err: np.ndarray, dims: tuple[int, int] | None = None) -> Val:
+    """A numeric result: non-finite values become #NUM!, errored elements hold NaN."""
+    with np.errstate(invalid="ignore"):
+        bad = (err == 0) & ~np.isfinite(num)
+    err = np.where(bad, np.int8(XlError.NUM), err).astype(np.int8)
+    return Val(np.where(err == 0, num, np.nan), err, NUM, None, dims)
+
+
+def boolean(result: np.ndarray, err: np.ndarray, dims: tuple[int, int] | None = None) -> Val:
+    """A TRUE/FALSE result, errored elements carrying their error."""
+    return Val(np.where(err == 0, np.asarray(result, dtype=float), np.nan), err, BOOL, None, dims)
+
+
+def texts(strings: np.ndarray, err: np.ndarray, dims: tuple[int, int] | None = None) -> Val:
+    """A text result (object array of str), errored elements carrying their error."""
+    err = np.asarray(err, dtype=np.int8)
+    return Val(np.where(err == 0, 0.0, np.nan), err, np.where(err == 0, TXT, NUM), strings, dims)
+
+
+# --- Excel's reading of values -------------------------------------------------------------------
+
+
+def indices(mask: Any) -> list[tuple[int, ...]]:
+    """Index tuples where ``mask`` is true, for any shape (a 0-d mask included)."""
+    mask = np.asarray(mask)
+    if mask.ndim == 0:
+        return [()] if bool(mask) else []
+    return [tuple(int(k) for k in ix) for ix in zip(*np.nonzero(mask))]
 
 
 def numeric(v: Val) -> tuple[np.ndarray, np.ndarray]:
-    """Values and error codes of ``v`` in arithmetic: booleans 0/1, blanks 0, numeric text parsed."""
+    """Values and error codes of ``v`` in arithmetic: booleans 0/1, blanks 0, text read as a number or #VALUE!."""
     if not v.has_text():
         return v.num, v.err
-    shape = np.broadcast_shapes(v.num.shape, v.typ.shape, np.shape(v.txt))
+    shape = v.shape
     num = np.array(np.broadcast_to(v.num, shape), dtype=float)
     err = np.array(np.broadcast_to(v.err, shape), dtype=np.int8)
     istxt = np.broadcast_to(v.typ == TXT, shape) & (err == 0)
     if istxt.any():
-        txt = np.broadcast_to(np.asarray(v.txt, dtype=object), shape)
-        parsed, perr = parse_number_text(txt[istxt])
-        num[istxt] = parsed
-        err[istxt] = perr
+        txt = v.texts(shape)
+        for i in indices(istxt):
+            parsed = parse_number_text(str(txt[i]))
+            if parsed is None:
+                num[i], err[i] = np.nan, VALUE_ERR
+            else:
+                num[i] = parsed
     return num, err
 
 
-def general_text(x: float) -> str:
-    """A number as Excel's General format turns it into text in ``&``: 15 significant digits."""
-    if x == 0:
-        return "0"
-    if x == int(x) and abs(x) < 1e15:
-        return str(int(x))
-    s = format(x, ".15g")
-    if "e" in s:
-        mant, exp = s.split("e")
-        s = f"{mant}E{exp[0]}{exp[1:].lstrip('0').rjust(2, '0')}"
-    return s
-
-
-def as_text(v: Val, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Text of each element for ``&``, and error codes."""
-    num = np.broadcast_to(v.num, (n,))
-    typ = np.broadcast_to(v.typ, (n,))
-    txt = v.text_at(n)
-    out = np.empty(n, dtype=object)
-    for i in range(n):
+def as_text(v: Val, shape: tuple[int, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Text of each element as ``&`` and text functions read it (numbers in Excel's General format), and errors."""
+    shape = v.shape if shape is None else shape
+    num = np.broadcast_to(v.num, shape)
+    typ = np.broadcast_to(v.typ, shape)
+    out = np.array(v.texts(shape), dtype=object)
+    for i in indices(typ != TXT):
         t = typ[i]
-        if t == TXT:
-            out[i] = txt[i]
-        elif t == BOOL:
+        if t == BOOL:
             out[i] = "TRUE" if num[i] else "FALSE"
-        elif t == BLANK:
+        elif t in (BLANK, EMPTY):
             out[i] = ""
         else:
             out[i] = general_text(float(num[i])) if np.isfinite(num[i]) else ""
-    return out, np.broadcast_to(v.err, (n,))
+    return out, np.broadcast_to(v.err, shape)
+
+
+def truth(v: Val) -> tuple[np.ndarray, np.ndarray]:
+    """A condition: numbers non-zero, booleans, blank FALSE; text is #VALUE! unless "TRUE"/"FALSE"."""
+    if not v.has_text():
+        return np.asarray(v.num != 0), v.err
+    shape = v.shape
+    result = np.array(np.broadcast_to(v.num != 0, shape))
+    err = np.array(np.broadcast_to(v.err, shape), dtype=np.int8)
+    istxt = np.broadcast_to(v.typ == TXT, shape) & (err == 0)
+    txt = v.texts(shape)
+    for i in indices(istxt):
+        s = str(txt[i]).strip().upper()
+        if s in ("TRUE", "FALSE"):
+            result[i] = s == "TRUE"
+        else:
+            err[i] = VALUE_ERR
+    return result, err
+
+
+def round15(x: np.ndarray) -> np.ndarray:
+    """``x`` rounded to 15 significant digits, as Excel compares numbers (``0.1+0.2=0.3`` is TRUE)."""
+    x = np.asarray(x, dtype=float)
+    with np.errstate(all="ignore"):
+        mag = np.floor(np.log10(np.abs(np.where((x == 0) | ~np.isfinite(x), 1.0, x))))
+        scale = np.power(10.0, 14 - mag)
+        r = np.round(x * scale) / scale
+    return np.where((x == 0) | ~np.isfinite(x) | ~np.isfinite(r), x, r)
+
+
+def type_class(v: Val, other: Val) -> np.ndarray:
+    """Excel's order of types in comparisons: number 0 < text 1 < boolean 2; a blank takes the other side's type."""
+    cls = np.select([v.typ == TXT, v.typ == BOOL], [1, 2], 0)
+    other_cls = np.select([other.typ == TXT, other.typ == BOOL], [1, 2], 0)
+    blank, other_blank = (v.typ == BLANK) | (v.typ == EMPTY), (other.typ == BLANK) | (other.typ == EMPTY)
+    return np.where(blank, np.where(other_blank, 0, other_cls), cls)
+
+
+def compare(a: Val, b: Val) -> tuple[np.ndarray, np.ndarray]:
+    """-1 / 0 / 1 of ``a`` against ``b`` as Excel orders values, and the errors (leftmost)."""
+    ca, cb = type_class(a, b), type_class(b, a)
+    shape = np.broadcast_shapes(a.shape, b.shape, np.shape(ca), np.shape(cb))
+    order = np.array(np.broadcast_to(np.sign(np.subtract(ca, cb, dtype=float)), shape))
+    both_num = np.broadcast_to((ca == cb) & (ca != 1), shape)
+    with np.errstate(invalid="ignore"):
+        num_order = np.sign(round15(a.num) - round15(b.num))
+    order = np.where(both_num, np.broadcast_to(num_order, shape), order)
+    both_txt = np.broadcast_to((ca == 1) & (cb == 1), shape)
+    if both_txt.any():
+        sa = np.where(np.broadcast_to(a.typ >= BLANK, shape), "", a.texts(shape))
+        sb = np.where(np.broadcast_to(b.typ >= BLANK, shape), "", b.texts(shape))
+        order = np.array(order)
+        for i in indices(both_txt):
+            x, y = str(sa[i]).lower(), str(sb[i]).lower()
+            order[i] = (x > y) - (x < y)
+    return order, first_err(a.err, b.err)

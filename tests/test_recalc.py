@@ -327,7 +327,7 @@ def test_faults_each_give_one_row_and_the_batch_goes_on(tmp_path: Path, capsys: 
 
 
 def test_missing_sheet_and_name_reported_on_both_paths(tmp_path: Path) -> None:
-    src = write_book(tmp_path / "n.xlsx", {"S": {"A1": "=no_such_name*2", "A2": "=Missing!A1", "A3": "=SUMPRODUCT(A1:A2)"}},
+    src = write_book(tmp_path / "n.xlsx", {"S": {"A1": "=no_such_name*2", "A2": "=Missing!A1", "A3": "=SUM(B:B)"}},
                      {"dangling": "=Gone!$A$1"})
     fast = process_files([str(src)], None)[0]
     general = process_files([str(src)], None, force_general=True)[0]
@@ -335,7 +335,7 @@ def test_missing_sheet_and_name_reported_on_both_paths(tmp_path: Path) -> None:
         assert "no defined name 'no_such_name'" in row["error"]
         assert "no sheet named 'Missing'" in row["error"]
         assert "defined name 'dangling' refers to a missing sheet 'Gone'" in row["error"]
-    assert fast["path"] == "general"  # SUMPRODUCT is formulas-only: the whole workbook goes general
+    assert fast["path"] == "general"  # a whole-column reference reads each file's own cells: the workbook goes general
 
 
 def test_unknown_scenario_column_is_an_error_before_running(template: Path, tmp_path: Path) -> None:

@@ -329,9 +329,9 @@ def test_member_corruption_is_still_caught(tmp_path: Path, template: Path) -> No
 
 
 def test_fast_path_names_match_the_modules_it_avoids_importing() -> None:
+    from formulas_peer import UDF_PREFIX
     from kpitree.recalculation import compiler as rc
     from kpitree.udfs.excel_functions import exported_functions
-    from kpitree.udfs.formulas_udfs import UDF_PREFIX
     from kpitree.udfs.registry import FUNCTIONS
 
     assert list(FUNCTIONS) == list(exported_functions())

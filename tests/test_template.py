@@ -15,7 +15,7 @@ import pytest
 
 os.environ.setdefault("TQDM_DISABLE", "1")
 
-from formulas_oracle import compute_values
+from formulas_peer import compute_values
 from kpitree.workbook_templates import NAMED_INPUTS, NAMED_OUTPUTS, build_workbook, named_cells_markdown, template_path
 from kpitree.workbook_templates.spec import SHEETS
 from libreoffice import soffice

@@ -33,6 +33,9 @@ class XlError(enum.IntEnum):
     NAME = 5
     NUM = 6
     NA = 7
+    GETTING_DATA = 8
+    SPILL = 9  # Excel 365: a dynamic array cannot spill
+    CALC = 14  # Excel 365: a calculation with no result (FILTER with nothing to keep)
 
     @property
     def text(self) -> str:
@@ -54,6 +57,9 @@ _ERROR_TEXT = {
     XlError.NAME: "#NAME?",
     XlError.NUM: "#NUM!",
     XlError.NA: "#N/A",
+    XlError.GETTING_DATA: "#GETTING_DATA",
+    XlError.SPILL: "#SPILL!",
+    XlError.CALC: "#CALC!",
 }
 _TEXT_ERROR = {text: err for err, text in _ERROR_TEXT.items()}
 OK = 0

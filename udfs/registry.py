@@ -9,9 +9,9 @@ arguments take a range (:data:`RANGE_ARGS`), and how the batch engine vectorises
 Nothing here imports xlwings, pandas or formulas. The faces over it:
 
 * :mod:`kpitree.udfs.excel_functions` — the xlwings UDF module Excel imports;
-* :mod:`kpitree.udfs.formulas_udfs` — the same functions in the ``formulas`` package's table;
-* :mod:`kpitree.recalculation` — the compiled (numpy) path, by :attr:`~WorksheetFunction.kind`;
-* the README's function table and the add-in's VBA wrappers.
+* :mod:`kpitree.recalculation` — the batch engine, by :attr:`~WorksheetFunction.kind`;
+* the README's function table and the add-in's VBA wrappers (and, in the tests and
+  benchmarks, the ``formulas`` package's table: tools/formulas_peer.py).
 
 A ``call`` follows the input policy of :mod:`kpitree.udfs.excel_values`: arguments are
 what Excel passes (numbers, text, booleans, ``None`` for a blank, an error as its text

@@ -304,6 +304,7 @@ class Cell:
     si: str | None = None  # shared-formula index
     value: Any = None  # float, str, bool, XlError or None (blank)
     span: tuple[int, int] = (0, 0)  # bytes of the <c> element in the sheet part (the scanner sets it)
+    dynamic: bool = False  # cm= on the cell: Excel 365's dynamic array (its block is the last spill)
 
 
 @dataclass
@@ -326,6 +327,7 @@ class WorkbookData:
 
     sheets: list[Sheet]
     names: list[DefinedName]
+    links: list[str] = field(default_factory=list)  # targets of the external links [1], [2], … (add-ins, books)
 
     def sheet(self, name: str) -> Sheet | None:
         key = name.upper()
@@ -363,6 +365,7 @@ def _cell_value(t: str | None, v: bytes | None, inline: bytes | None, shared: li
 
 
 _R_ATTR = re.compile(rb'\br\s*=\s*["\']([^"\']*)["\']')
+_CM_ATTR = re.compile(rb'\bcm\s*=\s*["\']')
 _T_ATTR = re.compile(rb'\bt\s*=\s*["\']([^"\']*)["\']')
 
 
@@ -384,7 +387,7 @@ def scan_cells(part: str, xml: bytes, shared: list[str]) -> dict[tuple[int, int]
         tm = _T_ATTR.search(raw)
         t = tm.group(1).decode() if tm else None
         body = m.group(3) or b""
-        cell = Cell(ref=ref, span=m.span())
+        cell = Cell(ref=ref, span=m.span(), dynamic=_CM_ATTR.search(raw) is not None)
         if b"f" in body:
             fm = F_RE.search(body)
             if fm:
@@ -457,7 +460,26 @@ def read_workbook(parts: dict[str, bytes]) -> WorkbookData:
     for el in root.iter(_q("definedName")):
         local = el.get("localSheetId")
         names.append(DefinedName(el.get("name", ""), (el.text or "").strip(), int(local) if local is not None else None))
-    return WorkbookData(sheets, names)
+    return WorkbookData(sheets, names, _external_links(parts, root, rels))
+
+
+def _external_links(parts: Mapping[str, bytes], root: Any, rels: dict[str, str]) -> list[str]:
+    """Where each external link ``[n]`` of a formula points (ECMA-376 Part 1, 18.14): the target of its
+    externalBook relationship, e.g. ``file:///C:\\Users\\…\\kpitree.xlam``; "" when it cannot be read."""
+    out = []
+    for el in root.iter(_q("externalReference")):
+        part = rels.get(el.get(_q("id", NS_REL)) or "", "")
+        target = ""
+        if part in parts:
+            book = next(parse_xml(part, parts[part]).iter(_q("externalBook")), None)
+            rels_name = posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
+            if book is not None and rels_name in parts:
+                rid = book.get(_q("id", NS_REL))
+                for rel in parse_xml(rels_name, parts[rels_name]).iter(_q("Relationship", NS_PKG_REL)):
+                    if rel.get("Id") == rid:
+                        target = rel.get("Target", "")
+        out.append(target)
+    return out
 
 
 def load(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> tuple[list[zipfile.ZipInfo], dict[str, bytes], WorkbookData]:

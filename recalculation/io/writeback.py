@@ -58,6 +58,16 @@ def _xml_escape(text: str) -> bytes:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").encode("utf-8")
 
 
+class _EmptyCell:
+    """A computed cell with no value at all (past the end of a dynamic array's result): its ``<v>`` is removed."""
+
+    def __repr__(self) -> str:
+        return "EMPTY_CELL"
+
+
+EMPTY_CELL = _EmptyCell()
+
+
 def encode_value(value: Any) -> tuple[bytes | None, bytes]:
     """(``t=`` attribute value or None, ``<v>`` text) of a value."""
     if type(value) is float:  # the common case first; subclasses take the general route below
@@ -144,6 +154,8 @@ def cell_pieces(m: re.Match[bytes]) -> Pieces:
 
 def render_cell(pieces: Pieces, value: Any) -> bytes:
     """The cell element of :func:`cell_pieces` holding ``value`` (and the ``t=`` that goes with it)."""
+    if value is EMPTY_CELL:  # no <v> at all
+        return pieces[0] + b">" + pieces[2][:pieces[2].rfind(b"<")] + pieces[3][pieces[3].find(b">") + 1:]
     t, text = encode_value(value)
     head = pieces[0] + b">" if t is None else pieces[1] + t + b'">'
     return head + pieces[2] + text + pieces[3]

@@ -1,0 +1,341 @@
+"""Excel number formats, as TEXT(value, format) applies them.
+
+Sections separated by ``;`` (positive; negative; zero; text), conditions (``[>100]``) and
+colours (``[Red]``) in brackets, ``[$¥-411]`` currency and locale tags; digits ``0`` ``#``
+``?``, the decimal point, ``,`` as the thousands separator (or, trailing, dividing by 1,000),
+``%``, ``E+``/``E-`` exponents, quoted ``"text"``, ``\\c`` literals, ``_c`` (a space) and ``*c``
+(ignored); dates and times ``yyyy yy m mm mmm mmmm d dd ddd dddd h hh m mm s ss AM/PM``,
+``[h]``, Japanese weekdays ``aaa``/``aaaa``; ``@`` for text; ``General`` (``G/標準``).
+
+Numbers are rounded as Excel shows them: read at 15 significant digits, halves away from
+zero (``TEXT(2.675,"0.00")`` is "2.68", ``TEXT(0.125,"0%")`` is "13%").
+"""
+
+from __future__ import annotations
+
+import decimal
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from kpitree.udfs.excel_values import XlError
+
+from ..dates import to_ymd
+from ..excel_text import general_text
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+           "December")
+_DAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
+_DAYS_JA = ("日", "月", "火", "水", "木", "金", "土")
+_DATE_CODES = re.compile(r"(?i)(yyyy|yy|y|mmmmm|mmmm|mmm|mm|m|dddd|ddd|dd|d|aaaa|aaa|hh|h|ss|s|am/pm|a/p|\[h+\]|\[m+\]|\[s+\]|e|g+)")
+_CONDITION = re.compile(r"\[(<=|>=|<>|<|>|=)(-?\d+(?:\.\d+)?)\]")
+
+
+@dataclass
+class Section:
+    tokens: list[tuple[str, str]]  # (kind, text): "lit", "digit", "point", "comma", "percent", "exp", "text", "date"
+    condition: tuple[str, float] | None
+    is_date: bool
+    has_text: bool
+
+
+_TOKEN = re.compile(r"""
+    "(?P<quoted>[^"]*)"?            # "text" shown as it is
+  | \\(?P<escaped>.)                # \c shows c
+  | _(?P<space>.)                   # _c leaves the width of c: one space
+  | \*(?P<fill>.)                   # *c repeats c to fill the cell: nothing in text
+  | \[(?P<bracket>[^\]]*)\]?        # [>100], [Red], [$¥-411], [h]
+  | (?P<digit>[0#?])
+  | (?P<point>\.)
+  | (?P<comma>,)
+  | (?P<percent>%)
+  | (?P<exp>[Ee][+-])
+  | (?P<text>@)
+  | (?P<date>yyyy|yy|y|mmmmm|mmmm|mmm|mm|m|dddd|ddd|dd|d|aaaa|aaa|hh|h|ss|s|am/pm|a/p|ee|e|g+)
+  | (?P<lit>.)
+""", re.X | re.I | re.S)
+_LITERAL = {"quoted": lambda t: t, "escaped": lambda t: t, "space": lambda t: " ", "lit": lambda t: t}
+
+
+def _tokenize(section: str) -> Section:
+    sec = Section([], None, False, False)
+    pos = 0
+    while pos < len(section):
+        m = _TOKEN.match(section, pos)
+        assert m is not None and m.lastgroup is not None  # the last alternative takes any character
+        kind, text = m.lastgroup, m.group(m.lastgroup)
+        pos = m.end()
+        if kind == "exp" and sec.is_date:  # in a date format E is the (Japanese era) year
+            kind, text, pos = "date", text[0], pos - 1
+        if kind == "date" and text.lower() in ("e", "ee") and not sec.is_date:
+            kind = "lit"
+        if kind in _LITERAL:
+            sec.tokens.append(("lit", _LITERAL[kind](text)))
+        elif kind == "bracket":
+            _bracket(sec, text)
+        elif kind != "fill":
+            sec.tokens.append((kind, text))
+            sec.is_date |= kind == "date"
+            sec.has_text |= kind == "text"
+    return sec
+
+
+def _bracket(sec: Section, body: str) -> None:
+    """A ``[…]`` part: a condition, an elapsed-time code, a currency symbol; colours show nothing."""
+    m = _CONDITION.fullmatch(f"[{body}]")
+    if m:
+        sec.condition = (m.group(1), float(m.group(2)))
+    elif re.fullmatch(r"h+|m+|s+", body, re.I):
+        sec.tokens.append(("date", f"[{body.lower()}]"))
+        sec.is_date = True
+    elif body.startswith("$") and body[1:].split("-")[0]:
+        sec.tokens.append(("lit", body[1:].split("-")[0]))
+
+
+def _split_sections(code: str) -> list[str]:
+    out, current, quoted, bracket = [], [], False, False
+    i = 0
+    while i < len(code):
+        ch = code[i]
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "[" and not quoted:
+            bracket = True
+        elif ch == "]" and not quoted:
+            bracket = False
+        elif ch == "\\" and i + 1 < len(code):
+            current.append(code[i:i + 2])
+            i += 2
+            continue
+        if ch == ";" and not quoted and not bracket:
+            out.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+        i += 1
+    out.append("".join(current))
+    return out
+
+
+def format_value(value: float | str, code: str) -> str | XlError:
+    """``value`` shown in the format ``code`` (an Excel number format), as TEXT gives it."""
+    sections = _split_sections(code)
+    if isinstance(value, str):
+        text_section = sections[3] if len(sections) > 3 else next((s for s in sections if "@" in s), None)
+        if text_section is None:
+            return value
+        sec = _tokenize(text_section)
+        return "".join(value if kind == "text" else text for kind, text in sec.tokens)
+    parsed = [_tokenize(s) for s in sections]
+    sec, negative_shown = _choose(parsed, value)
+    number = abs(value) if negative_shown else value
+    if code.strip().lower() in ("general", "g/標準", "") or (len(sec.tokens) == 0 and not sections[0].strip()):
+        return general_text(value)
+    if any(t == ("lit", "General") for t in sec.tokens) or "general" in code.lower():
+        return general_text(value)
+    if sec.is_date:
+        return _date(number, sec)
+    return _number(number, sec)
+
+
+def _choose(sections: list[Section], value: float) -> tuple[Section, bool]:
+    """The section for ``value`` and whether its sign is shown by the section (no minus sign added)."""
+    conditional = [s for s in sections[:2] if s.condition is not None]
+    if conditional:
+        for s in sections[:3]:
+            if s.condition is not None and _meets(value, s.condition):
+                return s, False
+        rest = [s for s in sections[:3] if s.condition is None]
+        return (rest[0] if rest else sections[-1]), False
+    if value < 0 and len(sections) >= 2:
+        return sections[1], True
+    if value == 0 and len(sections) >= 3:
+        return sections[2], False
+    return sections[0], False
+
+
+def _meets(value: float, condition: tuple[str, float]) -> bool:
+    op, limit = condition
+    return {"<": value < limit, ">": value > limit, "=": value == limit, "<=": value <= limit, ">=": value >= limit,
+            "<>": value != limit}[op]
+
+
+def _round(value: float, places: int) -> decimal.Decimal:
+    """``value`` read at 15 significant digits, rounded to ``places`` decimals, halves away from zero."""
+    d = decimal.Decimal(format(value, ".15g"))
+    return d.quantize(decimal.Decimal(1).scaleb(-places), rounding=decimal.ROUND_HALF_UP)
+
+
+def _number(value: float, sec: Section) -> str:
+    tokens = sec.tokens
+    kinds = [k for k, _ in tokens]
+    if "exp" in kinds:
+        return _scientific(value, sec)
+    point = kinds.index("point") if "point" in kinds else None
+    digit_at = [i for i, k in enumerate(kinds) if k == "digit"]
+    last_digit = digit_at[-1] if digit_at else -1
+    int_ph = [tokens[i][1] for i in digit_at if point is None or i < point]
+    dec_ph = [tokens[i][1] for i in digit_at if point is not None and i > point]
+    thousands = any(k == "comma" and i < last_digit and (point is None or i < point) for i, k in enumerate(kinds))
+    scale = sum(1 for i, k in enumerate(kinds) if k == "comma" and i > last_digit)  # "0,," shows millions
+    value = value * (100 ** kinds.count("percent")) / (1000 ** scale)
+    rounded = _round(value, len(dec_ph))
+    whole, _, frac = format(abs(rounded), "f").partition(".")
+    int_text = _fill_int(whole.lstrip("0"), int_ph, thousands)
+    frac_text = _fill_frac(frac.ljust(len(dec_ph), "0")[:len(dec_ph)], dec_ph)
+    out = []
+    int_done = frac_done = False
+    for i, (kind, text) in enumerate(tokens):
+        if kind == "digit":
+            if point is None or i < point:
+                if not int_done:
+                    out.append(int_text)
+                    int_done = True
+            elif not frac_done:
+                out.append(frac_text)
+                frac_done = True
+        elif kind == "point":
+            if not int_done:
+                out.append(int_text)
+                int_done = True
+            out.append(".")
+        elif kind == "percent":
+            out.append("%")
+        elif kind not in ("comma", "text"):
+            out.append(text)
+    return ("-" if rounded < 0 else "") + "".join(out)
+
+
+def _fill_int(digits: str, placeholders: list[str], thousands: bool) -> str:
+    """The integer digits in the placeholders: '0' pads with zeros, '?' with spaces, '#' with nothing."""
+    if thousands and digits:
+        digits = f"{int(digits):,}"
+    pad = placeholders[:max(0, len(placeholders) - len(digits.replace(",", "")))]
+    return "".join("0" if p == "0" else " " if p == "?" else "" for p in pad) + digits
+
+
+def _fill_frac(frac: str, placeholders: list[str]) -> str:
+    out = list(frac)
+    for i in range(len(placeholders) - 1, -1, -1):
+        if out[i] != "0" or placeholders[i] == "0":
+            break
+        out[i] = " " if placeholders[i] == "?" else ""
+    return "".join(out)
+
+
+def _scientific(value: float, sec: Section) -> str:
+    kinds = [k for k, _ in sec.tokens]
+    e_at = kinds.index("exp")
+    mantissa_tokens = sec.tokens[:e_at]
+    exp_tokens = sec.tokens[e_at + 1:]
+    point = next((i for i, (k, _) in enumerate(mantissa_tokens) if k == "point"), None)
+    int_places = sum(1 for i, (k, _) in enumerate(mantissa_tokens) if k == "digit" and (point is None or i < point))
+    dec_places = sum(1 for i, (k, _) in enumerate(mantissa_tokens) if k == "digit" and point is not None and i > point)
+    exp_digits = sum(1 for k, _ in exp_tokens if k == "digit")
+    sign_always = sec.tokens[e_at][1][1] == "+"
+    if value == 0:
+        exponent = 0
+        mant = decimal.Decimal(0)
+    else:
+        d = decimal.Decimal(format(abs(value), ".15g"))
+        exponent = d.adjusted() - (max(int_places, 1) - 1)
+        mant = (d.scaleb(-exponent)).quantize(decimal.Decimal(1).scaleb(-dec_places), rounding=decimal.ROUND_HALF_UP)
+        if mant >= decimal.Decimal(10) ** max(int_places, 1):
+            exponent += 1
+            mant = (d.scaleb(-exponent)).quantize(decimal.Decimal(1).scaleb(-dec_places), rounding=decimal.ROUND_HALF_UP)
+    mant_text = format(mant, "f")
+    exp_sign = "-" if exponent < 0 else ("+" if sign_always else "")
+    exp_text = str(abs(exponent)).rjust(max(exp_digits, 1), "0")
+    prefix = "".join(t for k, t in mantissa_tokens if k == "lit")
+    return ("-" if value < 0 else "") + prefix + mant_text + sec.tokens[e_at][1][0] + exp_sign + exp_text
+
+
+@dataclass(frozen=True)
+class _Moment:
+    """A date-time serial taken apart, as date codes show it."""
+
+    day: int
+    year: int
+    month: int
+    dom: int
+    weekday: int  # 0 = Sunday
+    hour: int
+    minute: int
+    second: int
+    twelve: bool  # an AM/PM code makes hours 1–12
+
+    @property
+    def shown_hour(self) -> int:
+        return self.hour % 12 or 12 if self.twelve else self.hour
+
+
+_DATE_PARTS: dict[str, Callable[[_Moment], str]] = {
+    "yyyy": lambda t: str(t.year), "yyy": lambda t: str(t.year), "yy": lambda t: str(t.year)[-2:], "y": lambda t: str(t.year)[-2:],
+    "m": lambda t: str(t.month), "mm": lambda t: f"{t.month:02d}", "mmm": lambda t: _MONTHS[t.month - 1][:3],
+    "mmmm": lambda t: _MONTHS[t.month - 1], "mmmmm": lambda t: _MONTHS[t.month - 1][0],
+    "d": lambda t: str(t.dom), "dd": lambda t: f"{t.dom:02d}", "ddd": lambda t: _DAYS[t.weekday][:3],
+    "dddd": lambda t: _DAYS[t.weekday], "aaa": lambda t: _DAYS_JA[t.weekday], "aaaa": lambda t: _DAYS_JA[t.weekday] + "曜日",
+    "h": lambda t: str(t.shown_hour), "hh": lambda t: f"{t.shown_hour:02d}",
+    "s": lambda t: str(t.second), "ss": lambda t: f"{t.second:02d}",
+    "e": lambda t: str(_era(t)[1]), "ee": lambda t: f"{_era(t)[1]:02d}",
+    "g": lambda t: _era(t)[0][0], "gg": lambda t: _era(t)[0][1], "ggg": lambda t: _era(t)[0][2:],
+    "[h]": lambda t: str(t.day * 24 + t.hour), "[m]": lambda t: str((t.day * 24 + t.hour) * 60 + t.minute),
+    "[s]": lambda t: str(((t.day * 24 + t.hour) * 60 + t.minute) * 60 + t.second),
+}
+
+
+# Japanese eras (initial, abbreviation, name) by their first day, as the ja-JP calendar shows them
+_ERAS = (((2019, 5, 1), "R令令和"), ((1989, 1, 8), "H平平成"), ((1926, 12, 25), "S昭昭和"), ((1912, 7, 30), "T大大正"),
+         ((1868, 9, 8), "M明明治"))
+
+
+def _era(t: _Moment) -> tuple[str, int]:
+    """The era (initial, abbreviation, name packed in one string) and the year within it."""
+    for start, names in _ERAS:
+        if (t.year, t.month, t.dom) >= start:
+            return names, t.year - start[0] + 1
+    return _ERAS[-1][1], t.year - _ERAS[-1][0][0] + 1
+
+
+def _date(value: float, sec: Section) -> str | XlError:
+    if value < 0 or value > 2_958_465.99999:
+        return XlError.VALUE
+    day = int(value)
+    seconds = round((value - day) * 86400)
+    if seconds >= 86400:
+        day, seconds = day + 1, seconds - 86400
+    y, m, d = (int(a[0]) for a in to_ymd(np.array([day])))
+    twelve = any(k == "date" and t.lower() in ("am/pm", "a/p") for k, t in sec.tokens)
+    # serial 1 was a Sunday to Excel
+    moment = _Moment(day, y, m, d, (day - 1) % 7, seconds // 3600, seconds // 60 % 60, seconds % 60, twelve)
+    out = []
+    for i, (kind, text) in enumerate(sec.tokens):
+        if kind != "date":  # in a date format "," "." "%" and digits are literal text
+            out.append("" if kind == "text" else text)
+        else:
+            out.append(_date_part(text, moment, _is_minute(sec.tokens, i)))
+    return "".join(out)
+
+
+def _date_part(code: str, t: _Moment, minute: bool) -> str:
+    low = code.lower()
+    if low in ("m", "mm") and minute:
+        return str(t.minute).rjust(len(low), "0")
+    if low in ("am/pm", "a/p"):
+        half = ("AM", "PM") if low == "am/pm" else ("A", "P")
+        shown = half[t.hour >= 12]
+        return shown if code[0].isupper() else shown.lower()
+    if low.startswith("["):  # elapsed time: [hh] pads to two digits
+        return _DATE_PARTS["[" + low[1] + "]"](t).rjust(len(low) - 2, "0")
+    part = _DATE_PARTS.get(low) or _DATE_PARTS.get(low[:3])  # gggg reads as ggg
+    return part(t) if part else code
+
+
+def _is_minute(tokens: list[tuple[str, str]], i: int) -> bool:
+    """``m``/``mm`` right after an hour or right before a second is minutes (Excel's rule), else month."""
+    dates = [(j, t.lower()) for j, (k, t) in enumerate(tokens) if k == "date"]
+    at = next(k for k, (j, _) in enumerate(dates) if j == i)
+    before = dates[at - 1][1] if at > 0 else ""
+    after = dates[at + 1][1] if at + 1 < len(dates) else ""
+    return before.startswith(("h", "[h")) or after.startswith("s")
