@@ -22,6 +22,7 @@ Microsoft documents for Excel ("Floating-point arithmetic may give inaccurate re
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -90,11 +91,17 @@ class Program:
         now = clock_serial()
         for step in self.steps:
             ctx = Ctx(env, n, step.key, step.array, now)
-            v = step.thunk(ctx)
-            if isinstance(v, Rng):
-                v = v.value(ctx) if step.array else v.intersect(ctx)
-            elif v is None:
-                v = BLANK_VAL
+            try:
+                v = step.thunk(ctx)
+                if isinstance(v, Rng):
+                    v = v.value(ctx) if step.array else v.intersect(ctx)
+                elif v is None:
+                    v = BLANK_VAL
+            except Unsupported:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a defect of ours in one formula costs that cell, not the file
+                v = const(XlError.VALUE)
+                self.diagnostics[step.key] = f"{INTERNAL_FAILURE} ({type(exc).__name__}: {exc})"
             cells = self.spills.get(step.key)
             if step.array and cells:
                 self._fill(env, cells, v, step.dynamic)
@@ -117,6 +124,7 @@ class Program:
                 env[cell] = const(XlError.NA)
 
 
+INTERNAL_FAILURE = "kpitree could not evaluate this formula; please report it"
 EMPTY_VAL = Val(0.0, 0, EMPTY)  # the writer drops the cached value of a cell holding it
 
 
@@ -155,6 +163,7 @@ class Compiler:
         self.diagnostics: dict[Key, str] = {}
         self.current: Key = (0, 0, 0)
         self.locals: list[dict[str, int]] = []  # LET scopes: name -> slot
+        self._value_wanted: Node | None = None  # the node being compiled where a value (not a reference) is read
 
     def note(self, message: str) -> None:
         self.diagnostics.setdefault(self.current, message)
@@ -165,6 +174,7 @@ class Compiler:
             for key in self.graph.order:
                 self.current = key
                 tree = self.graph.trees[key]
+                self._value_wanted = tree  # a cell shows a value
                 thunk = self.expr(tree, key[0], 0)
                 steps.append(Step(key, thunk, key in self.graph.arrays, key in self.graph.dynamic))
         return Program(self.graph.inputs, steps, self.diagnostics, self.graph.spills)
@@ -242,7 +252,9 @@ class Compiler:
 
     def value(self, node: Node, sheet: int, depth: int) -> Thunk:
         """A thunk giving a Val: a reference is intersected (ordinary formula) or read as a block (array formula)."""
+        self._value_wanted = node
         thunk = self.expr(node, sheet, depth)
+        self._value_wanted = None
 
         def read(ctx: Ctx) -> Val:
             v = thunk(ctx)
@@ -325,7 +337,9 @@ class Compiler:
         if not spec.min_args <= nargs <= spec.max_args:
             self.note(f"#VALUE!: {name} takes {spec.min_args}–{spec.max_args} arguments, not {nargs}")
             return self.constant(const(XlError.VALUE))
-        prepared = [self.argument(spec, i, arg, sheet, depth) for i, arg in enumerate(node.args)]
+        as_values = spec.chooses and self._value_wanted is node  # its result is read as a value anyway
+        self._value_wanted = None
+        prepared = [self.argument(spec, i, arg, sheet, depth, as_values) for i, arg in enumerate(node.args)]
         impl = spec.impl
 
         def call(ctx: Ctx) -> Any:
@@ -333,17 +347,22 @@ class Compiler:
 
         return call
 
-    def argument(self, spec: Spec, position: int, node: Node, sheet: int, depth: int) -> Thunk:
+    def argument(self, spec: Spec, position: int, node: Node, sheet: int, depth: int, as_values: bool = False) -> Thunk:
         if node.kind == "empty":
             return lambda ctx: None
         kind = spec.kind(position)
+        if as_values and kind == "x":
+            kind = "v"
         if kind == "v":
             return self.value(node, sheet, depth)
         thunk = self.expr(node, sheet, depth)
-        if kind == "a":
+        if kind in ("a", "A"):
+            whole = kind == "A"
+
             def as_array(ctx: Ctx) -> Any:
-                v = thunk(ctx)
-                return v.value(ctx) if isinstance(v, Rng) else (BLANK_VAL if v is None else v)
+                inner = dataclasses.replace(ctx, array=True) if whole and not ctx.array else ctx
+                v = thunk(inner)
+                return v.value(inner) if isinstance(v, Rng) else (BLANK_VAL if v is None else v)
 
             return as_array
         return thunk  # "r" and "x": as written

@@ -3,14 +3,15 @@
 Text to number (:func:`parse_number_text`) is what Excel does with text in arithmetic
 (``"25%"*1``) and in ``VALUE``: a number with optional sign, currency sign, thousands
 separators, decimals, exponent and percent; a negative number in parentheses
-(``"(5)"`` is -5); a date or a time (``2026/4/1``, ``2026年4月1日``, ``4/1/2026``, ``12:30``),
-read as its serial number. Full-width characters read as their ASCII forms (Japanese
+(``"(5)"`` is -5); a date or a time (``2026/4/1``, ``2026年4月1日``, ``4/1/2026``,
+``Mar 15, 2023``, ``15-Mar-2023``, ``12:30``), read as its serial number. Full-width characters read as their ASCII forms (Japanese
 Excel accepts ``"１２３"``). Anything else — ``"1_000"``, ``"inf"``, ``""`` — is not a
 number, and the caller answers ``#VALUE!``.
 
 Number to text (:func:`general_text`) is Excel's General format as ``&`` and the text
-functions use it: at most 15 significant digits, no trailing zeros, scientific notation
-(``1E+20``, ``1.23456789012346E+17``) from 1E+15 up and below 1E-9.
+functions use it: at most 15 significant digits, no trailing zeros, plain digits below 1E+20
+unless more than 15 decimals would be needed, else scientific notation (``1E+20``,
+``6.66666666666667E-06``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import datetime as dt
 import math
 import re
 import unicodedata
+from decimal import Decimal
 
 from .dates import date_serial
 
@@ -31,6 +33,11 @@ _DATE_YMD = re.compile(r"^(?P<y>\d{4})[/-](?P<m>\d{1,2})[/-](?P<d>\d{1,2})(?:\s+
 _DATE_MDY = re.compile(r"^(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})(?:\s+" + _TIME + r")?$")
 _DATE_JA = re.compile(r"^(?P<y>\d{4})年(?P<m>\d{1,2})月(?P<d>\d{1,2})日(?:\s*" + _TIME + r")?$")
 _TIME_ONLY = re.compile(r"^" + _TIME + r"$")
+_MONTH = r"(?P<mon>[A-Za-z]{3,9})\.?"
+_DATE_NAMED = (re.compile(r"^" + _MONTH + r"\s+(?P<d>\d{1,2}),?\s+(?P<y>\d{4})$"),   # Mar 15, 2023
+               re.compile(r"^(?P<d>\d{1,2})[-\s]" + _MONTH + r"[-\s](?P<y>\d{4})$"))  # 15-Mar-2023, 15 March 2023
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
+           "december")
 
 
 def parse_number_text(text: str) -> float | None:
@@ -91,25 +98,34 @@ def _date_or_time(s: str) -> float | None:
                 return None
             frac = _time_fraction(m)
             return None if frac is None else date_serial(y, mo, d) + frac
+    for pattern in _DATE_NAMED:
+        m = pattern.match(s)
+        if m:
+            name = m.group("mon").lower()
+            month = next((i + 1 for i, full in enumerate(_MONTHS) if full == name or (len(name) == 3 and full[:3] == name)), 0)
+            try:
+                dt.date(int(m.group("y")), month, int(m.group("d")))
+            except ValueError:
+                return None
+            return date_serial(int(m.group("y")), month, int(m.group("d")))
     m = _TIME_ONLY.match(s)
     return _time_fraction(m) if m else None
 
 
 def general_text(x: float) -> str:
-    """A number as Excel's General format gives it to ``&`` and the text functions: 15 significant digits."""
-    if x == 0:
+    """A number as Excel's General format gives it to ``&`` and the text functions.
+
+    Rounded to 15 significant digits, trailing zeros dropped; plain digits below 1E+20 (padded
+    with zeros: ``(2/3*1E20)&""`` is "66666666666666700000") unless more than 15 decimals would
+    be needed; otherwise scientific with a two-digit exponent at least ("6.66666666666667E-06",
+    "1E+20"). Values measured in Excel: docs/recalc.md.
+    """
+    if x == 0 or not math.isfinite(x):
         return "0"
-    r = float(f"{x:.15g}")
-    if 1e-9 <= abs(r) < 1e15:
-        return _fixed(r)
-    mantissa, exponent = f"{r:.14E}".split("E")
-    mantissa = mantissa.rstrip("0").rstrip(".")
-    exp = int(exponent)
-    return f"{mantissa}E{'+' if exp >= 0 else '-'}{abs(exp):02d}"
-
-
-def _fixed(r: float) -> str:
-    """``r`` (at most 15 significant digits) in fixed notation without trailing zeros."""
-    digits = 15 - (math.floor(math.log10(abs(r))) + 1)
-    text = f"{r:.{max(digits, 0)}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    d = Decimal(f"{x:.14e}").normalize()
+    sign, digits, exponent = d.as_tuple()
+    assert isinstance(exponent, int)
+    if d.adjusted() < 20 and -exponent <= 15:
+        return format(d, "f")
+    mantissa = str(digits[0]) + ("." + "".join(map(str, digits[1:])) if len(digits) > 1 else "")
+    return f"{'-' if sign else ''}{mantissa}E{'+' if d.adjusted() >= 0 else '-'}{abs(d.adjusted()):02d}"

@@ -170,6 +170,49 @@ def dependencies(node: Node, current: int, resolver: Resolver, depth: int = 0) -
     return out
 
 
+def moving_reads(node: Node, current: int, resolver: Resolver) -> set[int]:
+    """Sheets an OFFSET of the formula reads at run time: where it lands depends on values, so the graph
+    cannot list the cells; the formula depends on the whole sheet instead (see :func:`build_graph`)."""
+    out: set[int] = set()
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.kind == "fn" and str(n.value).upper().rsplit(".", 1)[-1] == "OFFSET" and n.args:
+            base = n.args[0]
+            if base.kind == "name":
+                base = resolver.name_node(base.value, current, base.scope) or base
+            if base.kind == "ref" and base.ref is not None:
+                si = resolver.sheet_index(base.ref[0], current)
+                if si is not None:
+                    out.add(si)
+        stack.extend(n.args)
+    return out
+
+
+def _read_whole_sheets(wb: WorkbookData, trees: dict[Key, Node], deps: dict[Key, set[Key]], resolver: Resolver,
+                       owner: dict[Key, Key]) -> None:
+    """A formula with OFFSET depends on every stored cell of the sheets it moves on, and on every formula
+    there that does not itself depend on it (so no false circular reference, and the cells OFFSET can
+    land on are computed first)."""
+    users: dict[Key, set[Key]] = collections.defaultdict(set)
+    for k, ds in deps.items():
+        for d in ds:
+            users[d].add(k)
+    for key, tree in trees.items():
+        sheets = moving_reads(tree, key[0], resolver)
+        if not sheets:
+            continue
+        dependents, todo = {key}, [key]
+        while todo:
+            for u in users[todo.pop()]:
+                if u not in dependents:
+                    dependents.add(u)
+                    todo.append(u)
+        for si in sheets:
+            cells = {owner.get((si, r, c), (si, r, c)) for (r, c) in wb.sheets[si].cells}  # a spilled cell: its formula
+            deps[key] |= cells - dependents
+
+
 def find_cycle(deps: dict[Key, set[Key]]) -> list[Key] | None:
     """One dependency cycle among formula cells, or ``None`` (iterative DFS, no recursion limit)."""
     WHITE, GREY, BLACK = 0, 1, 2
@@ -274,6 +317,7 @@ def build_graph(wb: WorkbookData) -> Graph:
         deps[key] = {owner.get(d, d) for d in dependencies(tree, key[0], resolver)}
         if key in spills and deps[key] & {k for k, _, _ in spills[key]}:
             raise WorkbookError(f"circular reference: {address(wb, key)} reads its own block")
+    _read_whole_sheets(wb, trees, deps, resolver, owner)
     cycle = find_cycle(deps)
     if cycle:
         chain = " -> ".join(address(wb, k) for k in cycle[:8]) + (" -> ..." if len(cycle) > 8 else "")

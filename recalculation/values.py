@@ -18,6 +18,7 @@ booleans in arithmetic (:func:`numeric`), as text (:func:`as_text`), as conditio
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -177,7 +178,7 @@ def to_python(val: Val, n: int) -> list[Any]:
     num = np.broadcast_to(val.num, (n,))
     err = np.broadcast_to(val.err, (n,))
     typ = np.broadcast_to(val.typ, (n,))
-    out: list[Any] = num.tolist()
+    out: list[Any] = (num + 0.0).tolist()  # + 0.0 turns -0.0 into 0.0: Excel has no negative zero
     if not err.any() and not (typ != NUM).any():
         return out
     txt = val.texts((n,)) if val.txt is not None else None
@@ -321,6 +322,14 @@ def compare(a: Val, b: Val) -> tuple[np.ndarray, np.ndarray]:
         sb = np.where(np.broadcast_to(b.typ >= BLANK, shape), "", b.texts(shape))
         order = np.array(order)
         for i in indices(both_txt):
-            x, y = str(sa[i]).lower(), str(sb[i]).lower()
+            x, y = text_order_key(str(sa[i])), text_order_key(str(sb[i]))
             order[i] = (x > y) - (x < y)
     return order, first_err(a.err, b.err)
+
+
+def text_order_key(text: str) -> tuple[str, str]:
+    """How Excel orders text: without regard to case and, first, to width (Windows' locale comparison puts
+    "１２" with "12", before "30"); texts alike but for width differ by their characters. Equal keys mean
+    equal text (``="a"="A"`` is TRUE)."""
+    lower = text.lower()
+    return unicodedata.normalize("NFKC", lower), lower

@@ -161,7 +161,7 @@ def _kth(largest: bool) -> Spec:
         values, counted, errors = gather((array,), ctx)
         err = first_error_down(errors)
         kv, ke = numeric(k)
-        kk = np.ceil(np.broadcast_to(kv, (ctx.n,)))
+        kk = np.trunc(np.broadcast_to(kv, (ctx.n,)))  # LARGE(x, 1.5) is LARGE(x, 1)
         cnt = counted.sum(axis=0)
         bad = (kk < 1) | (kk > cnt)
         ordered = np.sort(np.where(counted, values, np.inf if not largest else -np.inf), axis=0)
@@ -176,7 +176,7 @@ def _kth(largest: bool) -> Spec:
     return Spec(run, "xv", category="aggregate")
 
 
-@spec("a", repeat="a", category="aggregate")
+@spec("A", repeat="A", category="aggregate")
 def SUMPRODUCT(ctx: Ctx, *arrays: Val) -> Val:
     """SUMPRODUCT: the sum of element-wise products; arrays of different sizes are #VALUE!; text and
     TRUE/FALSE inside the arrays count as 0."""

@@ -9,6 +9,8 @@ compiler prepares each argument:
   formula gives its top-left value. Implementations are written over numpy broadcasting,
   so a block flows through element by element (Excel "lifts" such functions over arrays).
 * ``a`` — an array: a reference is read as a block of its cells.
+* ``A`` — an array whose expression is itself evaluated as in an array formula (SUMPRODUCT's:
+  ``SUMPRODUCT(--(A1:A10>20))`` compares every cell, without Ctrl+Shift+Enter).
 * ``r`` — a reference (:class:`Rng`) when the argument is one; otherwise the value, and the
   implementation answers as Excel does (usually ``#VALUE!``).
 * ``x`` — as written: a :class:`Rng` or a value (aggregates such as SUM treat cells of a
@@ -137,6 +139,10 @@ class Spec:
     repeat: str = ""
     most: int = 255
     category: str = ""
+    # IF, IFS, SWITCH, CHOOSE: a chosen reference is handed on; where the caller wants a value the compiler
+    # reads the choices as values ("x" arguments as "v"), so the function never has to choose a reference
+    # differently per input set
+    chooses: bool = False
 
     @property
     def min_args(self) -> int:
@@ -152,12 +158,12 @@ class Spec:
         return self.repeat[(position - len(self.params)) % len(self.repeat)]
 
 
-def spec(params: str, optional: int = 0, repeat: str = "", most: int = 255, category: str = "") -> Callable[
-        [Callable[..., Any]], Spec]:
+def spec(params: str, optional: int = 0, repeat: str = "", most: int = 255, category: str = "", chooses: bool = False
+         ) -> Callable[[Callable[..., Any]], Spec]:
     """Decorator: ``@spec("vv", optional=1)`` turns an implementation into its :class:`Spec`."""
 
     def wrap(impl: Callable[..., Any]) -> Spec:
-        return Spec(impl, params, optional, repeat, most, category)
+        return Spec(impl, params, optional, repeat, most, category, chooses)
 
     return wrap
 

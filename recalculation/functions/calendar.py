@@ -38,6 +38,8 @@ def DATE(ctx: Ctx, year: Val, month: Val, day: Val) -> Val:
     y, m, d = np.trunc(y), np.trunc(m), np.trunc(d)
     y = np.where((y >= 0) & (y < 1900), y + 1900, y)
     err = np.where((err == 0) & ((y < 0) | (y >= 10000)), np.int8(NUM_ERR), err)
+    with np.errstate(invalid="ignore"):  # months past December carry into a year that must exist too
+        err = np.where((err == 0) & (y + np.floor((m - 1) / 12) >= 10000), np.int8(NUM_ERR), err)
     ok = err == 0
     serial = from_ymd(np.where(ok, y, 2000), np.where(ok, m, 1), np.where(ok, d, 1))
     return finish(serial, _check_serial(serial, err), dims)
@@ -210,12 +212,23 @@ def _count_workdays(start: int, end: int, weekend: tuple[bool, ...], holidays: s
 
 
 def _step_workdays(start: int, k: int, weekend: tuple[bool, ...], holidays: set[int]) -> int:
-    day, step = start, (1 if k >= 0 else -1)
-    left = abs(k)
+    """The k-th workday after (k < 0: before) ``start``; -1 when it falls outside Excel's dates."""
+    if k == 0:
+        return start
+    step, left, day = (1 if k > 0 else -1), abs(k), start
+    per_week = 7 - sum(weekend)
     while left:
-        day += step
-        if not weekend[(int(weekday0(np.array([day]))[0]) + 6) % 7] and day not in holidays:
-            left -= 1
+        span = left * 7 // per_week + 7 + len(holidays)  # enough days for what is left, in one array
+        days = day + step * np.arange(1, span + 1)
+        if days.max() > MAX_SERIAL + 7 or days.min() < -7:
+            return -1
+        work = ~np.array(weekend)[(weekday0(days) + 6) % 7]
+        if holidays:
+            work &= ~np.isin(days, list(holidays))
+        counts = np.cumsum(work)
+        if counts[-1] >= left:
+            return int(days[int(np.searchsorted(counts, left))])
+        left, day = left - int(counts[-1]), int(days[-1])
     return day
 
 
@@ -229,6 +242,10 @@ def _workday_fn(kind: str, intl: bool) -> Spec:
         s = np.broadcast_to(s, (ctx.n,))
         o = np.broadcast_to(o, (ctx.n,))
         err = np.array(np.broadcast_to(_check_serial(s, np.broadcast_to(err, (ctx.n,))), (ctx.n,)))
+        if kind == "count":  # the end is a date too
+            err = _check_serial(o, err)
+        else:  # a step past every date Excel has is #NUM! before any counting
+            err = np.where((err == 0) & (np.abs(o) > MAX_SERIAL), np.int8(NUM_ERR), err).astype(np.int8)
         holidays, herr = _holidays(holidays_arg, ctx)
         wk_values = [None] * ctx.n
         if weekend_arg is not None:
@@ -269,6 +286,7 @@ def DATEDIF(ctx: Ctx, start: Val, end: Val, unit: Val) -> Val:
     shape = np.broadcast_shapes(np.shape(s), np.shape(e_), np.shape(u))
     s, e_ = np.broadcast_to(np.floor(s), shape), np.broadcast_to(np.floor(e_), shape)
     err = np.array(np.broadcast_to(first_err(err, ue), shape), dtype=np.int8)
+    err = _check_serial(e_, _check_serial(s, err))
     err = np.where((err == 0) & (s > e_), np.int8(NUM_ERR), err)
     y1, m1, d1 = to_ymd(np.where(err == 0, s, 1.0))
     y2, m2, d2 = to_ymd(np.where(err == 0, e_, 1.0))
@@ -299,8 +317,12 @@ def DATEDIF(ctx: Ctx, start: Val, end: Val, unit: Val) -> Val:
 
 @spec("vv", category="date")
 def DAYS(ctx: Ctx, end: Val, start: Val) -> Val:
+    """DAYS(end, start): end − start; a date given as text counts as its whole day (Microsoft's DAYS page:
+    numbers are subtracted as they are, text is read as DATEVALUE reads it)."""
     (e_, s), err, dims = _dates(end, start)
-    return finish(np.trunc(e_) - np.trunc(s), _check_serial(s, _check_serial(e_, err)), dims)
+    e_ = np.where(end.typ == TXT, np.trunc(e_), e_)
+    s = np.where(start.typ == TXT, np.trunc(s), s)
+    return finish(e_ - s, _check_serial(s, _check_serial(e_, err)), dims)
 
 
 @spec("v", category="date")

@@ -34,14 +34,16 @@ Matcher = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
 def _wildcard(text: str) -> re.Pattern[str] | None:
-    """A regular expression for a text with * ? wildcards (~ escapes), or None when it has none."""
+    """A regular expression for a text with * ? wildcards, or None when it has none. A ~ makes the next
+    character literal, whatever it is; a ~ at the end stands for nothing (SEARCH("~d","My dear") is 4)."""
     if "*" not in text and "?" not in text:
         return None
     out, i = [], 0
     while i < len(text):
         ch = text[i]
-        if ch == "~" and i + 1 < len(text) and text[i + 1] in "*?~":
-            out.append(re.escape(text[i + 1]))
+        if ch == "~":
+            if i + 1 < len(text):
+                out.append(re.escape(text[i + 1]))
             i += 2
             continue
         out.append(".*" if ch == "*" else "." if ch == "?" else re.escape(ch))
@@ -50,7 +52,8 @@ def _wildcard(text: str) -> re.Pattern[str] | None:
 
 
 def _unescape(text: str) -> str:
-    return re.sub(r"~([*?~])", r"\1", text)
+    """The text a ~-escaped pattern stands for: each ~ drops, the character after it stays."""
+    return re.sub(r"~(.?)", r"\1", text, flags=re.S)
 
 
 def matcher(criterion: Any) -> Matcher:
@@ -61,15 +64,19 @@ def matcher(criterion: Any) -> Matcher:
         return lambda num, err, typ, txt: (err == 0) & (typ == BOOL) & (num == float(criterion))
     if isinstance(criterion, float):
         return _numeric("=", criterion)
-    text = "" if criterion is None else str(criterion)
-    op = next((o for o in _OPS if text.startswith(o)), "")
-    operand = text[len(op):]
-    op = op or "="
+    if criterion is None:  # a criterion cell that is blank is 0, as measured in Excel
+        return _numeric("=", 0.0)
+    text = str(criterion)
+    written = next((o for o in _OPS if text.startswith(o)), "")
+    operand = text[len(written):]
+    op = written or "="
     if operand == "":
-        if op == "=":
+        if not written:  # "": blank cells and cells holding ""
             return lambda num, err, typ, txt: (err == 0) & ((typ == BLANK) | ((typ == TXT) & (txt == "")))
-        if op == "<>":
-            return lambda num, err, typ, txt: (err != 0) | ~((typ == BLANK) | ((typ == TXT) & (txt == "")))
+        if op == "=":  # "=": blank cells only
+            return lambda num, err, typ, txt: (err == 0) & (typ == BLANK)
+        if op == "<>":  # "<>": every cell that is not blank, "" included
+            return lambda num, err, typ, txt: (err != 0) | (typ != BLANK)
     err_code = XlError.from_text(operand) if operand.startswith("#") else None
     if err_code is not None and op in ("=", "<>"):
         hit_err: Matcher = lambda num, err, typ, txt: err == int(err_code)  # noqa: E731

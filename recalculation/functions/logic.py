@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 from kpitree.udfs.excel_values import XlError
 
-from ..values import BOOL, NUM, Val, boolean, compare, const, first_err, truth
-from .base import NA, VALUE, Ctx, Spec, align, cells_of, dims_of, grid, spec
+from ..graph import Unsupported
+from ..values import BOOL, NUM, TXT, Val, boolean, compare, const, first_err, truth
+from .base import NA, VALUE, Ctx, Rng, Spec, align, as_value, cells_of, dims_of, grid, spec
 
 ABSENT = object()  # an argument not given at all (``IF(x)``), unlike an empty one (``IF(x,)``: None)
 
@@ -41,9 +42,36 @@ def _error_of(err: Any) -> Val:
     return Val(np.nan, err, NUM)
 
 
-@spec("vvv", optional=2, category="logic")
-def IF(ctx: Ctx, cond: Val, yes: Any = ABSENT, no: Any = ABSENT) -> Val:
+def _reference(choice: np.ndarray, options: list[Any]) -> Rng | None:
+    """The reference every input set chooses (``choice``: an option index per set, -1 none), if one: IF,
+    IFS and SWITCH give back a reference as Excel does (SUM(IF(x,A1:A3)) adds cells; COUNT of a chosen
+    blank cell counts nothing), so a reference is handed on when the choice is the same everywhere."""
+    choice = np.asarray(choice)
+    if choice.ndim > 1 or choice.size == 0:
+        return None
+    if not np.all(choice == choice.flat[0]):
+        if any(isinstance(options[int(c)], Rng) for c in np.unique(choice) if c >= 0):
+            # only reached where the caller takes a reference (SUM(IF(…)), OR(IF(…))): each file on its own
+            raise Unsupported("a reference chosen differently in different files")
+        return None
+    if int(choice.flat[0]) < 0:
+        return None
+    chosen = options[int(choice.flat[0])]
+    return chosen if isinstance(chosen, Rng) else None
+
+
+def _values(ctx: Ctx, options: list[Any]) -> list[Any]:
+    return [as_value(o, ctx) if isinstance(o, Rng) else o for o in options]
+
+
+@spec("vxx", optional=2, category="logic", chooses=True)
+def IF(ctx: Ctx, cond: Val, yes: Any = ABSENT, no: Any = ABSENT) -> Any:
     result, err = truth(cond)
+    if not np.any(err):
+        ref = _reference(np.where(result, 0, 1), [yes, no])
+        if ref is not None:
+            return ref
+    yes, no = _values(ctx, [yes, no])
     out = select(result, _branch(yes, True), _branch(no, False))
     return select(err != 0, _error_of(err), out) if np.any(err) else out
 
@@ -60,29 +88,57 @@ def IFNA(ctx: Ctx, value: Val, alt: Val | None) -> Val:
     return select(value.err == NA, alt, value)
 
 
-@spec("vv", repeat="vv", category="logic")
-def IFS(ctx: Ctx, *pairs: Val) -> Val:
+@spec("vx", repeat="vx", category="logic", chooses=True)
+def IFS(ctx: Ctx, *pairs: Any) -> Any:
     """IFS(cond1, value1, …): the value of the first true condition; none true is #N/A."""
     if len(pairs) % 2:
         return const(XlError.VALUE)
+    conds, values = list(pairs[::2]), list(pairs[1::2])
+    truths = [truth(c) for c in conds]
+    choice: Any = -1
+    for i in reversed(range(len(conds))):
+        result, err = truths[i]
+        choice = np.where(err != 0, -2, np.where(result, i, choice))
+    ref = _reference(choice, values)
+    if ref is not None:
+        return ref
     out = const(XlError.NA)
-    for cond, value in reversed(list(zip(pairs[::2], pairs[1::2]))):
-        result, err = truth(cond)
+    for (result, err), value in reversed(list(zip(truths, _values(ctx, values)))):
         out = select(result, const(0.0) if value is None else value, out)
         if np.any(err):
             out = select(err != 0, _error_of(err), out)
     return out
 
 
-@spec("vvv", repeat="vv", category="logic")
-def SWITCH(ctx: Ctx, expr: Val, *rest: Val) -> Val:
+@spec("vxx", repeat="xx", category="logic", chooses=True)
+def SWITCH(ctx: Ctx, expr: Val, *given: Any) -> Any:
     """SWITCH(expression, value1, result1, …, [default]): the result of the first value equal to it."""
+    # values are read as values; results (and the default) may stay references
+    rest = tuple(as_value(a, ctx) if i % 2 == 0 and i < len(given) - len(given) % 2 and a is not None else a
+                 for i, a in enumerate(given))
+    results = list(rest[1::2]) + ([rest[-1]] if len(rest) % 2 else [])
+    choice: Any = len(results) - 1 if len(rest) % 2 else -1
+    for i in reversed(range(len(rest) // 2)):
+        value = rest[2 * i]
+        if value is None or value.dims is not None or expr.dims is not None:
+            choice = -2
+            break
+        order, err = compare(expr, value)
+        choice = np.where((err != 0) | (value.err != 0), -2, np.where(order == 0, i, choice))
+    ref = _reference(choice, results) if not np.any(expr.err) else None
+    if ref is not None:
+        return ref
+    rest = tuple(_values(ctx, list(rest)))
     default = rest[-1] if len(rest) % 2 else const(XlError.NA)
     pairs = list(zip(rest[::2], rest[1::2]))
     out = default
     for value, result in reversed(pairs):
-        order, err = compare(expr, value)
-        out = select((order == 0) & (err == 0), const(0.0) if result is None else result, out)
+        # arrays of different sizes (a dynamic-array formula) are brought to one size, #N/A where one is short
+        e, v, r, out = align(expr, const(0.0) if value is None else value, const(0.0) if result is None else result, out)
+        order, err = compare(e, v)
+        out = select((order == 0) & (err == 0), r, out)
+        if np.any(v.err):  # a case value that is an error, reached in turn, is the answer
+            out = select(v.err != 0, _error_of(v.err), out)
     if np.any(expr.err):
         out = select(expr.err != 0, _error_of(expr.err), out)
     return out
@@ -101,9 +157,11 @@ def _logic(kind: str) -> Spec:
                 errs.append(err)
             elif v is not None:
                 t, e = truth(v)
+                # text other than "TRUE"/"FALSE" is passed over, like text in a reference: AND("", TRUE) is TRUE
+                ignored = np.broadcast_to((v.typ == TXT) & (v.err == 0) & (e != 0), (n,))
                 results.append(np.broadcast_to(t, (n,))[None, :])
-                counts.append(np.ones((1, n), bool))
-                errs.append(np.broadcast_to(e, (n,))[None, :])
+                counts.append(~ignored[None, :])
+                errs.append(np.where(ignored, 0, np.broadcast_to(e, (n,)))[None, :])
         if not results:
             return const(XlError.VALUE)
         result = np.concatenate(results)

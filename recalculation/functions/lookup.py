@@ -1,25 +1,25 @@
 """Lookups and references: INDEX, MATCH, XMATCH, VLOOKUP, HLOOKUP, XLOOKUP, CHOOSE, OFFSET, ROW, COLUMN,
 ROWS, COLUMNS, TRANSPOSE.
 
-Exact matching compares numbers at 15 significant digits and text without regard to case, a
-number never matching text (``MATCH(5, {"5"}, 0)`` is #N/A); with text, ``*`` ``?`` ``~``
-wildcards work where Microsoft's pages say they do (MATCH and VLOOKUP/HLOOKUP exact, XLOOKUP
-and XMATCH match_mode 2). Approximate matching (MATCH 1/-1, VLOOKUP TRUE, XLOOKUP -1/1)
-finds the position sorted data would have; on unsorted data Excel's binary search can answer
-differently (docs/functions.md lists it).
+Finding a value (exact, nearest, binary search; classes, wildcards, 15 digits) is
+:mod:`.matching`'s job. INDEX and OFFSET return references where Excel does
+(``INDEX(A1:B2,1,1):B2``); OFFSET's target is found at run time, so the graph orders a formula
+using OFFSET after the formulas of the sheet it reads (``graph.py``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from kpitree.udfs.excel_values import XlError
 
 from ..graph import Unsupported
-from ..values import BLANK, BOOL, NUM, TXT, Val, as_block, const, finish, first_err, indices, numeric, round15
-from .base import NA, REF, VALUE, Ctx, Rng, Spec, grid, grid_texts, spec
-from .criteria import _wildcard
+from ..values import NUM, TXT, Val, as_block, const, finish, first_err, numeric
+from ..values import block as make_block
+from . import matching
+from .base import NA, REF, VALUE, Ctx, Rng, Spec, as_value, grid, grid_texts, spec
 
 
 def _scalar_int(v: Val | None, default: int, ctx: Ctx) -> tuple[np.ndarray, np.ndarray]:
@@ -36,116 +36,31 @@ def _as_block(arg: Any, ctx: Ctx) -> Val:
     return as_block(const(None) if arg is None else arg)
 
 
-def _class(typ: np.ndarray) -> np.ndarray:
-    """0 number, 1 text, 2 boolean, 3 blank."""
-    return np.select([typ == TXT, typ == BOOL, typ == BLANK], [1, 2, 3], 0)
+def lifted(impl: Callable[..., Any]) -> Callable[..., Any]:
+    """A lookup over an array of lookup values gives an array of results, one per value (Excel 365
+    lifts functions that take one value over arrays; a dynamic-array formula can hand them one)."""
+
+    def run(ctx: Ctx, lookup: Val, *rest: Any) -> Any:
+        if not isinstance(lookup, Val) or lookup.dims is None:
+            return impl(ctx, lookup, *rest)
+        rows, cols = lookup.dims
+
+        def one(r: int, c: int) -> Val:
+            out = as_value(impl(ctx, lookup.cell(r, c), *rest), ctx)
+            return out.cell(0, 0) if out.dims is not None else out
+
+        return make_block([[one(r, c) for c in range(cols)] for r in range(rows)])
+
+    return run
 
 
-def find(lookup: Val, num: np.ndarray, err: np.ndarray, typ: np.ndarray, txt: np.ndarray, n: int, mode: int,
-         reverse: bool = False, wildcards: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Position (0-based, -1 when none) of ``lookup`` among cells (each (k, n)), and errors of the lookup value.
-
-    ``mode``: 0 exact; -1 exact or the next smaller; 1 exact or the next larger; 2 wildcard match.
-    """
-    k = num.shape[0]
-    lnum = np.broadcast_to(lookup.num, (n,))
-    lerr = np.broadcast_to(lookup.err, (n,)).astype(np.int8)
-    ltyp = np.broadcast_to(np.where(lookup.typ == BLANK, NUM, lookup.typ), (n,))
-    ltxt = lookup.texts((n,))
-    lclass, cclass = _class(ltyp), _class(typ)
-    same = (cclass == lclass[None, :]) & (err == 0)
-    eq = np.zeros((k, n), bool)
-    with np.errstate(invalid="ignore"):
-        num_eq = round15(num) == round15(lnum)[None, :]
-    eq |= same & (lclass[None, :] != 1) & num_eq
-    for (j,) in indices(lclass == 1):
-        needle = str(ltxt[j])
-        pattern = _wildcard(needle) if (wildcards or mode == 2) else None
-        plain = needle.lower()
-        for i in indices(same[:, j]):
-            s = str(txt[i[0], j])
-            eq[i[0], j] = bool(pattern.fullmatch(s)) if pattern is not None else s.lower() == plain
-    order = np.arange(k)[:, None]
-    big = k + 1
-    if mode in (0, 2):
-        hit = eq
-    else:
-        with np.errstate(invalid="ignore"):
-            if mode == -1:  # exact, else the largest value below
-                below = same & (lclass[None, :] == 0) & (round15(num) < round15(lnum)[None, :])
-                text_below = np.zeros_like(below)
-                for (j,) in indices(lclass == 1):
-                    for i in indices(same[:, j]):
-                        text_below[i[0], j] = str(txt[i[0], j]).lower() < str(ltxt[j]).lower()
-                candidates = below | text_below
-                values = np.where(candidates, num, -np.inf)
-                best = np.where(eq.any(axis=0), np.argmax(eq, axis=0), _best(values, candidates, txt, largest=True))
-                pos = np.where(eq.any(axis=0) | candidates.any(axis=0), best, -1)
-                return pos, lerr
-            above = same & (lclass[None, :] == 0) & (round15(num) > round15(lnum)[None, :])
-            text_above = np.zeros_like(above)
-            for (j,) in indices(lclass == 1):
-                for i in indices(same[:, j]):
-                    text_above[i[0], j] = str(txt[i[0], j]).lower() > str(ltxt[j]).lower()
-            candidates = above | text_above
-            best = np.where(eq.any(axis=0), np.argmax(eq, axis=0), _best(np.where(candidates, num, np.inf), candidates, txt,
-                                                                         largest=False))
-            pos = np.where(eq.any(axis=0) | candidates.any(axis=0), best, -1)
-            return pos, lerr
-    first = np.where(hit, (big - order) if not reverse else order, -1).argmax(axis=0)
-    pos = np.where(hit.any(axis=0), first, -1)
-    return pos, lerr
-
-
-def _best(values: np.ndarray, candidates: np.ndarray, txt: np.ndarray, largest: bool) -> np.ndarray:
-    """Index of the largest (or smallest) candidate per column; text candidates by their lower-case text."""
-    _k, n = values.shape
-    out = np.zeros(n, int)
-    for j in range(n):
-        rows = np.nonzero(candidates[:, j])[0]
-        if rows.size == 0:
-            continue
-        keys = [(0, float(values[i, j]), "") if not isinstance(txt[i, j], str) or txt[i, j] == "" else (1, 0.0, str(txt[i, j]).lower())
-                for i in rows]
-        pick = max(range(len(rows)), key=lambda t: keys[t]) if largest else min(range(len(rows)), key=lambda t: keys[t])
-        out[j] = rows[pick]
-    return out
-
-
-def _approximate(lookup: Val, num: np.ndarray, err: np.ndarray, typ: np.ndarray, txt: np.ndarray, n: int,
-                 descending: bool) -> tuple[np.ndarray, np.ndarray]:
-    """MATCH 1 / VLOOKUP TRUE (the last value <= lookup in ascending data) or MATCH -1 (the last value >=
-    lookup in descending data): the position sorted data gives."""
-    k = num.shape[0]
-    lnum = np.broadcast_to(lookup.num, (n,))
-    lerr = np.broadcast_to(lookup.err, (n,)).astype(np.int8)
-    ltyp = np.broadcast_to(np.where(lookup.typ == BLANK, NUM, lookup.typ), (n,))
-    ltxt = lookup.texts((n,))
-    lclass, cclass = _class(ltyp), _class(typ)
-    same = (cclass == lclass[None, :]) & (err == 0)
-    ok = np.zeros((k, n), bool)
-    with np.errstate(invalid="ignore"):
-        if descending:
-            ok |= same & (lclass[None, :] != 1) & (round15(num) >= round15(lnum)[None, :])
-        else:
-            ok |= same & (lclass[None, :] != 1) & (round15(num) <= round15(lnum)[None, :])
-    for (j,) in indices(lclass == 1):
-        needle = str(ltxt[j]).lower()
-        for i in indices(same[:, j]):
-            s = str(txt[i[0], j]).lower()
-            ok[i[0], j] = s >= needle if descending else s <= needle
-    order = np.arange(k)[:, None]
-    last = np.where(ok, order, -1).max(axis=0)
-    return last, lerr
-
-
-def _vector(arg: Any, ctx: Ctx) -> tuple[Val, tuple[int, int]] | None:
-    block = _as_block(arg, ctx)
-    dims = block.dims or (1, 1)
-    return block, dims
+def _cells(block: Val, n: int) -> matching.Cells:
+    num, err, typ = grid(block, n)
+    return num, err, typ, grid_texts(block, n)
 
 
 @spec("vav", optional=1, category="lookup")
+@lifted
 def MATCH(ctx: Ctx, lookup: Val, array: Val, match_type: Val | None = None) -> Val:
     """MATCH(value, array, [type=1]): 1-based position; #N/A when none; a 2-D array is #N/A."""
     block = as_block(array)
@@ -153,18 +68,22 @@ def MATCH(ctx: Ctx, lookup: Val, array: Val, match_type: Val | None = None) -> V
     if rows > 1 and cols > 1:
         return const(XlError.NA)
     kind, ke = _scalar_int(match_type, 1, ctx)
-    num, err, typ = grid(block, ctx.n)
-    txt = grid_texts(block, ctx.n)
-    exact, le = find(lookup, num, err, typ, txt, ctx.n, 0, wildcards=True)
-    up, _ = _approximate(lookup, num, err, typ, txt, ctx.n, descending=False)
-    down, _ = _approximate(lookup, num, err, typ, txt, ctx.n, descending=True)
-    pos = np.where(kind == 0, exact, np.where(kind > 0, up, down))
+    cells = _cells(block, ctx.n)
+    pos = np.full(ctx.n, -1)
+    le = np.zeros(ctx.n, np.int8)
+    for mode in np.unique(np.sign(kind)).tolist():
+        if mode == 0:
+            found, le = matching.exact(lookup, cells, ctx.n, wildcards=True)
+        else:
+            found, le = matching.binary(lookup, cells, ctx.n, descending=mode < 0)
+        pos = np.where(np.sign(kind) == mode, found, pos)
     codes = first_err(le, ke)
     codes = np.where((codes == 0) & (pos < 0), np.int8(NA), codes)
     return finish(pos + 1.0, codes)
 
 
 @spec("vavv", optional=2, category="lookup")
+@lifted
 def XMATCH(ctx: Ctx, lookup: Val, array: Val, match_mode: Val | None = None, search_mode: Val | None = None) -> Val:
     block = as_block(array)
     rows, cols = block.dims or (1, 1)
@@ -177,17 +96,20 @@ def XMATCH(ctx: Ctx, lookup: Val, array: Val, match_mode: Val | None = None, sea
 def _xfind(ctx: Ctx, lookup: Val, block: Val, match_mode: Val | None, search_mode: Val | None) -> tuple[np.ndarray, np.ndarray]:
     mode, me = _scalar_int(match_mode, 0, ctx)
     search, se = _scalar_int(search_mode, 1, ctx)
-    num, err, typ = grid(block, ctx.n)
-    txt = grid_texts(block, ctx.n)
+    cells = _cells(block, ctx.n)
     pos = np.full(ctx.n, -1)
     le = np.zeros(ctx.n, np.int8)
-    for m in np.unique(mode):
-        for s in np.unique(search):
-            sel = (mode == m) & (search == s)
+    for m in np.unique(mode).tolist():
+        for s in np.unique(search).tolist():
             if int(m) not in (0, -1, 1, 2) or int(s) not in (1, -1, 2, -2):
                 continue
-            p, le = find(lookup, num, err, typ, txt, ctx.n, int(m), reverse=int(s) == -1)
-            pos = np.where(sel, p, pos)
+            # the binary modes (±2) give the linear search's answer: the same on the sorted data they require
+            last = int(s) in (-1, -2)
+            if int(m) in (0, 2):
+                found, le = matching.exact(lookup, cells, ctx.n, wildcards=int(m) == 2, last=last, blank_finds_blank=True)
+            else:
+                found, le = matching.nearest(lookup, cells, ctx.n, larger=int(m) == 1, last=last)
+            pos = np.where((mode == m) & (search == s), found, pos)
     codes = first_err(le, me, se)
     bad_mode = ~np.isin(mode, (0, -1, 1, 2)) | ~np.isin(search, (1, -1, 2, -2))
     codes = np.where((codes == 0) & bad_mode, np.int8(VALUE), codes)
@@ -198,8 +120,9 @@ def _xfind(ctx: Ctx, lookup: Val, block: Val, match_mode: Val | None, search_mod
 def _pick(block: Val, rows: np.ndarray, cols: np.ndarray, n: int) -> Val:
     """Element j takes cell (rows[j], cols[j]) of the block (valid positions only)."""
     b = as_block(block)
-    r = np.clip(rows, 0, (b.dims or (1, 1))[0] - 1).astype(int)
-    c = np.clip(cols, 0, (b.dims or (1, 1))[1] - 1).astype(int)
+    # an erroneous position (NaN) picks cell 0: its result is replaced by the error anyway
+    r = np.clip(np.nan_to_num(rows, nan=0.0), 0, (b.dims or (1, 1))[0] - 1).astype(int)
+    c = np.clip(np.nan_to_num(cols, nan=0.0), 0, (b.dims or (1, 1))[1] - 1).astype(int)
     j = np.arange(n)
     full = b.broadcast((*(b.dims or (1, 1)), n))
     txt = full.texts()[r, c, j] if full.txt is not None else None
@@ -210,6 +133,8 @@ def _lookup_table(vertical: bool) -> Spec:
     """VLOOKUP / HLOOKUP(value, table, index, [approximate=TRUE])."""
 
     def run(ctx: Ctx, lookup: Val, table: Val, index: Val, approximate: Val | None = None) -> Val:
+        if table.dims is None and np.all(table.typ == TXT):  # a text is no table: HLOOKUP(x,"Nothing",1) is #VALUE!
+            return const(XlError.VALUE)
         block = as_block(table)
         rows, cols = block.dims or (1, 1)
         key = block.broadcast((rows, cols, block.shape[2]))
@@ -217,8 +142,7 @@ def _lookup_table(vertical: bool) -> Spec:
                     key.typ[:, :1] if vertical else key.typ[:1, :],
                     None if key.txt is None else (key.texts()[:, :1] if vertical else key.texts()[:1, :]),
                     (rows, 1) if vertical else (1, cols))
-        num, err, typ = grid(first, ctx.n)
-        txt = grid_texts(first, ctx.n)
+        cells = _cells(first, ctx.n)
         idx, ie = _scalar_int(index, 1, ctx)
         if approximate is None:
             approx = np.ones(ctx.n, bool)
@@ -228,8 +152,8 @@ def _lookup_table(vertical: bool) -> Spec:
 
             t, ae = truth(approximate)
             approx, ae = np.broadcast_to(t, (ctx.n,)), np.broadcast_to(ae, (ctx.n,))
-        exact, le = find(lookup, num, err, typ, txt, ctx.n, 0, wildcards=True)
-        near, _ = _approximate(lookup, num, err, typ, txt, ctx.n, descending=False)
+        exact, le = matching.exact(lookup, cells, ctx.n, wildcards=True)
+        near, _ = matching.binary(lookup, cells, ctx.n) if approx.any() else (exact, le)
         pos = np.where(approx, near, exact)
         width = cols if vertical else rows
         codes = first_err(le, ie, ae)
@@ -240,7 +164,7 @@ def _lookup_table(vertical: bool) -> Spec:
         out = _pick(block, r, c, ctx.n)
         return _with_errors(out, codes)
 
-    return Spec(run, "vavv", optional=1, category="lookup")
+    return Spec(lifted(run), "vavv", optional=1, category="lookup")
 
 
 def _with_errors(v: Val, codes: np.ndarray) -> Val:
@@ -249,6 +173,7 @@ def _with_errors(v: Val, codes: np.ndarray) -> Val:
 
 
 @spec("vaavvv", optional=3, category="lookup")
+@lifted
 def XLOOKUP(ctx: Ctx, lookup: Val, lookup_array: Val, return_array: Val, if_not_found: Val | None = None,
             match_mode: Val | None = None, search_mode: Val | None = None) -> Val:
     """XLOOKUP: the return array's cell (or row/column) at the match; if_not_found when none, else #N/A."""
@@ -270,8 +195,6 @@ def XLOOKUP(ctx: Ctx, lookup: Val, lookup_array: Val, return_array: Val, if_not_
         r, c = (pos, np.zeros(ctx.n)) if vertical else (np.zeros(ctx.n), pos)
         out = _with_errors(_pick(ret, r, c, ctx.n), codes)
     else:  # a whole row (or column) of the return array: a block
-        from ..values import block as make_block
-
         width = rcols if vertical else rrows
         cells = [_with_errors(_pick(ret, pos if vertical else np.full(ctx.n, i), np.full(ctx.n, i) if vertical else pos,
                                     ctx.n), codes) for i in range(width)]
@@ -301,8 +224,8 @@ def INDEX(ctx: Ctx, array: Any, row: Val, col: Val | None = None, area: Val | No
     if col is None and rows == 1 and cols > 1:  # INDEX(row_range, n) counts along the row
         r, c = np.ones(ctx.n), r
     codes = first_err(re_, ce)
-    bad = (r < 0) | (r > rows) | (c < 0) | (c > cols)
-    codes = np.where((codes == 0) & bad, np.int8(REF), codes)
+    codes = np.where((codes == 0) & ((r < 0) | (c < 0)), np.int8(VALUE), codes)  # a negative position is #VALUE!
+    codes = np.where((codes == 0) & ((r > rows) | (c > cols)), np.int8(REF), codes)  # outside the array is #REF!
     uniform = np.all(r == r[0]) and np.all(c == c[0]) and np.all(codes == codes[0])
     if uniform:
         if codes[0]:
@@ -324,7 +247,7 @@ def INDEX(ctx: Ctx, array: Any, row: Val, col: Val | None = None, area: Val | No
     return _with_errors(_pick(block, r - 1, c - 1, ctx.n), codes)
 
 
-@spec("vx", repeat="x", category="lookup")
+@spec("vx", repeat="x", category="lookup", chooses=True)
 def CHOOSE(ctx: Ctx, index: Val, *choices: Any) -> Any:
     """CHOOSE(index, value1, …): the index-th value (a reference stays one when the index is the same for all)."""
     i, e = numeric(index)
@@ -339,6 +262,8 @@ def CHOOSE(ctx: Ctx, index: Val, *choices: Any) -> Any:
     from .base import as_value
     from .logic import select
 
+    if any(isinstance(c, Rng) for c in choices):  # a reference chosen differently per input set: each file alone
+        raise Unsupported("a reference chosen differently in different files")
     out = Val(np.nan, codes, NUM)
     for k, choice in enumerate(choices, start=1):
         out = select(i == k, as_value(choice, ctx), out)

@@ -14,6 +14,7 @@ zero (``TEXT(2.675,"0.00")`` is "2.68", ``TEXT(0.125,"0%")`` is "13%").
 from __future__ import annotations
 
 import decimal
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +31,9 @@ _DAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Satu
 _DAYS_JA = ("日", "月", "火", "水", "木", "金", "土")
 _DATE_CODES = re.compile(r"(?i)(yyyy|yy|y|mmmmm|mmmm|mmm|mm|m|dddd|ddd|dd|d|aaaa|aaa|hh|h|ss|s|am/pm|a/p|\[h+\]|\[m+\]|\[s+\]|e|g+)")
 _CONDITION = re.compile(r"\[(<=|>=|<>|<|>|=)(-?\d+(?:\.\d+)?)\]")
+
+
+_WIDE = decimal.Context(prec=400)  # room for every digit of 1E+308 shown in full ("0.00")
 
 
 @dataclass
@@ -127,6 +131,8 @@ def format_value(value: float | str, code: str) -> str | XlError:
             return value
         sec = _tokenize(text_section)
         return "".join(value if kind == "text" else text for kind, text in sec.tokens)
+    if not math.isfinite(value):
+        return XlError.NUM
     parsed = [_tokenize(s) for s in sections]
     sec, negative_shown = _choose(parsed, value)
     number = abs(value) if negative_shown else value
@@ -136,6 +142,8 @@ def format_value(value: float | str, code: str) -> str | XlError:
         return general_text(value)
     if sec.is_date:
         return _date(number, sec)
+    if sec.has_text and not any(kind == "digit" for kind, _ in sec.tokens):  # "@" shows a number as General does
+        return "".join(general_text(value) if kind == "text" else text for kind, text in sec.tokens)
     return _number(number, sec)
 
 
@@ -164,7 +172,7 @@ def _meets(value: float, condition: tuple[str, float]) -> bool:
 def _round(value: float, places: int) -> decimal.Decimal:
     """``value`` read at 15 significant digits, rounded to ``places`` decimals, halves away from zero."""
     d = decimal.Decimal(format(value, ".15g"))
-    return d.quantize(decimal.Decimal(1).scaleb(-places), rounding=decimal.ROUND_HALF_UP)
+    return d.quantize(decimal.Decimal(1).scaleb(-places), rounding=decimal.ROUND_HALF_UP, context=_WIDE)
 
 
 def _number(value: float, sec: Section) -> str:
@@ -240,10 +248,10 @@ def _scientific(value: float, sec: Section) -> str:
     else:
         d = decimal.Decimal(format(abs(value), ".15g"))
         exponent = d.adjusted() - (max(int_places, 1) - 1)
-        mant = (d.scaleb(-exponent)).quantize(decimal.Decimal(1).scaleb(-dec_places), rounding=decimal.ROUND_HALF_UP)
+        mant = (d.scaleb(-exponent)).quantize(decimal.Decimal(1).scaleb(-dec_places), rounding=decimal.ROUND_HALF_UP, context=_WIDE)
         if mant >= decimal.Decimal(10) ** max(int_places, 1):
             exponent += 1
-            mant = (d.scaleb(-exponent)).quantize(decimal.Decimal(1).scaleb(-dec_places), rounding=decimal.ROUND_HALF_UP)
+            mant = (d.scaleb(-exponent)).quantize(decimal.Decimal(1).scaleb(-dec_places), rounding=decimal.ROUND_HALF_UP, context=_WIDE)
     mant_text = format(mant, "f")
     exp_sign = "-" if exponent < 0 else ("+" if sign_always else "")
     exp_text = str(abs(exponent)).rjust(max(exp_digits, 1), "0")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..values import Val, as_text, boolean, compare, finish, first_err, numeric, texts
+from ..values import Val, as_text, boolean, compare, finish, first_err, numeric, round15, texts
 from .base import DIV0, NUM_ERR, align, dims_of
 
 
@@ -35,6 +35,11 @@ def arith(op: str) -> Callable[[Val, Val], Val]:
                 out = x / np.where(y == 0, 1.0, y)
             else:  # "^"
                 out = np.power(x, y)
+                # a negative base with a fraction: Excel takes an odd root ((-8)^(1/3) is -2), else #NUM!
+                inverse = np.where(y != 0, 1.0 / np.where(y != 0, y, 1.0), 0.0)
+                odd_root = (x < 0) & (y != np.trunc(y)) & (np.abs(np.round(inverse)) % 2 == 1) & (
+                    np.abs(round15(inverse) - np.round(inverse)) == 0)
+                out = np.where(odd_root, -np.power(np.abs(x), y), out)
                 err = np.where((err == 0) & (x == 0) & (y == 0), np.int8(NUM_ERR), err)
                 err = np.where((err == 0) & (x == 0) & (y < 0), np.int8(DIV0), err)
         return finish(out, err, dims_of(a, b))

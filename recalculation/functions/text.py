@@ -8,6 +8,7 @@ trailing spaces and collapses each inner run of spaces into one, as Microsoft's 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -16,10 +17,10 @@ import numpy as np
 from kpitree.udfs.excel_values import XlError
 
 from ..excel_text import parse_number_text
-from ..values import BLANK, NUM, TXT, Val, as_text, const, first_err, indices, numeric, truth
+from ..values import BLANK, BOOL, NUM, TXT, Val, as_text, const, first_err, indices, numeric, truth
 from .base import VALUE as VALUE_ERR
 from .base import Ctx, Spec, align, cells_of, dims_of, grid, grid_texts, spec
-from .criteria import _wildcard
+from .criteria import _unescape, _wildcard
 from .number_format import format_value
 
 Kinds = str  # one letter per argument: "s" text, "n" number (truncated where the function wants an integer)
@@ -76,7 +77,7 @@ def _left(text: str, k: float = 1.0) -> str | XlError:
 
 def _right(text: str, k: float = 1.0) -> str | XlError:
     c = _count(k)
-    return c if isinstance(c, XlError) else (text[len(text) - c:] if c else "")
+    return c if isinstance(c, XlError) else (text[max(len(text) - c, 0):] if c else "")  # RIGHT("abc",5) is "abc"
 
 
 def _mid(text: str, start: float, k: float) -> str | XlError:
@@ -95,13 +96,13 @@ def _proper(text: str) -> str:
 
 
 def _substitute(text: str, old: str, new: str, instance: float | None = None) -> str | XlError:
+    if instance is not None and int(instance) < 1:  # checked first: SUBSTITUTE("", "", "x", 0) is #VALUE!
+        return XlError.VALUE
     if old == "":
         return text
     if instance is None:
         return text.replace(old, new)
     k = int(instance)
-    if k < 1:
-        return XlError.VALUE
     pos = -1
     for _ in range(k):
         pos = text.find(old, pos + 1)
@@ -119,7 +120,7 @@ def _replace(text: str, start: float, k: float, new: str) -> str | XlError:
 
 def _find(needle: str, hay: str, start: float = 1.0) -> float | XlError:
     s = int(start)
-    if s < 1 or s > len(hay) + 1:
+    if s < 1 or s > len(hay):  # Microsoft: a start beyond the text is #VALUE!, even for "" (FIND("","") too)
         return XlError.VALUE
     pos = hay.find(needle, s - 1)
     return XlError.VALUE if pos < 0 else float(pos + 1)
@@ -127,11 +128,11 @@ def _find(needle: str, hay: str, start: float = 1.0) -> float | XlError:
 
 def _search(needle: str, hay: str, start: float = 1.0) -> float | XlError:
     s = int(start)
-    if s < 1 or s > len(hay) + 1:
+    if s < 1 or s > len(hay):
         return XlError.VALUE
     pattern = _wildcard(needle)
     if pattern is None:
-        pos = hay.lower().find(re.sub(r"~([*?~])", r"\1", needle).lower(), s - 1)
+        pos = hay.lower().find(_unescape(needle).lower(), s - 1)
         return XlError.VALUE if pos < 0 else float(pos + 1)
     m = re.compile(pattern.pattern, re.S | re.I).search(hay, s - 1)
     return XlError.VALUE if m is None else float(m.start() + 1)
@@ -150,12 +151,17 @@ def _char(code: float) -> str | XlError:
 
 
 def _code(text: str) -> float | XlError:
+    """The code of the first character in the computer's character set (Microsoft's CODE page): Windows'
+    Western set where it has the character, else Japanese Windows' Shift_JIS (CODE("売") is 38020 there;
+    English Excel shows 63, "?")."""
     if text == "":
         return XlError.VALUE
-    try:
-        return float(text[0].encode("cp1252")[0])
-    except UnicodeEncodeError:
-        return float(ord(text[0]))
+    for charset in ("cp1252", "cp932"):
+        try:
+            return float(int.from_bytes(text[0].encode(charset), "big"))
+        except UnicodeEncodeError:
+            continue
+    return 63.0
 
 
 def _text_fn(kinds: str, fn: Callable[..., Any], optional: int = 0, defaults: tuple[Any, ...] = ()) -> Spec:
@@ -173,11 +179,14 @@ def VALUE(ctx: Ctx, value: Val) -> Val:
         parsed = parse_number_text(x)
         return XlError.VALUE if parsed is None else parsed
 
-    isbool = value.typ == 2
+    isbool = value.typ == BOOL
     out = each([value], "s", conv)
     if np.any(isbool):
         out = Val(np.where(isbool, np.nan, out.num), np.where(isbool, np.int8(VALUE_ERR), out.err), np.where(isbool, NUM, out.typ),
                   out.txt, out.dims)
+    blank = (value.typ == BLANK) & (value.err == 0)
+    if np.any(blank):  # a blank cell is the number 0 (VALUE(A1) of an empty A1 is 0), unlike the text ""
+        out = Val(np.where(blank, 0.0, out.num), np.where(blank, np.int8(0), out.err), np.where(blank, NUM, out.typ), out.txt, out.dims)
     return out
 
 
@@ -199,11 +208,11 @@ def NUMBERVALUE(ctx: Ctx, text: Val, decimal: Val | None = None, group: Val | No
         head, sep, tail = body.partition(d)
         if g in tail:
             return XlError.VALUE
-        try:
-            value = float(head.replace(g, "") + ("." + tail if sep else ""))
-        except ValueError:
+        digits = head.replace(g, "") + ("." + tail if sep else "")
+        if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", digits):  # not "inf", "nan", "1_0"
             return XlError.VALUE
-        return value / (100**pct)
+        value = float(digits) / (100**pct)
+        return value if math.isfinite(value) else XlError.NUM
 
     return each([text, decimal, group], "sss", conv)
 
@@ -261,15 +270,19 @@ def _flatten_texts(args: tuple[Any, ...], ctx: Ctx) -> tuple[list[np.ndarray], n
     return texts_out, np.broadcast_to(err, (ctx.n,)), empties
 
 
-def _joined(ctx: Ctx, delimiter: str | np.ndarray, parts: list[np.ndarray], err: np.ndarray, skip: list[np.ndarray] | None) -> Val:
+def _joined(ctx: Ctx, delimiter: str | np.ndarray | list[np.ndarray], parts: list[np.ndarray], err: np.ndarray,
+            skip: list[np.ndarray] | None) -> Val:
     out = np.full(ctx.n, "", dtype=object)
     err = np.array(err, dtype=np.int8)
     for j in range(ctx.n):
         if err[j]:
             continue
         pieces = [str(p[j]) for k, p in enumerate(parts) if skip is None or not skip[k][j]]
-        d = delimiter if isinstance(delimiter, str) else str(delimiter[j])
-        text = d.join(pieces)
+        if isinstance(delimiter, list):  # delimiters in turn
+            between = [str(delimiter[i % len(delimiter)][j]) for i in range(max(len(pieces) - 1, 0))]
+            text = "".join(p + (between[i] if i < len(between) else "") for i, p in enumerate(pieces))
+        else:
+            text = (delimiter if isinstance(delimiter, str) else str(delimiter[j])).join(pieces)
         if len(text) > 32767:
             err[j] = VALUE_ERR
         out[j] = text
@@ -290,8 +303,18 @@ def CONCATENATE(ctx: Ctx, *args: Val | None) -> Val:
 
 @spec("vvx", repeat="x", category="text")
 def TEXTJOIN(ctx: Ctx, delimiter: Val, ignore_empty: Val, *args: Any) -> Val:
-    """TEXTJOIN(delimiter, ignore_empty, text1, …): ignore_empty TRUE skips blank cells and "" texts."""
-    dtext, derr = as_text(delimiter, (ctx.n,))
+    """TEXTJOIN(delimiter, ignore_empty, text1, …): ignore_empty TRUE skips blank cells and "" texts; an
+    array of delimiters is used in turn."""
+    if delimiter.dims is not None:
+        rows, cols = delimiter.dims
+        cells = [delimiter.cell(r, c) for r in range(rows) for c in range(cols)]
+        texts_errs = [as_text(c, (ctx.n,)) for c in cells]
+        dtext: Any = [t for t, _ in texts_errs]
+        derr = first_err(*(e for _, e in texts_errs))
+    else:
+        dtext, derr = as_text(delimiter, (ctx.n,))
+    if ignore_empty is not None and ignore_empty.dims is not None:
+        ignore_empty = ignore_empty.cell(0, 0)
     ignore, ierr = truth(ignore_empty if ignore_empty is not None else const(True))
     parts, err, empties = _flatten_texts(args, ctx)
     err = first_err(np.broadcast_to(derr, (ctx.n,)), np.broadcast_to(ierr, (ctx.n,)), err)
