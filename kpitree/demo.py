@@ -13,9 +13,12 @@ import math
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kpitree.cli_support import add_lang
+from kpitree.cli_support import add_json, add_lang, print_json, print_table
+
+if TYPE_CHECKING:
+    from kpitree.udfs.catalogue import Lang
 
 DEFAULT_OUT = "kpitree-demo.xlsx"
 
@@ -30,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, help=f"where to write the workbook (default: {DEFAULT_OUT}, or a numbered "
                    "name next to it if that exists — an existing file is never overwritten)")
     add_lang(p)
+    add_json(p)
     p.set_defaults(run=run_demo)
 
 
@@ -42,7 +46,7 @@ def free_path(path: Path) -> Path:
     return candidate
 
 
-def build_demo(out: Path, lang: str) -> dict[str, Any]:
+def build_demo(out: Path, lang: Lang) -> dict[str, Any]:
     """Write the demo workbook to ``out``; its named single-cell values."""
     from kpitree.workbook_templates import build_workbook, rebuild_dashboard, sample_inputs
 
@@ -62,14 +66,14 @@ def named_values(path: Path) -> dict[str, Any]:
     return facts_from_openpyxl(openpyxl.load_workbook(path, data_only=True)).values
 
 
-def dashboard_rows(values: dict[str, Any], lang: str) -> list[tuple[str, ...]]:
+def dashboard_rows(values: dict[str, Any], lang: Lang) -> list[tuple[str, ...]]:
     """One row per dashboard KPI: tier, label, target, actual, achievement, status."""
     from kpitree.udfs.catalogue import load_catalogue
     from kpitree.udfs.status import evaluate_status, status_label
     from kpitree.workbook_templates import NAMED_OUTPUTS
 
     cat = load_catalogue()
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for name in NAMED_OUTPUTS:  # the dashboard's order: strategic, tactical, action
         if not name.startswith("achievement_") or name not in values:
             continue
@@ -101,37 +105,64 @@ def _fmt(value: Any, unit: str) -> str:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from kpitree.cli_support import print_table
-    from kpitree.udfs.catalogue import load_catalogue
-    from kpitree.udfs.stage import recommend, stage_for_months
-
-    lang = args.lang
     from kpitree.errors import UserError
 
+    lang = args.lang
     out = args.out if args.out is not None else free_path(Path(DEFAULT_OUT))
-    if out.exists():
+    if os.path.lexists(out):  # a link counts too, even one to a missing file: the demo never writes through it
         raise UserError(f"{out} exists; choose another --out (the demo never overwrites a file)")
     if not out.resolve().parent.is_dir():
         raise UserError(f"folder {out.resolve().parent} does not exist")
     values = build_demo(out.resolve(), lang)
-    ja = lang == "ja"
-    heads = ("階層", "KPI", "目標", "実績", "達成率", "状況") if ja else ("tier", "KPI", "target", "actual", "achievement", "status")
-    print_table("KPIダッシュボード" if ja else "KPI dashboard", heads, dashboard_rows(values, lang), right=(2, 3, 4))
+    report = demo_report(values, lang)
+    report["written"] = os.fspath(out)
+    if args.json:
+        print_json(report)
+        return 0
+    print_demo(report, lang)
+    return 0
+
+
+def demo_report(values: dict[str, Any], lang: Lang) -> dict[str, Any]:
+    """What the demo shows: the dashboard rows, the bottleneck with its cause and action, the stage."""
+    from kpitree.udfs.catalogue import load_catalogue
+    from kpitree.udfs.stage import recommend, stage_for_months
 
     cat = load_catalogue()
     label = values.get("bottleneck")
     lever = next((b for b in cat.bottlenecks if b.label(lang) == label), None)
+    bottleneck: dict[str, Any] | None = None
     if lever is not None:
-        print(("ボトルネック: " if ja else "Bottleneck: ") + f"{lever.label(lang)} — "
-              + ("想定原因 " if ja else "likely cause: ") + lever.cause(lang) + " / "
-              + ("改善アクション " if ja else "action: ") + lever.action(lang))
+        bottleneck = {"lever": lever.label(lang), "cause": lever.cause(lang), "action": lever.action(lang)}
     elif label:
-        print(("ボトルネック: " if ja else "Bottleneck: ") + str(label))
+        bottleneck = {"lever": str(label), "cause": None, "action": None}
     stage = stage_for_months(values["months_since_launch"])
-    focus = ", ".join(f"{r.kpi_label} {r.stars}" for r in recommend(stage, lang))
-    print(("段階: " if ja else "Stage: ") + f"{stage.label(lang)} — {stage.focus(lang)}")
+    heads = ("tier", "kpi", "target", "actual", "achievement", "status")
+    return {
+        "dashboard": [dict(zip(heads, row)) for row in dashboard_rows(values, lang)],
+        "bottleneck": bottleneck,
+        "stage": {"id": stage.id, "label": stage.label(lang), "focus": stage.focus(lang),
+                  "recommended": [{"kpi": r.kpi_label, "stars": r.stars} for r in recommend(stage, lang)],
+                  "tips": list(stage.tips(lang))},
+    }
+
+
+def print_demo(report: dict[str, Any], lang: Lang) -> None:
+    ja = lang == "ja"
+    heads = ("階層", "KPI", "目標", "実績", "達成率", "状況") if ja else ("tier", "KPI", "target", "actual", "achievement", "status")
+    print_table("KPIダッシュボード" if ja else "KPI dashboard", heads, [tuple(r.values()) for r in report["dashboard"]],
+                right=(2, 3, 4))
+    b = report["bottleneck"]
+    if b is not None and b["cause"] is not None:
+        print(("ボトルネック: " if ja else "Bottleneck: ") + f"{b['lever']} — "
+              + ("想定原因 " if ja else "likely cause: ") + b["cause"] + " / "
+              + ("改善アクション " if ja else "action: ") + b["action"])
+    elif b is not None:
+        print(("ボトルネック: " if ja else "Bottleneck: ") + b["lever"])
+    stage = report["stage"]
+    focus = ", ".join(f"{r['kpi']} {r['stars']}" for r in stage["recommended"])
+    print(("段階: " if ja else "Stage: ") + f"{stage['label']} — {stage['focus']}")
     print(("重点KPI: " if ja else "Focus KPIs: ") + focus)
-    for tip in stage.tips(lang):
+    for tip in stage["tips"]:
         print(f"・{tip}" if ja else f"- {tip}")
-    print(("書き出し: " if ja else "Written: ") + os.fspath(out))
-    return 0
+    print(("書き出し: " if ja else "Written: ") + report["written"])
