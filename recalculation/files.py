@@ -464,10 +464,11 @@ class _Batch:
 
     When a worker of the batch's own pool dies (killed, out of memory, a crash in a
     library), the pool is broken and every task in flight fails. Tasks that had
-    finished keep their rows; the files of the others run again on a new pool, one
-    file per task and one task at a time, so the file whose worker dies alone is the
-    one that gets the ``error``. With an executor from outside (no ``restart``), the
-    files of a failed task get the error.
+    finished keep their rows; the others run again on a new pool, one at a time, so a
+    task that breaks the pool again holds the culprit: it is halved until the one file
+    whose worker dies alone gets the ``error`` (a worker killed from outside costs
+    nothing but time). With an executor from outside (no ``restart``), the files of a
+    failed task get the error.
     """
 
     def __init__(self, chunks: list[list[tuple[str, str | None]]], limits: Limits, executor: Any, window: int,
@@ -493,6 +494,28 @@ class _Batch:
             return False
         return not any(u.suspect and u.done is None for u, _ in pending)
 
+    def _after_break(self, unit: _Unit, pending: collections.deque[tuple[_Unit, Any]], exc: BaseException) -> list[Row]:
+        """Requeue what was in flight when the pool broke; the rows of a file proven to kill its worker."""
+        again: list[_Unit] = []
+        failed: list[Row] = []
+        if not unit.suspect:
+            again.append(_Unit(unit.items, suspect=True))
+        elif len(unit.items) == 1:  # it ran alone and broke the pool again: this file kills its worker
+            failed.append(_failed(unit.items[0][0], exc))
+        else:
+            half = len(unit.items) // 2
+            again += [_Unit(unit.items[:half], suspect=True), _Unit(unit.items[half:], suspect=True)]
+        for other, f in pending:
+            if f.done() and not f.cancelled() and f.exception() is None:
+                again.append(_Unit(other.items, done=f.result()))
+            else:
+                again.append(_Unit(other.items, suspect=True))
+        pending.clear()
+        self.queue.extendleft(reversed(again))
+        assert self.restart is not None
+        self.executor = self.restart()
+        return failed
+
     def rows(self) -> Iterator[list[Row]]:
         pending: collections.deque[tuple[_Unit, Any]] = collections.deque()
         while self.queue or pending:
@@ -506,19 +529,9 @@ class _Batch:
                 if self.restart is None:
                     yield [_failed(f, exc) for f, _ in unit.items]
                     continue
-                again: list[_Unit] = []
-                if unit.suspect:  # it ran alone: this file kills its worker
-                    yield [_failed(unit.items[0][0], exc)]
-                else:
-                    again += [_Unit([one], suspect=True) for one in unit.items]
-                for other, f in pending:
-                    if f.done() and not f.cancelled() and f.exception() is None:
-                        again.append(_Unit(other.items, done=f.result()))
-                    else:
-                        again += [_Unit([one], suspect=True) for one in other.items]
-                pending.clear()
-                self.queue.extendleft(reversed(again))
-                self.executor = self.restart()
+                failed = self._after_break(unit, pending, exc)
+                if failed:
+                    yield failed
                 continue
             except Exception as exc:  # noqa: BLE001 - an executor's own failure: these files' error, the batch goes on
                 yield [_failed(f, exc) for f, _ in unit.items]

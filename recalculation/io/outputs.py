@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import stat
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -177,9 +178,10 @@ def atomic_path(path: str | os.PathLike[str], *, suffix: str = ".part",
     target = real(path)
     folder = os.path.dirname(target)
     old = check_replaceable(target)
-    fd, tmp = tempfile.mkstemp(prefix=prefix or TEMP_PREFIX, suffix=suffix, dir=folder)
+    with _signals_held():  # a signal handler that removes LIVE_TEMPS must not fall between these two
+        fd, tmp = tempfile.mkstemp(prefix=prefix or TEMP_PREFIX, suffix=suffix, dir=folder)
+        LIVE_TEMPS.add(tmp)
     os.close(fd)
-    LIVE_TEMPS.add(tmp)
     try:
         yield tmp
         with open(tmp, "rb+") as fh:
@@ -201,6 +203,22 @@ def atomic_file(path: str | os.PathLike[str], *, suffix: str = ".part", prefix: 
     """:func:`atomic_path`, as an open binary file (seekable) to write to."""
     with atomic_path(path, suffix=suffix, prefix=prefix) as tmp, open(tmp, "wb") as fh:
         yield fh
+
+
+_HELD = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP", "SIGINT") if hasattr(signal, n))
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Signals that end a run wait until the block is done (where the system can hold them)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def remove_live_temps() -> None:
