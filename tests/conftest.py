@@ -23,6 +23,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))  # readme_blocks, render_sheets, libreoffice: dev tools, not package code
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--deep", action="store_true", default=False,
+                     help="run the fuzzer (tests/test_fuzz.py) with twenty times as many cases")
+
+
 @pytest.fixture
 def template_copy(tmp_path: Path) -> Callable[..., Path]:
     """``template_copy("ja", "kpi.xlsx")``: a fresh copy of the shipped template in the test's folder."""

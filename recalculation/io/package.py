@@ -95,7 +95,7 @@ def read_package(path: str | os.PathLike[str],
     sniff(path, head)
     try:
         zf = zipfile.ZipFile(io.BytesIO(data) if data is not None else path)
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, ValueError, EOFError, OverflowError, struct.error, NotImplementedError) as exc:
         raise WorkbookError(f"broken or truncated zip: {exc}") from None
     with zf:
         infos = zf.infolist()
@@ -134,12 +134,21 @@ def _check_archive(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limits: Li
     if locked is not None:  # APPNOTE 4.4.4 bit 0: a zip tool's password, not Excel's (that is an OLE file)
         raise WorkbookError(f"zip member {locked} is encrypted (a password-protected zip): unpack it and save the workbook again")
     names = {i.filename for i in infos}
-    if "mimetype" in names and b"opendocument" in zf.read("mimetype")[:200]:
+    if "mimetype" in names and b"opendocument" in _peek(zf, "mimetype"):
         raise WorkbookError("OpenDocument (.ods) spreadsheet is not supported: save it as .xlsx")
     if "xl/workbook.bin" in names:
         raise WorkbookError("binary .xlsb workbook is not supported: save it as .xlsx")
     if "xl/workbook.xml" not in names:
         raise WorkbookError("zip is not an Excel workbook (no xl/workbook.xml)")
+
+
+def _peek(zf: zipfile.ZipFile, name: str) -> bytes:
+    """The first 200 bytes of a small member, or b"" when it cannot be read (the full read says why)."""
+    try:
+        with zf.open(name) as member:
+            return member.read(200)
+    except Exception:  # noqa: BLE001 - a damaged member: reading it properly later gives the error
+        return b""
 
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -183,7 +192,8 @@ def _member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes | None, cap:
         if member_data is None:
             with zf.open(info) as member:
                 member_data = member.read(cap + 1)
-    except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
+    except (zipfile.BadZipFile, EOFError, OSError, zlib.error, ValueError, OverflowError, struct.error,
+            NotImplementedError, RuntimeError) as exc:  # what zipfile raises for damaged headers (a bad offset: ValueError)
         raise WorkbookError(f"broken or truncated zip member {info.filename}: {exc}") from None
     if len(member_data) > cap:
         raise WorkbookError(f"zip member {info.filename} expands past the size limit")
