@@ -163,6 +163,9 @@ def _read(file: str, limits: Limits, force_general: bool) -> _Loaded:
                 layout.remember(item.parts, item.wb, item.fp)
     except WorkbookError as exc:
         item.error = str(exc)
+    except FileNotFoundError as exc:
+        item.error = (f"a link to a missing file ({os.readlink(file)})" if os.path.islink(file)
+                      else f"cannot read: {exc.strerror or exc}")
     except OSError as exc:
         item.error = f"cannot read: {exc.strerror or exc}"
     except Exception as exc:  # noqa: BLE001 - one bad workbook must not stop the batch

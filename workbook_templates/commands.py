@@ -64,6 +64,7 @@ def run_template_build(args: argparse.Namespace) -> int:
     from .builder import build_workbook
 
     folder = args.out_dir or Path(__file__).resolve().parent
+    folder.mkdir(parents=True, exist_ok=True)
     written = [str(build_workbook(folder / TEMPLATE_FILES[lang], lang)) for lang in ([args.lang] if args.lang else ["ja", "en"])]
     if args.json:
         print_json({"written": written})

@@ -66,12 +66,47 @@ def load(path: str | os.PathLike) -> Any:
 
 
 def plan_for(wb: Any) -> DashboardPlan:
-    """Check the workbook and plan its dashboard; raises NamedCellError listing every problem."""
+    """Check the workbook and plan its dashboard; raises NamedCellError listing every problem.
+
+    A dashboard sheet the user renamed (found by its names, see
+    :func:`.contract.resolve_sheets`) is rebuilt under its new title, not created again.
+    """
     facts = facts_from_openpyxl(wb)
     problems = workbook_problems(facts)
     if problems:
         raise NamedCellError(problems)
-    return plan_from_facts(facts)
+    plan = plan_from_facts(facts)
+    title = facts.sheets[3] if len(facts.sheets) > 3 else None
+    return plan if title is None or title == plan.sheet else retitled(plan, plan.sheet, title)
+
+
+def retitled(plan: Any, old: str, new: str) -> Any:
+    """``plan`` with sheet ``old`` called ``new``: every ``sheet`` field, and every reference ``'old'!…`` in a text."""
+    from dataclasses import fields, is_dataclass, replace
+
+    from .layout import quote_sheet
+
+    refs = [(quote_sheet(old) + "!", quote_sheet(new) + "!"), (old + "!", quote_sheet(new) + "!")]
+
+    def walk(value: Any, field: str = "") -> Any:
+        if is_dataclass(value) and not isinstance(value, type):
+            return replace(value, **{f.name: walk(getattr(value, f.name), f.name) for f in fields(value) if f.init})
+        if isinstance(value, tuple):
+            return tuple(walk(v, field) for v in value)
+        if isinstance(value, list):
+            return [walk(v, field) for v in value]
+        if isinstance(value, dict):
+            return {k: walk(v, field) for k, v in value.items()}
+        if isinstance(value, str):
+            if field == "sheet" and value == old:
+                return new
+            if "!" in value:
+                for a, b in refs:
+                    value = value.replace(a, b)
+            return value
+        return value
+
+    return walk(plan)
 
 
 def rebuild_dashboard(path: str | os.PathLike, out: str | os.PathLike | None = None, *,
@@ -118,8 +153,9 @@ def save_atomic(wb: Any, target: Path) -> str | None:
     folder = Path(real(target)).parent
     check_replaceable(real(target))
     with tempfile.TemporaryDirectory(prefix=".kpitree-", dir=folder) as tmp:
-        staged = Path(tmp) / "rebuilt.xlsx"
-        final = Path(tmp) / "recalculated.xlsx"
+        staged = Path(tmp) / target.name  # a message that names a file names the user's
+        (Path(tmp) / "out").mkdir()
+        final = Path(tmp) / "out" / target.name
         wb.calculation.fullCalcOnLoad = None  # the cached values will be real
         wb.save(staged)
         try:
@@ -127,7 +163,7 @@ def save_atomic(wb: Any, target: Path) -> str | None:
 
             recalc_file(staged, final)
         except Exception as exc:  # noqa: BLE001 - any engine failure: fall back to Excel recalculating
-            why = str(exc).replace(str(staged), target.name).replace(str(final), target.name).replace(tmp, str(folder))
+            why = str(exc).replace(str(final), str(target)).replace(str(staged), str(target))
             note = (f"cached values not computed ({exc.__class__.__name__}: {why}); "
                     "Excel recalculates the workbook when it opens it")
             wb.calculation.fullCalcOnLoad = True

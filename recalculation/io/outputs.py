@@ -190,9 +190,11 @@ def atomic_path(path: str | os.PathLike[str], *, suffix: str = ".part",
             _keep_owner_and_mode(fh.fileno(), old)
         os.replace(tmp, target)
         _fsync_folder(folder)
-    except BaseException:  # Ctrl-C and signals included: no partial output survives
+    except BaseException as exc:  # Ctrl-C and signals included: no partial output survives
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and tmp in (exc.filename, exc.filename2):  # say the user's file, not ours
+            raise OSError(exc.errno, exc.strerror, os.fspath(path)) from None
         raise
     finally:
         LIVE_TEMPS.discard(tmp)
