@@ -23,9 +23,11 @@ from pathlib import Path
 import pytest
 from kpitree.recalculation import files as files_module
 from kpitree.recalculation.files import recalc_files
+from kpitree.recalculation.workers import cpu_count
 from kpitree.workbook_templates import template_path
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the process table from /proc")
+two_cpus = pytest.mark.skipif(cpu_count() < 2, reason="a batch runs on a pool only with 2 CPUs or more (--jobs is capped)")
 
 COPIES = 1200  # ≈ 3-4 s of work on two workers: time enough to be interrupted in the middle
 
@@ -78,6 +80,7 @@ def start(batch: Path, out: Path, summary: Path) -> tuple[subprocess.Popen, list
     return proc, workers
 
 
+@two_cpus
 @pytest.mark.parametrize("signum,to_group,code", [
     (signal.SIGINT, True, 130), (signal.SIGTERM, False, 143), (signal.SIGHUP, False, 129), (signal.SIGKILL, False, -9),
 ])
@@ -106,6 +109,7 @@ def test_a_signal_leaves_no_worker_no_partial_output_no_temporary_file(batch: Pa
             assert z.testzip() is None
 
 
+@two_cpus
 def test_a_worker_killed_midway_costs_no_file(batch: Path, tmp_path: Path) -> None:
     """A worker killed from outside: the files in flight run again on a new pool; all rows come out clean."""
     out, summary = tmp_path / "out", tmp_path / "summary.csv"
@@ -118,6 +122,7 @@ def test_a_worker_killed_midway_costs_no_file(batch: Path, tmp_path: Path) -> No
     assert len(list(out.glob("*.xlsx"))) == COPIES and not [p for p in out.iterdir() if p.name.startswith(".")]
 
 
+@two_cpus
 def test_the_file_that_kills_its_worker_is_the_only_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A file whose worker dies every time (a crash in a library) gets the error; the batch goes on."""
     folder = tmp_path / "in"

@@ -138,20 +138,25 @@ def check_replaceable(target: str) -> os.stat_result | None:
     return st
 
 
-def _keep_owner_and_mode(fd: int, old: os.stat_result | None) -> None:
+def _keep_owner_and_mode(path: str, old: os.stat_result | None) -> None:
+    """The new file at ``path`` gets the old one's owner, group and mode (a new file: the umask's mode).
+
+    By path, not by descriptor: Windows has no ``fchmod`` (there ``chmod`` sets the
+    read-only flag only, and there are no owners to keep).
+    """
     if old is None:
-        os.fchmod(fd, new_file_mode())
+        os.chmod(path, new_file_mode())
         return
-    if hasattr(os, "fchown"):
-        mine = os.fstat(fd)
+    if hasattr(os, "chown"):
+        mine = os.stat(path)
         if (mine.st_uid, mine.st_gid) != (old.st_uid, old.st_gid):
             for uid, gid in ((old.st_uid, old.st_gid), (-1, old.st_gid)):
                 try:  # root may give the file back to its owner; a user may keep its group if a member
-                    os.fchown(fd, uid, gid)
+                    os.chown(path, uid, gid)
                     break
                 except OSError:
                     continue
-    os.fchmod(fd, stat.S_IMODE(old.st_mode))
+    os.chmod(path, stat.S_IMODE(old.st_mode))
 
 
 def _fsync_folder(folder: str) -> None:
@@ -185,9 +190,8 @@ def atomic_path(path: str | os.PathLike[str], *, suffix: str = ".part",
     try:
         yield tmp
         with open(tmp, "rb+") as fh:
-            fh.flush()
             os.fsync(fh.fileno())
-            _keep_owner_and_mode(fh.fileno(), old)
+        _keep_owner_and_mode(tmp, old)
         os.replace(tmp, target)
         _fsync_folder(folder)
     except BaseException as exc:  # Ctrl-C and signals included: no partial output survives
