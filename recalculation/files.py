@@ -369,46 +369,71 @@ def find_sources(sources: Iterable[str | os.PathLike[str]], *, recursive: bool =
     A folder's subfolders are searched with ``recursive`` (their copies keep the
     relative path), else each one is noted in ``skipped``. A symbolic link in a folder
     whose target is missing is kept as a file (its summary row says so). Folders in
-    ``exclude`` (the output folder) are never searched.
+    ``exclude`` (the output folder) are never searched. A workbook reached twice (a file
+    and its folder, a link) is recalculated once, with a note.
     """
-    from .io.outputs import real
-
-    found = Sources()
-    excluded = {real(e) for e in exclude}
+    finder = _Finder(recursive, exclude)
     for src in sources:
         p = Path(src)
-        if not p.is_dir():
-            found.files.append(str(p))
-            found.names.append(p.name)
-            continue
-        seen = {real(p)}
-        stack = [p]
+        if p.is_dir():
+            finder.folder(p)
+        else:
+            finder.add(p, p.name)
+    return finder.found
+
+
+class _Finder:
+    def __init__(self, recursive: bool, exclude: Iterable[str | os.PathLike[str]]):
+        from .io.outputs import real
+
+        self.real = real
+        self.recursive = recursive
+        self.excluded = {real(e) for e in exclude}
+        self.taken: set[str] = set()
+        self.found = Sources()
+
+    def add(self, file: Path, name: str) -> None:
+        key = self.real(file) if not file.is_symlink() or file.exists() else os.path.abspath(file)
+        if key in self.taken:
+            self.found.skipped.append(f"{file}: given more than once, recalculated once")
+            return
+        self.taken.add(key)
+        self.found.files.append(str(file))
+        self.found.names.append(name)
+
+    def folder(self, root: Path) -> None:
+        seen = {self.real(root)}
+        stack = [root]
         while stack:
             folder = stack.pop()
             try:
                 entries = sorted(folder.iterdir())
             except OSError as exc:
-                found.skipped.append(f"{folder}: cannot list the folder ({exc.strerror or exc})")
+                self.found.skipped.append(f"{folder}: cannot list the folder ({exc.strerror or exc})")
                 continue
             subfolders = []
             for q in entries:
                 if q.name.startswith((".", "~$")):
                     continue
                 if q.is_dir():
-                    if real(q) in excluded:
-                        continue
-                    if not recursive:
-                        found.skipped.append(f"{q}: a subfolder, not searched (add --recursive to include subfolders)")
-                    elif real(q) in seen:
-                        found.skipped.append(f"{q}: a link to a folder already searched, skipped")
-                    else:
-                        seen.add(real(q))
+                    if self._descend(q, seen):
                         subfolders.append(q)
                 elif _is_workbook_name(q.name) and (q.is_file() or (q.is_symlink() and not q.exists())):
-                    found.files.append(str(q))
-                    found.names.append(os.path.relpath(q, p))
+                    self.add(q, os.path.relpath(q, root))
             stack.extend(reversed(subfolders))
-    return found
+
+    def _descend(self, sub: Path, seen: set[str]) -> bool:
+        where = self.real(sub)
+        if where in self.excluded:
+            return False
+        if not self.recursive:
+            self.found.skipped.append(f"{sub}: a subfolder, not searched (add --recursive to include subfolders)")
+            return False
+        if where in seen:
+            self.found.skipped.append(f"{sub}: a link to a folder already searched, skipped")
+            return False
+        seen.add(where)
+        return True
 
 
 def expand_sources(sources: Iterable[str | os.PathLike[str]], recursive: bool = False) -> list[str]:
@@ -434,7 +459,7 @@ def check_outputs(files: Sequence[str], out: str | None, *, names: Sequence[str]
     summary being a source, are all refused (:class:`.io.outputs.OutputError`, a
     ``ValueError``).
     """
-    from .io.outputs import OutputError, check_not_inputs, real
+    from .io.outputs import OutputError, check_not_inputs, check_replaceable, real
 
     names = [os.path.basename(f) for f in files] if names is None else list(names)
     dests = [] if out is None else [os.path.join(out, n) for n in names]
@@ -449,6 +474,8 @@ def check_outputs(files: Sequence[str], out: str | None, *, names: Sequence[str]
                           f"{', '.join(same[0])}; recalculate them into different --out folders")
     if summary is not None and real(summary) in by_dest:
         raise OutputError(f"--summary {summary} is also the recalculated copy of {by_dest[real(summary)][0]}; choose another name")
+    if summary is not None:  # a read-only or folder summary is refused now, not after the whole batch
+        check_replaceable(real(summary))
     if out is not None and os.path.exists(out) and not os.path.isdir(out):
         raise OutputError(f"--out {out} is a file; give a folder for the recalculated copies")
 

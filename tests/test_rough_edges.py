@@ -246,3 +246,23 @@ def test_the_demo_file_is_ignored_by_git() -> None:
     from kpitree.demo import DEFAULT_OUT
 
     assert any(fnmatch.fnmatch(DEFAULT_OUT, p) for p in patterns)
+
+
+def test_a_workbook_given_twice_is_recalculated_once(cli, teams: Path, tmp_path: Path) -> None:
+    (tmp_path / "alias.xlsx").symlink_to(teams / "tokyo.xlsx")
+    result = cli("recalc", str(teams / "tokyo.xlsx"), str(teams), str(tmp_path / "alias.xlsx"), "--summary",
+                 str(tmp_path / "s.csv"), "--json", cwd=tmp_path)
+    data = json.loads(result.stdout)
+    assert data["workbooks"] == 2, data  # tokyo once, and the dangling link's row
+    assert sum("given more than once" in n for n in data["notes"]) == 2
+
+
+def test_a_summary_that_cannot_be_written_is_refused_before_the_batch(cli, teams: Path, tmp_path: Path) -> None:
+    (tmp_path / "s.csv").mkdir()
+    result = cli("recalc", str(teams), "--out", str(tmp_path / "out"), "--summary", str(tmp_path / "s.csv"), cwd=tmp_path)
+    assert result.returncode == 2 and "is a folder, not a file" in result.stderr
+    assert not (tmp_path / "out").exists(), "nothing ran"
+    (tmp_path / "ro.csv").write_text("old")
+    os.chmod(tmp_path / "ro.csv", 0o444)
+    result = cli("recalc", str(teams), "--summary", str(tmp_path / "ro.csv"), cwd=tmp_path)
+    assert result.returncode == 2 and "read-only" in result.stderr and (tmp_path / "ro.csv").read_text() == "old"
