@@ -622,8 +622,7 @@ def recalc_files(
         try:
             if executor is None and (jobs <= 1 or len(chunks) <= 1):
                 for chunk in chunks:
-                    take(process_files([f for f, _ in chunk], None, limits, False, [d for _, d in chunk],
-                                       phases=bar if len(chunk) == 1 else None))
+                    take(process_files([f for f, _ in chunk], None, limits, False, [d for _, d in chunk], phases=bar))
             elif executor is not None:
                 for part in _Batch(chunks, limits, executor, max(2, 2 * n_workers), None).rows():
                     take(part)
