@@ -12,6 +12,7 @@ import importlib
 import os
 import signal
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -50,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # numpy's floating-point notes (1e308 + 1e308 …): the engine turns such results into Excel's errors,
+    # so they are no news for the user; every other warning still shows
+    warnings.filterwarnings("ignore", message=r"(overflow|invalid value|divide by zero) encountered", category=RuntimeWarning)
     try:
         from kpitree.recalculation.workers import signals_raise
 

@@ -265,3 +265,18 @@ def build_corpus(folder: Path) -> dict[str, Case]:
         case.build(folder / case.name)
         built[case.name] = case
     return built
+
+
+DTD_MARKERS = (b"<!DOCTYPE", b"<!ENTITY", "<!DOCTYPE".encode("utf-16-le"), "<!ENTITY".encode("utf-16-le"))
+
+
+def assert_clean_output(path: Path) -> None:
+    """An output as every output must be: a valid zip, with plain member names only, and no DTD in any member."""
+    from kpitree.recalculation.io.package import plain_member_name
+
+    with zipfile.ZipFile(path) as z:
+        assert z.testzip() is None, f"{path.name}: a member fails its CRC"
+        for info in z.infolist():
+            assert plain_member_name(info.filename), f"{path.name}: member {info.filename!r}"
+            data = z.read(info)
+            assert not any(m in data.upper() for m in DTD_MARKERS), f"{path.name}: DTD in {info.filename}"

@@ -24,11 +24,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hostile_corpus import assert_clean_output
 from kpitree.recalculation.files import process_files
 from kpitree.recalculation.io import layout
 from kpitree.recalculation.io.package import WorkbookError, read_package, read_workbook
 from kpitree.workbook_templates import template_path
-from test_hostile_corpus import assert_clean_output
 
 CASES = int(os.environ.get("KPITREE_FUZZ_CASES", "150"))  # per seed: 150 fixed + 150 rotating per CI run
 FIXED_SEED = 20260401

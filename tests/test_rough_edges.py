@@ -266,3 +266,11 @@ def test_a_summary_that_cannot_be_written_is_refused_before_the_batch(cli, teams
     os.chmod(tmp_path / "ro.csv", 0o444)
     result = cli("recalc", str(teams), "--summary", str(tmp_path / "ro.csv"), cwd=tmp_path)
     assert result.returncode == 2 and "read-only" in result.stderr and (tmp_path / "ro.csv").read_text() == "old"
+
+
+def test_numpy_floating_point_notes_do_not_reach_the_user(cli, tmp_path: Path) -> None:
+    (tmp_path / "huge.csv").write_text("avg_deal_size,kgi_annual_revenue\n1e308,1e308\n", encoding="utf-8")
+    result = cli("recalc", str(template_path("ja")), "--scenarios", "huge.csv", "--summary", "o.csv", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "RuntimeWarning" not in result.stderr and "overflow" not in result.stderr
+    assert result.stderr.strip() == "1 scenario(s) via the fast path -> o.csv"
