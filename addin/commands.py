@@ -9,6 +9,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from kpitree.cli_support import add_json, print_json
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -23,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     b = addin.add_parser("build", help="write kpitree.xlam (any OS)",
                          description="Build kpitree.xlam from the add-in sources and the installed xlwings.")
     b.add_argument("--out", type=Path, required=True, help="where to write the .xlam")
+    add_json(b)
     b.set_defaults(run=run_build)
 
     i = addin.add_parser("install", help="build the add-in, put it in Excel's start-up folder, write its settings")
@@ -34,6 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     u.set_defaults(run=run_uninstall)
 
     s = addin.add_parser("status", help="whether the add-in file, its settings and the interpreter agree")
+    add_json(s)
     s.set_defaults(run=run_status)
 
 
@@ -50,7 +54,10 @@ def run_build(args: argparse.Namespace) -> int:
         out = write_addin(args.out)
     except BuildError as exc:
         raise UserError(str(exc)) from None
-    print(f"wrote {out}")
+    if args.json:
+        print_json({"written": str(out)})
+    else:
+        print(f"wrote {out}")
     return 0
 
 
@@ -109,12 +116,22 @@ def _run_plan(plan, dry_run: bool) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
+    from .install import UNSUPPORTED_MESSAGE, current_platform
+
+    if args.json and current_platform() not in ("win32", "darwin"):
+        print_json({"platform": current_platform(), "supported": False, "ok": False, "message": UNSUPPORTED_MESSAGE,
+                    "checks": []})
+        return 2
     if (code := _unsupported("status")) is not None:
         return code
     from .build import build_addin
-    from .install import current_platform, status
+    from .install import status
 
     result = status(current_platform(), Path.home(), python=sys.executable, xlam=build_addin(), encoding=_encoding())
+    if args.json:
+        print_json({"platform": current_platform(), "supported": True, "ok": result.ok, "message": None,
+                    "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in result.checks]})
+        return 0 if result.ok else 1
     for check in result.checks:
         print(f"{'ok ' if check.ok else 'BAD'} {check.name}: {check.detail}")
     return 0 if result.ok else 1

@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -49,17 +51,24 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # numpy's floating-point notes (1e308 + 1e308 …): the engine turns such results into Excel's errors,
+    # so they are no news for the user; every other warning still shows
+    warnings.filterwarnings("ignore", message=r"(overflow|invalid value|divide by zero) encountered", category=RuntimeWarning)
     try:
-        return int(args.run(args) or 0)
+        from kpitree.recalculation.workers import signals_raise
+
+        with signals_raise():  # SIGTERM/SIGHUP end a command like Ctrl-C: temporary files removed, workers stopped
+            return int(args.run(args) or 0)
     except UserError as exc:  # the command line speaks English; the ribbon shows exc.text("ja")
         print(f"kpitree {args.command}: error: {exc.text('en')}", file=sys.stderr)
         return 2
     except KpitreeError as exc:
         print(f"kpitree {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("kpitree: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = int(getattr(exc, "signum", signal.SIGINT))
+        print(f"kpitree: interrupted ({signal.Signals(signum).name}); no partial output was left", file=sys.stderr)
+        return 128 + signum
     except BrokenPipeError:  # `kpitree … | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
@@ -67,6 +76,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f": {exc.filename}" if exc.filename else ""
         print(f"kpitree {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 1
+    except Exception as exc:  # a bug: one line for the user, the traceback only on request
+        if os.environ.get("KPITREE_DEBUG"):
+            raise
+        print(f"kpitree {args.command}: internal error: {type(exc).__name__}: {exc} "
+              "(this is a bug in kpitree; run again with KPITREE_DEBUG=1 to see where, and please report it)",
+              file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

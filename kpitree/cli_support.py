@@ -7,35 +7,87 @@ import json
 import math
 import re
 import sys
+import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-_UNITS = {"": 1.0, "千": 1e3, "万": 1e4, "億": 1e8, "k": 1e3, "m": 1e6}
+_BIG_UNITS = {"兆": 1e12, "億": 1e8, "万": 1e4}
+_SMALL_UNITS = {"千": 1e3, "百": 1e2, "十": 10.0}
+_LATIN_UNITS = {"k": 1e3, "m": 1e6}
+_NUMBER = r"[0-9]+(?:\.[0-9]+)?|\.[0-9]+"
+_KANJI_AMOUNT = re.compile(rf"(?:(?:{_NUMBER})?[兆億万千百十])+(?:{_NUMBER})?")
+_KANJI_TOKEN = re.compile(rf"({_NUMBER})?([兆億万千百十])|({_NUMBER})$")
+_AMOUNT_HINT = "write e.g. 100000000, 100,000,000, 1億, 1億5000万, 3千万 or 100万"
+
+
+def normalize_typed(text: str) -> str:
+    """What a user typed, as ASCII where it means the same: full-width digits, ％, ，, ． and spaces (NFKC)."""
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def _kanji_amount(raw: str) -> float | None:
+    """``1億5000万``, ``3千万``, ``1兆2000億``, ``2億5千万``: sections under 兆/億/万, each up to 千/百/十; None if not one."""
+    if not _KANJI_AMOUNT.fullmatch(raw):
+        return None
+    total, section, last_big, last_small = 0.0, 0.0, float("inf"), float("inf")
+    for number, unit, tail in _KANJI_TOKEN.findall(raw):
+        if tail:
+            section += float(tail)
+            continue
+        n = float(number) if number else None
+        if unit in _SMALL_UNITS:
+            if _SMALL_UNITS[unit] >= last_small:
+                return None
+            last_small = _SMALL_UNITS[unit]
+            section += (1.0 if n is None else n) * _SMALL_UNITS[unit]
+        else:
+            if _BIG_UNITS[unit] >= last_big or (n is None and section == 0):
+                return None
+            last_big, last_small = _BIG_UNITS[unit], float("inf")
+            total += (section + (n or 0.0)) * _BIG_UNITS[unit]
+            section = 0.0
+    return total + section
 
 
 def amount(text: str) -> float:
-    """A yen amount: ``100000000``, ``1e8``, ``100,000,000``, ``1億``, ``100万``, ``1.5億``."""
-    raw = text.strip().replace(",", "").replace("円", "").replace("¥", "")
-    match = re.fullmatch(r"([0-9]*\.?[0-9]+(?:e\+?[0-9]+)?)\s*([万億千km]?)", raw, re.IGNORECASE)
-    if not match:
-        raise argparse.ArgumentTypeError(f"not an amount: {text!r} (write e.g. 100000000, 1億 or 100万)")
-    value = float(match.group(1)) * _UNITS[match.group(2).lower()]
+    """A yen amount as users type it: ``100000000``, ``1e8``, ``100,000,000``, ``1億``, ``100万``, ``1.5億``,
+    ``1億5000万``, ``3千万``, ``1兆``, full-width ``１億`` or ``１００，０００円``, ``¥``/``円`` around it."""
+    raw = normalize_typed(text).replace(",", "").replace("円", "").replace("¥", "").replace(" ", "")
+    value: float | None = None
+    latin = re.fullmatch(r"([0-9]*\.?[0-9]+(?:e\+?[0-9]+)?)([km]?)", raw, re.IGNORECASE)
+    if latin:
+        value = float(latin.group(1)) * _LATIN_UNITS.get(latin.group(2).lower(), 1.0)
+    elif raw:
+        value = _kanji_amount(raw)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"not an amount: {text!r} ({_AMOUNT_HINT})")
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"amount must be > 0, got {text!r}")
     return value
 
 
 def rate(text: str) -> float:
-    """A rate: ``25%`` or ``0.25``; a bare ``25`` is refused, never read as 25 %."""
-    raw = text.strip()
+    """A rate: ``25%`` (also ``25％``, ``２５%``) or ``0.25``; a bare ``25`` is refused, never read as 25 %.
+
+    A bare ``1`` is refused too: it could mean 100 % (a fraction) or 1 % (a percentage
+    without its sign), and the two differ a hundredfold.
+    """
+    raw = normalize_typed(text).replace(" ", "")
     try:
         value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a rate: {text!r} (write 25% or 0.25)") from None
+    if not raw.endswith("%") and value == 1:
+        raise argparse.ArgumentTypeError(f"rate {text!r} is ambiguous: write 100% for all of them, or 1% for one in a hundred")
     if not 0 < value <= 1:
         hint = f" — did you mean {raw}%?" if not raw.endswith("%") and 1 < value <= 100 else ""
         raise argparse.ArgumentTypeError(f"rate must be above 0 and at most 100 %, got {text!r}{hint}")
     return value
+
+
+def yen(value: float) -> str:
+    """A yen amount for a table: ``¥100,000,000`` (whole yen; a fraction of a yen is noise)."""
+    return f"¥{value:,.0f}"
 
 
 def non_negative(text: str) -> float:

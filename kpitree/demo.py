@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kpitree.cli_support import add_lang
+from kpitree.cli_support import add_json, add_lang, print_json, print_table
 
 if TYPE_CHECKING:
     from kpitree.udfs.catalogue import Lang
@@ -33,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, help=f"where to write the workbook (default: {DEFAULT_OUT}, or a numbered "
                    "name next to it if that exists — an existing file is never overwritten)")
     add_lang(p)
+    add_json(p)
     p.set_defaults(run=run_demo)
 
 
@@ -104,34 +105,62 @@ def _fmt(value: Any, unit: str) -> str:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from kpitree.cli_support import print_table
-    from kpitree.udfs.catalogue import load_catalogue
-    from kpitree.udfs.stage import recommend, stage_for_months
-    from kpitree.udfs.texts import text, text_list
-
-    lang = args.lang
     from kpitree.errors import UserError
 
+    lang = args.lang
     out = args.out if args.out is not None else free_path(Path(DEFAULT_OUT))
-    if out.exists():
+    if os.path.lexists(out):  # a link counts too, even one to a missing file: the demo never writes through it
         raise UserError(f"{out} exists; choose another --out (the demo never overwrites a file)")
     if not out.resolve().parent.is_dir():
         raise UserError(f"folder {out.resolve().parent} does not exist")
     values = build_demo(out.resolve(), lang)
-    print_table(text("demo.title", lang), text_list("demo.heads", lang), dashboard_rows(values, lang), right=(2, 3, 4))
+    report = demo_report(values, lang)
+    report["written"] = os.fspath(out)
+    if args.json:
+        print_json(report)
+        return 0
+    print_demo(report, lang)
+    return 0
+
+
+def demo_report(values: dict[str, Any], lang: Lang) -> dict[str, Any]:
+    """What the demo shows: the dashboard rows, the bottleneck with its cause and action, the stage."""
+    from kpitree.udfs.catalogue import load_catalogue
+    from kpitree.udfs.stage import recommend, stage_for_months
 
     cat = load_catalogue()
     label = values.get("bottleneck")
     lever = next((b for b in cat.bottlenecks if b.label(lang) == label), None)
+    bottleneck: dict[str, Any] | None = None
     if lever is not None:
-        print(text("demo.bottleneck", lang, label=lever.label(lang), cause=lever.cause(lang), action=lever.action(lang)))
+        bottleneck = {"lever": lever.label(lang), "cause": lever.cause(lang), "action": lever.action(lang)}
     elif label:
-        print(text("demo.bottleneck_label", lang, label=label))
+        bottleneck = {"lever": str(label), "cause": None, "action": None}
     stage = stage_for_months(values["months_since_launch"])
-    focus = ", ".join(f"{r.kpi_label} {r.stars}" for r in recommend(stage, lang))
-    print(text("demo.stage", lang, label=stage.label(lang), focus=stage.focus(lang)))
+    heads = ("tier", "kpi", "target", "actual", "achievement", "status")
+    return {
+        "dashboard": [dict(zip(heads, row)) for row in dashboard_rows(values, lang)],
+        "bottleneck": bottleneck,
+        "stage": {"id": stage.id, "label": stage.label(lang), "focus": stage.focus(lang),
+                  "recommended": [{"kpi": r.kpi_label, "stars": r.stars} for r in recommend(stage, lang)],
+                  "tips": list(stage.tips(lang))},
+    }
+
+
+def print_demo(report: dict[str, Any], lang: Lang) -> None:
+    from kpitree.udfs.texts import text, text_list
+
+    print_table(text("demo.title", lang), text_list("demo.heads", lang), [tuple(r.values()) for r in report["dashboard"]],
+                right=(2, 3, 4))
+    b = report["bottleneck"]
+    if b is not None and b["cause"] is not None:
+        print(text("demo.bottleneck", lang, label=b["lever"], cause=b["cause"], action=b["action"]))
+    elif b is not None:
+        print(text("demo.bottleneck_label", lang, label=b["lever"]))
+    stage = report["stage"]
+    focus = ", ".join(f"{r['kpi']} {r['stars']}" for r in stage["recommended"])
+    print(text("demo.stage", lang, label=stage["label"], focus=stage["focus"]))
     print(text("demo.focus", lang, kpis=focus))
-    for tip in stage.tips(lang):
+    for tip in stage["tips"]:
         print(text("cli.bullet", lang, item=tip))
-    print(text("demo.written", lang, path=os.fspath(out)))
-    return 0
+    print(text("demo.written", lang, path=report["written"]))

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Iterable
 from typing import Any
 
@@ -42,69 +40,107 @@ def recalc(
     progress: bool | None = None,
     report: bool = True,
     general: bool = False,
+    recursive: bool = False,
+    bom: bool = True,
 ) -> Any:
     """Recalculate workbooks, or one template over a scenario table; returns a pandas DataFrame.
 
     Files mode (``scenarios`` is None): every workbook in ``sources`` (files, or
-    folders of workbooks) is recalculated; with ``out`` the copy is written to
-    ``out/<name>``. One row per workbook: ``file``, ``path`` (``fast`` or
-    ``general``; empty when the file could not be read), ``error`` (empty when all
-    went well) and one column per workbook-scoped single-cell defined name.
+    folders of workbooks; their subfolders too with ``recursive``, copies keeping the
+    relative path) is recalculated; with ``out`` the copy is written to ``out/<name>``.
+    One row per workbook: ``file``, ``path`` (``fast`` or ``general``; empty when the
+    file could not be read), ``error`` (empty when all went well) and one column per
+    workbook-scoped single-cell defined name.
 
     Scenario mode: ``sources`` is one template and ``scenarios`` a DataFrame or a
-    CSV/Excel/parquet path whose columns name input cells; the result has those
-    inputs and every named output per row, plus ``error``; ``frame.attrs["path"]``
-    says which path computed it. A column naming no input raises
-    :class:`ScenarioError` before anything runs.
+    CSV/Excel/parquet path whose columns name input cells (a CSV may be UTF-8, with or
+    without a BOM, UTF-16 or cp932); the result has those inputs and every named
+    output per row, plus ``error``; ``frame.attrs["path"]`` says which path computed
+    it. A column naming no input, or named twice, raises :class:`ScenarioError` before
+    anything runs.
+
+    No output ever replaces an input, through any path (a link, ``..``): that is a
+    ``ValueError`` (:class:`~kpitree.recalculation.io.outputs.OutputError`) before
+    anything runs. ``summary`` is written as data only (a CSV cell that a spreadsheet
+    would run as a formula is quoted, see docs/recalc.md), a CSV with a UTF-8 BOM
+    unless ``bom=False``.
 
     ``executor`` is any ``concurrent.futures.Executor`` (a ``ProcessPoolExecutor``,
     Dask's ``client.get_executor()``, Ray's); without one, ``jobs > 1`` starts a
-    process pool. Errors per file are also printed to stderr when ``report``.
-    ``general=True`` evaluates everything with the general evaluator (slow; for
-    checking the compiled path against it).
+    process pool (at most one worker per CPU) whose workers die with this process.
+    Errors per file, and notes (subfolders passed over, the encoding a scenario CSV
+    was read in), are also printed to stderr when ``report``. ``general=True``
+    evaluates everything with the general evaluator (slow; for checking the compiled
+    path against it).
     """
-    from .files import expand_sources, process_files, recalc_files
+    from .files import check_outputs, find_sources, process_files, recalc_files
     from .scenarios import open_template, run_scenarios
     from .summary import read_table, rows_frame, write_summary
 
     src = [sources] if isinstance(sources, (str, os.PathLike)) else list(sources)
+    notes: list[str] = []
     if scenarios is not None:
         if len(src) != 1:
             raise ValueError("scenario mode takes exactly one template workbook")
+        inputs = [os.fspath(src[0])] + ([] if not isinstance(scenarios, (str, os.PathLike)) else [os.fspath(scenarios)])
+        if summary is not None:
+            check_outputs([], None, summary=summary, other_inputs=inputs)
         table = read_table(scenarios)
+        encoding = table.attrs.get("encoding")
+        if encoding and encoding not in ("utf-8", "utf-8-sig"):
+            notes.append(f"{os.fspath(scenarios)}: read as {ENCODING_NAMES.get(encoding, encoding)} (not UTF-8)")
+        _report(notes, report)
         template = open_template(src[0], limits)
         frame, path = run_scenarios(template, table, force_general=general, progress=progress)
         frame.attrs["path"] = path
+        if encoding:
+            frame.attrs["encoding"] = encoding
     else:
+        out_dir = None if out is None else os.fspath(out)
+        found = find_sources(src, recursive=recursive, exclude=[] if out_dir is None else [out_dir])
+        check_outputs(found.files, out_dir, names=found.names, summary=summary)
+        notes += found.skipped
+        _report(notes, report)
         if general:
-            rows = process_files(expand_sources(src), None if out is None else os.fspath(out), limits, force_general=True)
+            dests = [None if out_dir is None else os.path.join(out_dir, n) for n in found.names]
+            rows = process_files(found.files, None, limits, force_general=True, dests=dests)
         else:
-            rows = recalc_files(src, out, executor=executor, jobs=jobs, limits=limits, progress=progress)
+            rows = recalc_files(src, out, executor=executor, jobs=jobs, limits=limits, progress=progress, found=found)
         frame = rows_frame(rows)
         if report:
             for r in rows:
                 if r["error"]:
                     print(f"kpitree recalc: {r['file']}: {r['error']}", file=sys.stderr)
+    frame.attrs["notes"] = notes
     if summary is not None:
-        write_summary(frame, summary)
+        write_summary(frame, summary, bom=bom)
     return frame
+
+
+ENCODING_NAMES = {"cp932": "cp932 (Shift_JIS, as Japanese Excel saves CSV)", "utf-16": "UTF-16"}
+
+
+def _report(notes: list[str], report: bool) -> None:
+    if report:
+        for note in notes:
+            print(f"kpitree recalc: note: {note}", file=sys.stderr)
 
 
 def recalc_file(src: PathLike, dst: PathLike, *, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
     """Recalculate one workbook into ``dst`` (any name); its named values after recalculation.
 
-    Raises :class:`WorkbookError` when the workbook cannot be recalculated. Values
-    are floats, text, booleans or :class:`~kpitree.udfs.excel_values.XlError`.
+    Raises :class:`WorkbookError` when the workbook cannot be recalculated, and
+    :class:`~kpitree.recalculation.io.outputs.OutputError` (a ``ValueError``) when
+    ``dst`` is ``src`` (through any path) or may not be replaced. ``dst`` is written
+    atomically, keeping the mode and links of a file it replaces. Values are floats,
+    text, booleans or :class:`~kpitree.udfs.excel_values.XlError`.
     """
     from .files import process_files
+    from .io.outputs import check_not_inputs
 
-    with tempfile.TemporaryDirectory(dir=os.path.dirname(os.path.abspath(dst))) as tmp:
-        staged = os.path.join(tmp, os.path.basename(os.fspath(src)))
-        shutil.copyfile(src, staged)  # process_files names outputs after the input
-        out_dir = os.path.join(tmp, "out")
-        os.makedirs(out_dir)
-        (row,) = process_files([staged], out_dir, limits)
-        if not row["path"]:
-            raise WorkbookError(row["error"])
-        os.replace(os.path.join(out_dir, os.path.basename(staged)), dst)
+    src, dst = os.fspath(src), os.fspath(dst)
+    check_not_inputs([("the output", dst)], [src])
+    (row,) = process_files([src], None, limits, dests=[dst], strict_write=True)
+    if not row["path"]:
+        raise WorkbookError(row["error"])
     return {k: v for k, v in row.items() if k not in ("file", "path", "error")}

@@ -15,13 +15,17 @@ on; see docs/recalc.md for the list.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
+import concurrent.futures.process
 import functools
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from kpitree.errors import KpitreeError
 
 from .diagnostics import error_report, name_problems
 from .graph import Graph, Key, Unsupported, build_graph, fingerprint, name_target
@@ -161,9 +165,26 @@ def _read(file: str, limits: Limits, force_general: bool) -> _Loaded:
                 layout.remember(item.parts, item.wb, item.fp)
     except WorkbookError as exc:
         item.error = str(exc)
+    except FileNotFoundError as exc:
+        item.error = (f"a link to a missing file ({os.readlink(file)})" if os.path.islink(file)
+                      else f"cannot read: {exc.strerror or exc}")
     except OSError as exc:
         item.error = f"cannot read: {exc.strerror or exc}"
+    except Exception as exc:  # noqa: BLE001 - one bad workbook must not stop the batch
+        item.error = unexpected("reading", exc)
+    if item.error:
+        item.infos = item.parts = item.raw = item.view = item.wb = None
     return item
+
+
+def unexpected(doing: str, exc: BaseException) -> str:
+    """The ``error`` of a file for an exception nobody foresaw: what was being done, and what happened."""
+    if isinstance(exc, RecursionError):
+        return f"{doing}: a formula or an XML element is nested too deeply to read"
+    if isinstance(exc, MemoryError):
+        return f"{doing}: out of memory"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{doing}: unexpected {type(exc).__name__}" + (f": {text}" if text else "")
 
 
 def _run_compiled(program: Any, members: list[_Loaded]) -> None:
@@ -186,26 +207,37 @@ def _run_general(members: list[_Loaded]) -> dict[str, dict[Key, str]]:
 
     causes: dict[str, dict[Key, str]] = {}
     for m in members:
+        m.results, m.path = {}, ""
         try:
             m.results, causes[m.file] = evaluate_file(m.book(), m.stored)
             m.path = "general"
         except WorkbookError as exc:
             m.error = str(exc)
         except Exception as exc:  # noqa: BLE001 - one bad workbook must not stop the batch
-            m.error = f"cannot evaluate: {type(exc).__name__}: {exc}"
+            m.error = unexpected("general evaluator failed", exc).replace(": unexpected ", ": ", 1)
     return causes
 
 
-def _evaluate_group(members: list[_Loaded], force_general: bool) -> None:
-    """Recalculate the members of one layout: the compiled path, else each on its own; then diagnose."""
+def _evaluate_group(members: list[_Loaded], force_general: bool, phase: Callable[[str], None] = lambda text: None) -> None:
+    """Recalculate the members of one layout: the compiled path, else each on its own; then diagnose.
+
+    Nothing raises out of here: a failure of the layout is every member's error, a
+    failure of the compiled run sends the members to the general path, a failure
+    there or in the diagnosis is that member's error.
+    """
     try:
-        _, program = _layout(members[0].fp, members[0].wb)  # type: ignore[arg-type]
+        graph, program = _layout(members[0].fp, members[0].wb)  # type: ignore[arg-type]
     except WorkbookError as exc:
         for m in members:
             m.error = str(exc)
         return
+    except Exception as exc:  # noqa: BLE001 - one bad layout must not stop the batch
+        for m in members:
+            m.error = unexpected("reading the formulas", exc)
+        return
     general = force_general or isinstance(program, Unsupported)
     causes: dict[str, dict[Key, str]] = {}
+    phase(f"evaluating {len(graph.trees):,} formulas" + (" (general path)" if general else ""))
     if not general:
         try:
             _run_compiled(program, members)
@@ -216,111 +248,338 @@ def _evaluate_group(members: list[_Loaded], force_general: bool) -> None:
             general = True
     if general:
         causes = _run_general(members)
+    _diagnose(members, causes)
+
+
+def _diagnose(members: list[_Loaded], causes: dict[str, dict[Key, str]]) -> None:
+    """Each member's ``error``: missing names, and the origins of its #NAME?/#REF! values."""
     for m in members:
         if m.error:
             continue
-        problems = _per_layout(m, "name_problems", name_problems)
-        if m.results:
-            problems = [*problems, error_report(m.wb, m.results, causes.get(m.file, {}))]  # type: ignore[arg-type]
-        m.error = "; ".join(p for p in problems if p)
+        try:
+            problems = _per_layout(m, "name_problems", name_problems)
+            if m.results:
+                problems = [*problems, error_report(m.wb, m.results, causes.get(m.file, {}))]  # type: ignore[arg-type]
+            m.error = "; ".join(p for p in problems if p)
+        except Exception as exc:  # noqa: BLE001 - one bad workbook must not stop the batch
+            m.error = unexpected("checking the results", exc)
 
 
-def _summary_row(item: _Loaded, out_dir: str | None) -> Row:
-    """Write the item's copy (when ``out_dir``) and give its summary row."""
+def _summary_row(item: _Loaded, dst: str | None, strict_write: bool = False) -> Row:
+    """Write the item's copy to ``dst`` (when given) and give its summary row.
+
+    A copy that cannot be written is the row's ``error`` — or, with ``strict_write``, raises.
+    """
     from .io.writeback import RawSource, apply, plan_writes, write_package
 
     row: Row = {"file": item.file, "path": item.path, "error": item.error}
     if item.wb is None or not item.path:
         return row
-    dst = None if out_dir is None else os.path.join(out_dir, os.path.basename(item.file))
     try:
-        if dst is not None:
-            raw = None if item.raw is None else RawSource(item.raw)
-            if item.view is not None:
-                write_package(item.infos, item.parts, functools.partial(item.view.patched, item.results), dst, raw)
-            else:
-                apply(item.infos, item.parts, plan_writes(item.wb, item.results), dst, raw)
         cells = _per_layout(item, "named_cells", named_cells)
         row.update(named_values(item.wb, item.results, item.value, cells))
-    except OSError as exc:
-        row["error"] = "; ".join(e for e in (item.error, f"cannot write {dst}: {exc}") if e)
+    except Exception as exc:  # noqa: BLE001 - one bad workbook must not stop the batch
+        row["error"] = "; ".join(e for e in (item.error, unexpected("reading the named cells", exc)) if e)
+    if dst is None:
+        return row
+    problem = ""
+    try:
+        raw = None if item.raw is None else RawSource(item.raw)
+        if item.view is not None:
+            write_package(item.infos, item.parts, functools.partial(item.view.patched, item.results), dst, raw)
+        else:
+            apply(item.infos, item.parts, plan_writes(item.wb, item.results), dst, raw)
+    except Exception as exc:
+        if strict_write:
+            raise
+        problem = _write_problem(dst, exc)
+    if problem:
+        row["error"] = "; ".join(e for e in (row["error"], problem) if e)
     return row
 
 
+def _write_problem(dst: str, exc: Exception) -> str:
+    if isinstance(exc, OSError):
+        return f"cannot write {dst}: {exc.strerror or exc}"
+    if isinstance(exc, KpitreeError):  # an output that may not be replaced (read-only, hard links)
+        return f"not written: {exc}"
+    return unexpected("writing the recalculated copy", exc)
+
+
 def process_files(files: Sequence[str], out_dir: str | None, limits: Limits = DEFAULT_LIMITS,
-                  force_general: bool = False) -> list[Row]:
-    """Recalculate (and write) a chunk of workbooks; one summary row per file, never raises for a file."""
-    if out_dir is not None:
-        os.makedirs(out_dir, exist_ok=True)
-    loaded = [_read(f, limits, force_general) for f in files]
+                  force_general: bool = False, dests: Sequence[str | None] | None = None,
+                  phases: Progress | None = None, strict_write: bool = False) -> list[Row]:
+    """Recalculate (and write) a chunk of workbooks; one summary row per file, never raises for a file.
+
+    Copies go to ``out_dir/<name>``, or to ``dests[i]`` for ``files[i]`` when given
+    (folders are made as needed). ``phases`` is told each step (for one large workbook).
+    With ``strict_write`` a copy that cannot be written raises instead (one file, :func:`recalc_file`).
+    """
+    def phase(text: str) -> None:
+        if phases is not None:
+            phases.phase(text)
+
+    if dests is None:
+        dests = [None if out_dir is None else os.path.join(out_dir, os.path.basename(f)) for f in files]
+    loaded = []
+    for f in files:
+        phase(f"reading {os.path.basename(f)}")
+        loaded.append(_read(f, limits, force_general))
     groups: dict[str, list[_Loaded]] = {}
     for item in loaded:
         if not item.error:
             groups.setdefault(item.fp, []).append(item)
     for members in groups.values():
-        _evaluate_group(members, force_general)
+        phase(f"reading the formulas ({_cell_count(members[0])} cells)")
+        _evaluate_group(members, force_general, phase)
     rows = []
-    for item in loaded:
-        rows.append(_summary_row(item, out_dir))
+    for item, dst in zip(loaded, dests):
+        if dst is not None:
+            phase(f"writing {dst}")
+            try:
+                os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
+            except OSError:
+                pass  # the write below says why
+        rows.append(_summary_row(item, dst, strict_write))
         item.parts = item.infos = item.raw = item.view = None  # let the bytes go before the next file
+    phase("")
     return rows
+
+
+def _cell_count(item: _Loaded) -> str:
+    wb = item.wb
+    n = sum(len(s.cells) for s in wb.sheets) if wb is not None else 0
+    return f"{n:,}"
 
 
 # --- the batch -------------------------------------------------------------------------------
 
 
-def expand_sources(sources: Iterable[str | os.PathLike[str]]) -> list[str]:
-    """Files as given, and the workbooks (by suffix) of each directory, sorted."""
-    out: list[str] = []
+@dataclass
+class Sources:
+    """What a list of files and folders holds: the workbooks, where each one's copy goes, what was passed over."""
+
+    files: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)  # the copy's path under --out (a file's name, or its path in a folder)
+    skipped: list[str] = field(default_factory=list)  # notes: subfolders without --recursive, ...
+
+
+def _is_workbook_name(name: str) -> bool:
+    return Path(name).suffix.lower() in WORKBOOK_SUFFIXES and not name.startswith(("~$", "."))
+
+
+def find_sources(sources: Iterable[str | os.PathLike[str]], *, recursive: bool = False,
+                 exclude: Iterable[str | os.PathLike[str]] = ()) -> Sources:
+    """Files as given, and the workbooks (by suffix) of each folder, sorted.
+
+    A folder's subfolders are searched with ``recursive`` (their copies keep the
+    relative path), else each one is noted in ``skipped``. A symbolic link in a folder
+    whose target is missing is kept as a file (its summary row says so). Folders in
+    ``exclude`` (the output folder) are never searched. A workbook reached twice (a file
+    and its folder, a link) is recalculated once, with a note.
+    """
+    finder = _Finder(recursive, exclude)
     for src in sources:
         p = Path(src)
         if p.is_dir():
-            out.extend(str(q) for q in sorted(p.iterdir()) if q.is_file() and q.suffix.lower() in WORKBOOK_SUFFIXES
-                       and not q.name.startswith(("~$", ".")))
+            finder.folder(p)
         else:
-            out.append(str(p))
-    return out
+            finder.add(p, p.name)
+    return finder.found
 
 
-def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
+class _Finder:
+    def __init__(self, recursive: bool, exclude: Iterable[str | os.PathLike[str]]):
+        from .io.outputs import real
+
+        self.real = real
+        self.recursive = recursive
+        self.excluded = {real(e) for e in exclude}
+        self.taken: set[str] = set()
+        self.found = Sources()
+
+    def add(self, file: Path, name: str) -> None:
+        key = self.real(file) if not file.is_symlink() or file.exists() else os.path.abspath(file)
+        if key in self.taken:
+            self.found.skipped.append(f"{file}: given more than once, recalculated once")
+            return
+        self.taken.add(key)
+        self.found.files.append(str(file))
+        self.found.names.append(name)
+
+    def folder(self, root: Path) -> None:
+        seen = {self.real(root)}
+        stack = [root]
+        while stack:
+            folder = stack.pop()
+            try:
+                entries = sorted(folder.iterdir())
+            except OSError as exc:
+                self.found.skipped.append(f"{folder}: cannot list the folder ({exc.strerror or exc})")
+                continue
+            subfolders = []
+            for q in entries:
+                if q.name.startswith((".", "~$")):
+                    continue
+                if q.is_dir():
+                    if self._descend(q, seen):
+                        subfolders.append(q)
+                elif _is_workbook_name(q.name) and (q.is_file() or (q.is_symlink() and not q.exists())):
+                    self.add(q, os.path.relpath(q, root))
+            stack.extend(reversed(subfolders))
+
+    def _descend(self, sub: Path, seen: set[str]) -> bool:
+        where = self.real(sub)
+        if where in self.excluded:
+            return False
+        if not self.recursive:
+            self.found.skipped.append(f"{sub}: a subfolder, not searched (add --recursive to include subfolders)")
+            return False
+        if where in seen:
+            self.found.skipped.append(f"{sub}: a link to a folder already searched, skipped")
+            return False
+        seen.add(where)
+        return True
+
+
+def expand_sources(sources: Iterable[str | os.PathLike[str]], recursive: bool = False) -> list[str]:
+    """Files as given, and the workbooks (by suffix) of each folder, sorted (see :func:`find_sources`)."""
+    return find_sources(sources, recursive=recursive).files
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
     for i in range(0, len(items), size):
         yield list(items[i : i + size])
 
 
-def check_outputs(files: Sequence[str], out: str) -> None:
-    """Refuse an ``--out`` where a copy would overwrite a source, or two copies each other (ValueError)."""
-    clash = {os.path.abspath(f) for f in files} & {os.path.abspath(os.path.join(out, os.path.basename(f))) for f in files}
-    if clash:
-        raise ValueError(f"--out would overwrite a source workbook: {sorted(clash)[0]}")
-    by_name: dict[str, list[str]] = {}
-    for f in files:
-        by_name.setdefault(os.path.basename(f), []).append(f)
-    same = [paths for paths in by_name.values() if len(paths) > 1]
+def output_paths(found: Sources, out: str) -> list[str]:
+    return [os.path.join(out, name) for name in found.names]
+
+
+def check_outputs(files: Sequence[str], out: str | None, *, names: Sequence[str] | None = None,
+                  summary: str | os.PathLike[str] | None = None, other_inputs: Sequence[str | os.PathLike[str]] = ()) -> None:
+    """Refuse, before anything runs, outputs that would overwrite an input or each other.
+
+    Compares real paths and inodes (:func:`.io.outputs.check_not_inputs`): ``--out``
+    being a link to the inputs' folder, a copy's name being a link to a source, the
+    summary being a source, are all refused (:class:`.io.outputs.OutputError`, a
+    ``ValueError``).
+    """
+    from .io.outputs import OutputError, check_not_inputs, check_replaceable, real
+
+    names = [os.path.basename(f) for f in files] if names is None else list(names)
+    dests = [] if out is None else [os.path.join(out, n) for n in names]
+    inputs = [*files, *(os.fspath(p) for p in other_inputs)]
+    check_not_inputs([("--out", d) for d in dests] + ([("--summary", summary)] if summary is not None else []), inputs)
+    by_dest: dict[str, list[str]] = {}
+    for f, d in zip(files, dests):
+        by_dest.setdefault(real(d), []).append(f)
+    same = [paths for paths in by_dest.values() if len(paths) > 1]
     if same:  # one copy would silently replace the other in --out
-        raise ValueError(f"inputs with the same name would both be written to {os.path.join(out, os.path.basename(same[0][0]))}: "
-                         f"{', '.join(same[0])}; recalculate them into different --out folders")
+        raise OutputError(f"inputs with the same name would both be written to {os.path.join(out or '', os.path.basename(same[0][0]))}: "
+                          f"{', '.join(same[0])}; recalculate them into different --out folders")
+    if summary is not None and real(summary) in by_dest:
+        raise OutputError(f"--summary {summary} is also the recalculated copy of {by_dest[real(summary)][0]}; choose another name")
+    if summary is not None:  # a read-only or folder summary is refused now, not after the whole batch
+        check_replaceable(real(summary))
+    if out is not None and os.path.exists(out) and not os.path.isdir(out):
+        raise OutputError(f"--out {out} is a file; give a folder for the recalculated copies")
 
 
-def _run_chunks(chunks: list[list[str]], out: str | None, limits: Limits, executor: concurrent.futures.Executor | None,
-                window: int) -> Iterator[list[Row]]:
-    """Each chunk's rows in order: here, or on ``executor`` with at most ``window`` chunks in flight."""
-    if executor is None:
-        for chunk in chunks:
-            yield process_files(chunk, out, limits)
-        return
-    # a bounded window of chunks in flight keeps memory flat on huge batches
-    pending: list[concurrent.futures.Future[list[Row]]] = []
-    it = iter(chunks)
-    for chunk in it:
-        pending.append(executor.submit(process_files, chunk, out, limits))
-        if len(pending) >= window:
-            break
-    while pending:
-        part = pending.pop(0).result()
-        nxt = next(it, None)
-        if nxt is not None:
-            pending.append(executor.submit(process_files, nxt, out, limits))
-        yield part
+@dataclass
+class _Unit:
+    """Files sent to a worker as one task; ``suspect`` ones run alone (after a worker died)."""
+
+    items: list[tuple[str, str | None]]
+    suspect: bool = False
+    done: list[Row] | None = None  # rows already computed before the pool broke
+
+
+class _Batch:
+    """Chunks in flight on an executor; a dead worker costs only the file that killed it.
+
+    When a worker of the batch's own pool dies (killed, out of memory, a crash in a
+    library), the pool is broken and every task in flight fails. Tasks that had
+    finished keep their rows; the others run again on a new pool, one at a time, so a
+    task that breaks the pool again holds the culprit: it is halved until the one file
+    whose worker dies alone gets the ``error`` (a worker killed from outside costs
+    nothing but time). With an executor from outside (no ``restart``), the files of a
+    failed task get the error.
+    """
+
+    def __init__(self, chunks: list[list[tuple[str, str | None]]], limits: Limits, executor: Any, window: int,
+                 restart: Callable[[], Any] | None):
+        self.queue = collections.deque(_Unit(chunk) for chunk in chunks)
+        self.limits = limits
+        self.executor = executor
+        self.window = window
+        self.restart = restart
+
+    def _submit(self, unit: _Unit) -> Any:
+        if unit.done is not None:
+            future: concurrent.futures.Future[list[Row]] = concurrent.futures.Future()
+            future.set_result(unit.done)
+            return future
+        return self.executor.submit(process_files, [f for f, _ in unit.items], None, self.limits, False,
+                                    [d for _, d in unit.items])
+
+    def _may_submit(self, unit: _Unit, pending: collections.deque[tuple[_Unit, Any]]) -> bool:
+        if not pending:
+            return True
+        if len(pending) >= self.window or (unit.suspect and unit.done is None):
+            return False
+        return not any(u.suspect and u.done is None for u, _ in pending)
+
+    def _after_break(self, unit: _Unit, pending: collections.deque[tuple[_Unit, Any]], exc: BaseException) -> list[Row]:
+        """Requeue what was in flight when the pool broke; the rows of a file proven to kill its worker."""
+        again: list[_Unit] = []
+        failed: list[Row] = []
+        if not unit.suspect:
+            again.append(_Unit(unit.items, suspect=True))
+        elif len(unit.items) == 1:  # it ran alone and broke the pool again: this file kills its worker
+            failed.append(_failed(unit.items[0][0], exc))
+        else:
+            half = len(unit.items) // 2
+            again += [_Unit(unit.items[:half], suspect=True), _Unit(unit.items[half:], suspect=True)]
+        for other, f in pending:
+            if f.done() and not f.cancelled() and f.exception() is None:
+                again.append(_Unit(other.items, done=f.result()))
+            else:
+                again.append(_Unit(other.items, suspect=True))
+        pending.clear()
+        self.queue.extendleft(reversed(again))
+        assert self.restart is not None
+        self.executor = self.restart()
+        return failed
+
+    def rows(self) -> Iterator[list[Row]]:
+        pending: collections.deque[tuple[_Unit, Any]] = collections.deque()
+        while self.queue or pending:
+            while self.queue and self._may_submit(self.queue[0], pending):
+                unit = self.queue.popleft()
+                pending.append((unit, self._submit(unit)))
+            unit, future = pending.popleft()
+            try:
+                result = future.result()
+            except concurrent.futures.process.BrokenProcessPool as exc:
+                if self.restart is None:
+                    yield [_failed(f, exc) for f, _ in unit.items]
+                    continue
+                failed = self._after_break(unit, pending, exc)
+                if failed:
+                    yield failed
+                continue
+            except Exception as exc:  # noqa: BLE001 - an executor's own failure: these files' error, the batch goes on
+                yield [_failed(f, exc) for f, _ in unit.items]
+                continue
+            yield result
+
+
+def _failed(file: str, exc: BaseException) -> Row:
+    if isinstance(exc, concurrent.futures.process.BrokenProcessPool):
+        return {"file": file, "path": "", "error": "the worker process recalculating this file died "
+                "(killed, out of memory, or a crash); the other files went on"}
+    return {"file": file, "path": "", "error": unexpected("worker failed", exc)}
 
 
 def recalc_files(
@@ -333,33 +592,71 @@ def recalc_files(
     chunk_files: int | None = None,
     progress: bool | None = None,
     on_rows: Callable[[list[Row]], None] | None = None,
+    recursive: bool = False,
+    found: Sources | None = None,
 ) -> list[Row]:
-    """Summary rows of every workbook, in input order (see :func:`kpitree.recalculation.recalc`)."""
-    files = expand_sources(sources)
+    """Summary rows of every workbook, in input order (see :func:`kpitree.recalculation.recalc`).
+
+    ``jobs`` is capped at the CPUs this process may use. With ``jobs > 1`` and more
+    than one chunk, the batch's own pool runs the chunks (:mod:`.workers`: its workers
+    die with this process; SIGTERM/SIGHUP stop it like Ctrl-C).
+    """
+    from . import workers
+
     out = None if out_dir is None else os.fspath(out_dir)
+    if found is None:
+        found = find_sources(sources, recursive=recursive, exclude=[] if out is None else [out])
+    files = found.files
+    dests: list[str | None] = [None] * len(files)
     if out is not None:
-        check_outputs(files, out)
+        check_outputs(files, out, names=found.names)
         os.makedirs(out, exist_ok=True)
-    workers = jobs if executor is None else max(jobs, getattr(executor, "_max_workers", 0) or os.cpu_count() or 2)
-    chunks = list(_chunks(files, chunk_files or chunk_size(len(files), workers)))
+        dests = list(output_paths(found, out))
+    jobs = max(1, min(jobs, workers.cpu_count())) if executor is None else jobs
+    n_workers = jobs if executor is None else max(jobs, getattr(executor, "_max_workers", 0) or workers.cpu_count())
+    chunks = list(_chunks(list(zip(files, dests)), chunk_files or chunk_size(len(files), n_workers)))
     bar = Progress(len(files), "recalc", progress)
     rows: list[Row] = []
-    own = None
-    if executor is None and jobs > 1 and len(chunks) > 1:
-        own = executor = concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, len(chunks)))
-    try:
-        for part in _run_chunks(chunks, out, limits, executor, max(2, 2 * (jobs or os.cpu_count() or 2))):
-            rows.extend(part)
-            bar.advance(len(part))
-            if on_rows:
-                on_rows(part)
-    except BaseException:
-        if own is not None:
-            own.shutdown(wait=True, cancel_futures=True)
-            own = None
-        raise
-    finally:
-        bar.close()
-        if own is not None:
-            own.shutdown()
+
+    def take(part: list[Row]) -> None:
+        rows.extend(part)
+        bar.advance(len(part))
+        if on_rows:
+            on_rows(part)
+
+    with workers.signals_raise():
+        try:
+            if executor is None and (jobs <= 1 or len(chunks) <= 1):
+                for chunk in chunks:
+                    take(process_files([f for f, _ in chunk], None, limits, False, [d for _, d in chunk], phases=bar))
+            elif executor is not None:
+                for part in _Batch(chunks, limits, executor, max(2, 2 * n_workers), None).rows():
+                    take(part)
+            else:
+                folders = {os.path.dirname(os.path.abspath(d)) for d in dests if d is not None}
+                _run_own_pool(chunks, limits, min(jobs, len(chunks)), folders, take)
+        finally:
+            bar.close()
     return rows
+
+
+def _run_own_pool(chunks: list[list[tuple[str, str | None]]], limits: Limits, n: int, folders: set[str],
+                  take: Callable[[list[Row]], None]) -> None:
+    """The chunks on a pool of ``n`` workers started here and stopped here, whatever happens."""
+    from . import workers
+
+    pool, prefix = workers.start_pool(n)
+
+    def restart() -> Any:
+        nonlocal pool, prefix
+        workers.stop_pool(pool, kill=True, prefix=prefix, folders=folders)
+        pool, prefix = workers.start_pool(n)
+        return pool
+
+    try:
+        for part in _Batch(chunks, limits, pool, max(2, 2 * n), restart).rows():
+            take(part)
+    except BaseException:  # Ctrl-C, SIGTERM, SIGHUP: workers end now, their temporary files go
+        workers.stop_pool(pool, kill=True, prefix=prefix, folders=folders)
+        raise
+    workers.stop_pool(pool, kill=False)

@@ -289,6 +289,13 @@ def truth(v: Val) -> tuple[np.ndarray, np.ndarray]:
     return result, err
 
 
+def ordered_sum(x: np.ndarray) -> np.ndarray:
+    """The sum along the first axis in reading order, as Excel adds. numpy's pairwise summation would make
+    the last digits depend on how many files are computed together (and differ between the two paths)."""
+    x = np.asarray(x, dtype=float)
+    return np.cumsum(x, axis=0)[-1] if x.shape[0] else np.zeros(x.shape[1:])
+
+
 def round15(x: np.ndarray) -> np.ndarray:
     """``x`` rounded to 15 significant digits, as Excel compares numbers (``0.1+0.2=0.3`` is TRUE)."""
     x = np.asarray(x, dtype=float)

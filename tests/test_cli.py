@@ -28,7 +28,7 @@ def test_plan_table_is_readable(capsys):
     main(["plan", "--revenue", "100000000", "--deal-size", "1,000,000", "--win-rate", "0.25",
           "--conversion-rate", "0.1", "--connect-rate", "0.25", "--lang", "en"])
     out = capsys.readouterr().out
-    assert "Opportunities needed" in out and "33.3" in out and "100,000,000.0" in out
+    assert "Opportunities needed" in out and "33.3" in out and "¥100,000,000" in out and "100,000,000.0" not in out
 
 
 @pytest.mark.parametrize(

@@ -158,7 +158,11 @@ def test_layout_reader_refuses_a_dtd_like_the_full_scan(tmp_path: Path, template
             return data.replace(b"?>", b'?><!DOCTYPE x [<!ENTITY a "aaaa">]>', 1)
         return data
 
-    _, vparts = read_members(repack(template, tmp_path / "dtd.xlsx", edit))
+    bad = repack(template, tmp_path / "dtd.xlsx", edit)
+    with pytest.raises(WorkbookError, match="DTD"):  # the package reader refuses it first
+        read_members(bad)
+    with zipfile.ZipFile(bad) as z:  # and the layout reader on its own too
+        vparts = {i.filename: z.read(i) for i in z.infolist()}
     with pytest.raises(WorkbookError, match="DTD"):
         layout.read_via_layout(vparts)
 
@@ -285,6 +289,13 @@ def test_raw_copy_declines_and_zipfile_writes_instead(tmp_path: Path, template: 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 zout.writestr("docProps/app.xml", zin.read("docProps/app.xml"))
+    if case == "duplicate":  # refused when read (which of the two counts is anybody's guess) ...
+        with pytest.raises(WorkbookError, match=r"two members named 'docProps/app\.xml'"):
+            read_package(src)
+        raw_bytes = src.read_bytes()  # ... and the raw copier declines such a package on its own too
+        with zipfile.ZipFile(src) as zf:
+            assert not write_raw_copy(io.BytesIO(), zf.infolist(), RawSource(raw_bytes), {})
+        return
     infos, parts, raw = read_package(src)
     if case == "zip64 central":  # a central directory entry carrying a zip64 extra field (APPNOTE 4.5.3)
         infos[0].extra = struct.pack("<HHQ", 0x0001, 8, infos[0].file_size)

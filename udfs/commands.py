@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from kpitree.cli_support import add_json, add_lang, amount, non_negative, positive, print_json, print_table, rate
+from kpitree.cli_support import add_json, add_lang, amount, non_negative, positive, print_json, print_table, rate, yen
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,7 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "plan",
         help="back-calculate activity from the annual revenue goal (KGI)",
         description="Back-calculate won deals, opportunities, connects and calls per year, quarter, month, "
-        "week and working day from the annual revenue goal. Rates as 25% or 0.25; amounts as 100000000, 1億 or 100万.",
+        "week and working day from the annual revenue goal. Rates as 25% or 0.25 (a bare 25 or 1 is refused as "
+        "ambiguous); amounts as 100000000, 1億, 1億5000万, 3千万 or 100万 (full-width digits too).",
         epilog="example (seed 001): kpitree plan --revenue 1億 --deal-size 100万 --win-rate 25% --conversion-rate 10% --connect-rate 25%",
     )
     p.add_argument("--revenue", type=amount, required=True, help="annual revenue goal in yen (KGI)")
@@ -93,7 +94,8 @@ def run_plan(args: argparse.Namespace) -> int:
             }
         )
         return 0
-    rows = [(r.label(args.lang), *(f"{r.per(p):,.1f}" for p in PERIODS)) for r in plan.rows]
+    rows = [(r.label(args.lang), *(yen(r.per(p)) if r.key == "revenue" else f"{r.per(p):,.1f}" for p in PERIODS))
+            for r in plan.rows]
     title = text("cli.plan_title", args.lang, win=plan.win_rate, conversion=plan.conversion_rate, connect=plan.connect_rate,
                  days=plan.working_days_per_month)
     print_table(title, text_list("cli.plan_heads", args.lang), rows, right=range(1, 6))

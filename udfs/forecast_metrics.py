@@ -5,7 +5,9 @@ Seed 000 defines forecast accuracy per period as ``actual / forecast``
 error metrics over many periods. Each function here reduces along the last axis,
 so a 2-D array gives one value per row (one team, one scenario). The input policy of
 :mod:`kpitree.udfs.excel_values` applies: any error in a row gives that row the
-leftmost error, negative amounts give ``#NUM!``, a zero denominator ``#DIV/0!``.
+leftmost error, negative amounts give ``#NUM!``, a zero denominator ``#DIV/0!``; a
+result past the float range (sums of amounts near 1e308) is ``#NUM!``, never ``inf``,
+and no period at all (empty ranges from Python) is ``#DIV/0!``, as ``AVERAGE`` of nothing.
 
 ``mape = mean(|A - F| / A)``, ``wape = sum|A - F| / sum A``,
 ``bias = (sum F - sum A) / sum A`` (positive: the team over-forecasts).
@@ -37,12 +39,17 @@ def _series_metric(reduce: Reducer) -> Callable[[Any, Any], Any]:
         if a.shape != f.shape or a.ndim == 0:
             raise ValueError(f"actual and forecast need the same non-empty shape, got {a.shape} and {f.shape}")
         ca, cf = check_domain(a, ca, Kind.AMOUNT), check_domain(f, cf, Kind.AMOUNT)
+        if a.shape[-1] == 0:  # no period at all: a mean or ratio of nothing, as AVERAGE of nothing is #DIV/0!
+            shape = a.shape[:-1]
+            return np.full(shape, np.nan), np.full(shape, XlError.DIV0, dtype=np.int8)
         codes = np.where(ca != OK, ca, cf)
         # per period the actual's error before the forecast's; per row the earliest period wins
         codes = _rowwise_first_error(codes)
         with np.errstate(all="ignore"):
             values, own = reduce(np.where(np.isfinite(a), a, 0.0), np.where(np.isfinite(f), f, 0.0))
         codes = np.where(codes == OK, own, codes).astype(np.int8)
+        # sums past the float range (1e308 + 1e308) give inf or inf/inf: #NUM!, as Excel's own overflow
+        codes = np.where((codes == OK) & ~np.isfinite(values), np.int8(XlError.NUM), codes).astype(np.int8)
         return np.where(codes == OK, values, np.nan), codes
 
     return metric

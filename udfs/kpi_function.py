@@ -6,7 +6,9 @@ code serves one Excel cell, a pandas column and a 10,000-row scenario table:
 
 * ``f(*args)`` — the Python API: scalars, sequences, numpy arrays or pandas Series,
   broadcast like numpy; where Excel would show an error the result holds NaN
-  (pandas' "no value"), and nothing raises for bad data;
+  (pandas' "no value"), and nothing raises for bad data. Series are paired by label,
+  as pandas' own arithmetic pairs them (``kf.conversion_rate(opps, leads)`` equals
+  ``opps / leads`` label by label; a label one Series lacks gives NaN);
 * ``f.evaluate(*args)`` — float values *and* int8 Excel error codes, element-wise;
   the recalculation engine and the UDF layer use this;
 * ``f.excel(*args)`` — one cell: a float, or the Excel error as :class:`XlError`.
@@ -97,11 +99,14 @@ class KpiFunction:
         return np.where(codes == OK, out_values, np.nan), codes
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        values, _ = self.evaluate(*args, **kwargs)
-        index = next((a.index for a in (*args, *kwargs.values()) if hasattr(a, "index") and hasattr(a, "iloc")), None)
+        bound = self._bind(args, kwargs)
+        index, aligned, missing = _align_series(bound, self.name)
+        values, _ = self.evaluate(*aligned)
         if index is not None:
             import pandas as pd
 
+            if missing is not None:
+                values = np.where(missing, np.nan, values)
             return pd.Series(values, index=index, name=self.name)
         return float(values) if values.ndim == 0 else values
 
@@ -111,6 +116,41 @@ class KpiFunction:
         if values.ndim != 0:
             raise TypeError(f"{self.name}.excel() takes single values, not arrays")
         return XlError(int(codes)) if codes else float(values)
+
+
+def _is_series(x: Any) -> bool:
+    return hasattr(x, "index") and hasattr(x, "iloc") and getattr(x, "ndim", 1) == 1
+
+
+def _align_series(args: list[Any], name: str) -> tuple[Any, list[Any], np.ndarray | None]:
+    """pandas' own rule for Series arithmetic: Series are paired by label, not by position.
+
+    Returns the result's index (None without a Series), the arguments with every Series
+    on that index, and where a label was missing from one of them (the result there is
+    NaN, as ``a / b`` gives). Series on equal indexes are left as they are. Series on
+    different indexes holding a label twice cannot be paired: ``ValueError`` says so.
+    """
+    series = [a for a in args if _is_series(a)]
+    if not series:
+        return None, args, None
+    first = series[0].index
+    if all(s.index.equals(first) for s in series[1:]):
+        return first, args, None
+    if any(not s.index.is_unique for s in series):
+        raise ValueError(f"{name}: the Series have different indexes and one holds a label twice, so they cannot be "
+                         "paired by label; align them first (e.g. reset_index(drop=True) on each)")
+    index = first
+    for s in series[1:]:
+        index = index.union(s.index, sort=None)  # pandas' union of unequal indexes: sorted where it can be
+    try:
+        index = index.sort_values()
+    except TypeError:  # labels of mixed types keep their order
+        pass
+    missing = np.zeros(len(index), dtype=bool)
+    for s in series:
+        missing |= ~index.isin(s.index)
+    aligned = [a.reindex(index) if _is_series(a) else a for a in args]
+    return index, aligned, missing
 
 
 def kpi_function(**kinds: Kind) -> Callable[[Kernel], KpiFunction]:

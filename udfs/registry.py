@@ -154,9 +154,12 @@ def _as_list(x: Any) -> list[Any]:
 
 
 def _series(evaluate: Callable[[Any, Any], tuple[np.ndarray, np.ndarray]]) -> Callable[[Any, Any], Any]:
+    """KPI_MAPE/WAPE/BIAS: ranges of different sizes are ``#VALUE!``; empty ranges ``#DIV/0!`` (nothing to
+    average); a result past the float range ``#NUM!`` (see :mod:`.forecast_metrics`)."""
+
     def call(actuals: Any, forecasts: Any) -> float | XlError:
         a, f = _as_list(actuals), _as_list(forecasts)
-        if len(a) != len(f):
+        if len(a) != len(f) or any(isinstance(v, (list, tuple)) for v in (*a, *f)):
             return XlError.VALUE
         values, codes = evaluate(a, f)
         return XlError(int(codes)) if codes else float(values)
@@ -164,7 +167,26 @@ def _series(evaluate: Callable[[Any, Any], tuple[np.ndarray, np.ndarray]]) -> Ca
     return call
 
 
+def _one_value(x: Any) -> Any:
+    """A single-cell range as its value; a range of several cells raises :class:`_SeveralCells`."""
+    while isinstance(x, (list, tuple)):
+        if len(x) != 1:
+            raise _SeveralCells
+        x = x[0]
+    return x
+
+
+class _SeveralCells(Exception):
+    """An argument that takes one cell got a range of several (or none)."""
+
+
 def KPI_STATUS(achievement: Any, on_track_from: Any = 1.0, watch_from: Any = 0.8, lang: Any = "ja") -> str | XlError:
+    """One KPI's status. A range of several cells in any argument is ``#VALUE!`` (one status per cell: one
+    formula per KPI row); a one-cell range is its value."""
+    try:
+        achievement, on_track_from, watch_from, lang = map(_one_value, (achievement, on_track_from, watch_from, lang))
+    except _SeveralCells:
+        return XlError.VALUE
     code_lang = _lang(lang)
     index, codes = evaluate_status(achievement, on_track_from, watch_from)
     if codes:

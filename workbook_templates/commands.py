@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kpitree.cli_support import add_lang, amount, non_negative
+from kpitree.cli_support import add_json, add_lang, amount, non_negative, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,8 +15,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     b = tsub.add_parser("build", help="write workbook_templates/inside_sales_kpi_{ja,en}.xlsx")
     b.add_argument("--lang", choices=("ja", "en"), help="only this language (default: both)")
     b.add_argument("--out-dir", type=Path, help="folder to write to (default: the package folder)")
+    add_json(b)
     b.set_defaults(run=run_template_build)
-    n = tsub.add_parser("names", help="print the named-cell table (Markdown)")
+    n = tsub.add_parser("names", help="print the named-cell table (Markdown; --json for scripts)")
+    add_json(n)
     n.set_defaults(run=run_template_names)
 
     p = sub.add_parser(
@@ -41,15 +43,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--industry", default="general", help="industry id for the guides (see `kpitree catalog`; default general)")
     p.add_argument("--revenue", type=amount, default=100_000_000.0, help="annual revenue goal (KGI), e.g. 1億 (default)")
     p.add_argument("--deal-size", type=amount, default=1_000_000.0, help="average deal size, e.g. 100万 (default)")
-    p.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
+    p.add_argument("--force", action="store_true", help="replace OUT if it exists (atomically, keeping its mode and links; "
+                   "a read-only file is refused)")
+    add_json(p)
     p.set_defaults(run=run_new)
 
     p = sub.add_parser(
         "dashboard", help="rebuild the dashboard sheet from sheets 1-3",
         description="Rebuild sheet 4 (columns A:R) from the KPI rows of sheets 1-3: KPIs added or removed, "
-        "formulas, status formats and charts. Inputs on sheets 1-3 are never changed.")
+        "formulas, status formats and charts. Inputs on sheets 1-3 are never changed. WORKBOOK is replaced "
+        "atomically, keeping its mode, owner and links (a read-only file is refused); --out writes elsewhere.")
     p.add_argument("workbook", type=Path, help="the KPI workbook (.xlsx)")
-    p.add_argument("--out", type=Path, help="write here instead of replacing WORKBOOK")
+    p.add_argument("--out", type=Path, help="write here instead of replacing WORKBOOK (never WORKBOOK itself under another name)")
+    add_json(p)
     p.set_defaults(run=run_dashboard)
 
 
@@ -60,22 +66,30 @@ def run_template_build(args: argparse.Namespace) -> int:
     from .builder import build_workbook
 
     folder = args.out_dir or Path(__file__).resolve().parent
+    folder.mkdir(parents=True, exist_ok=True)
     langs: tuple[Lang, ...] = (args.lang,) if args.lang else LANGS
-    for lang in langs:
-        path = build_workbook(folder / TEMPLATE_FILES[lang], lang)
-        print(path)
+    written = [str(build_workbook(folder / TEMPLATE_FILES[lang], lang)) for lang in langs]
+    if args.json:
+        print_json({"written": written})
+    else:
+        print("\n".join(written))
     return 0
 
 
 def run_template_names(args: argparse.Namespace) -> int:
-    from .names import named_cells_markdown
+    from .names import NAMED_CELLS, named_cells_markdown
 
+    if args.json:
+        print_json([{"name": c.name, "kind": c.kind, "sheet": c.sheet, "cell": c.ref, "meaning": c.meaning} for c in NAMED_CELLS])
+        return 0
     print(named_cells_markdown(), end="")
     return 0
 
 
 def run_new(args: argparse.Namespace) -> int:
     import sys
+
+    from kpitree.recalculation.io.outputs import OutputError
 
     from kpitree.errors import UserError
 
@@ -92,12 +106,18 @@ def run_new(args: argparse.Namespace) -> int:
         else:
             path = new_workbook(args.out, lang=args.lang or "ja", months=args.months, industry=args.industry,
                                 revenue=args.revenue, deal_size=args.deal_size, force=args.force)
+    except OutputError:  # about OUT, not the template
+        raise
     except UserError as exc:
         raise UserError(f"{args.template}: {exc.en}", ja=f"{args.template}: {exc.ja}") from None
     except (FileExistsError, FileNotFoundError, ValueError) as exc:
         raise UserError(str(exc)) from None
     except KeyError as exc:
         raise UserError(str(exc.args[0])) from None
+    if args.json:
+        print_json({"written": str(path), "template": None if args.template is None else str(args.template),
+                    "note": note})
+        return 0
     if note:
         print(f"kpitree new: note: {note}", file=sys.stderr)
     print(path)
@@ -105,15 +125,27 @@ def run_new(args: argparse.Namespace) -> int:
 
 
 def run_dashboard(args: argparse.Namespace) -> int:
+    import sys
+
+    from kpitree.recalculation.io.outputs import OutputError
+
     from kpitree.errors import UserError
 
     from .dashboard_openpyxl import rebuild_dashboard
 
     if not args.workbook.exists():
         raise UserError(f"{args.workbook}: no such file")
+    notes: list[str] = []
     try:
-        path = rebuild_dashboard(args.workbook, args.out)
+        path = rebuild_dashboard(args.workbook, args.out, notes=notes)
+    except OutputError:  # already names the file
+        raise
     except UserError as exc:
         raise UserError(f"{args.workbook}: {exc.en}", ja=f"{args.workbook}: {exc.ja}") from None
+    if args.json:
+        print_json({"written": str(path), "workbook": str(args.workbook), "note": notes[0] if notes else None})
+        return 0
+    for note in notes:
+        print(f"kpitree dashboard: note: {note}", file=sys.stderr)
     print(path)
     return 0

@@ -7,6 +7,9 @@ points at and holds), and the KPI rows of sheets 1–3 (column A ids under the
 through openpyxl; the ribbon reads the open workbook through xlwings. Both go through
 :func:`read_facts` over a :class:`Grid`, so one workbook gives one dashboard.
 
+Sheets are found by their template titles, or — renamed as Excel renames them, the defined
+names following — by the names that point into them (:func:`resolve_sheets`).
+
 Two adapters give the Grid: :class:`OpenpyxlGrid` (a workbook loaded with openpyxl,
 plus the same file loaded with ``data_only=True`` for cached values) and
 :class:`XlwingsGrid` (an ``xw.Book``). Neither library is imported here.
@@ -57,6 +60,7 @@ class WorkbookFacts:
     cells: dict[tuple[str, str], CellFacts] = field(default_factory=dict)  # named cells and KPI target/actual cells
     broken: frozenset[str] = frozenset()  # defined names that are no cell or range reference (#REF!, a missing sheet…)
     problems: tuple[str, ...] = ()  # of the KPI rows: no header, unknown or repeated ids
+    sheets: tuple[str | None, ...] = ()  # the titles of sheets 1-4 in this workbook (renamed ones found by their names)
 
     def cell(self, name: str) -> CellFacts | None:
         """The facts of a single-cell defined name, or None."""
@@ -104,14 +108,75 @@ def detect_lang(sheet_names: list[str]) -> Lang:
                      en_sheets=", ".join(SHEETS["en"][:KPI_SHEET_COUNT]), found=", ".join(sheet_names))
 
 
-def kpi_rows(grid: Grid, lang: Lang) -> tuple[list[KpiRow], list[str]]:
-    """KPI rows of sheets 1–3 and the problems found in them (see the module doc)."""
+def resolve_sheets(grid: Grid) -> tuple[Lang, tuple[str | None, ...]]:
+    """The workbook's language and the titles of its sheets 1–4, renamed ones included.
+
+    A sheet keeps its role when the user renames it, as Excel does, because the defined
+    names that point into it follow the new title: a role whose template title is
+    missing goes to the sheet most of that role's names (:data:`.names.NAMED_CELLS`)
+    point at. The language is the one whose titles the workbook has most of; with every
+    title renamed, the one whose labels its KPI rows carry. The dashboard (sheet 4) may
+    be missing (None): a rebuild creates it. :class:`UserError` when sheets 1–3 cannot
+    all be found.
+    """
+    from collections import Counter
+
+    from .names import NAMED_CELLS
+
+    sheets = grid.sheet_names()
+    defined = grid.defined_names()
+    pointed: dict[int, Counter[str]] = {}
+    for named in NAMED_CELLS:
+        place = parse_reference(defined.get(named.name, ""))
+        if place is not None and place[0] in sheets:
+            pointed.setdefault(named.sheet - 1, Counter())[place[0]] += 1
+
+    def titles(lang: Lang) -> tuple[str | None, ...]:
+        out: list[str | None] = []
+        for index, title in enumerate(SHEETS[lang]):
+            if title in sheets:
+                out.append(title)
+                continue
+            taken = {t for t in out if t} | {t for t in SHEETS[lang] if t in sheets}
+            candidates = [(n, t) for t, n in (pointed.get(index) or Counter()).items() if t not in taken]
+            out.append(max(candidates)[1] if candidates else None)
+        return tuple(out)
+
+    exact = {lang: sum(t in sheets for t in SHEETS[lang]) for lang in LANGS}
+    order = sorted(LANGS, key=lambda lang: -exact[lang])
+    if exact["ja"] == exact["en"]:
+        order = sorted(LANGS, key=lambda lang: -_label_matches(grid, titles(lang), lang))
+    for lang in order:
+        found = titles(lang)
+        if all(found[:KPI_SHEET_COUNT]) and len(set(found[:KPI_SHEET_COUNT])) == KPI_SHEET_COUNT:
+            return lang, found
+    detect_lang(sheets)  # raises the "not a kpitree workbook" error
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _label_matches(grid: Grid, titles: tuple[str | None, ...], lang: Lang) -> int:
+    """How many KPI rows of these sheets carry the catalogue's ``lang`` label (to tell ja from en)."""
+    cat = load_catalogue()
+    known = {k.id: k for k in cat.kpis}
+    count = 0
+    for title in titles[:KPI_SHEET_COUNT]:
+        if title is None:
+            continue
+        for a, b in grid.columns_a_b(title):
+            kpi = known.get(str(a).strip()) if a is not None else None
+            if kpi is not None and b == kpi.label(lang):
+                count += 1
+    return count
+
+
+def kpi_rows(grid: Grid, lang: Lang, titles: tuple[str | None, ...] | None = None) -> tuple[list[KpiRow], list[str]]:
+    """KPI rows of sheets 1–3 (by their titles in this workbook) and the problems found in them (see the module doc)."""
     cat = load_catalogue()
     known = {k.id for k in cat.kpis}
     rows: list[KpiRow] = []
     problems: list[str] = []
     for tier, index in TIER_SHEET.items():
-        title = SHEETS[lang][index]
+        title = (titles[index] if titles else None) or SHEETS[lang][index]
         column = grid.columns_a_b(title)
         header = next((i for i, (a, _) in enumerate(column) if a == KPI_HEADER_ID), None)
         if header is None:
@@ -138,7 +203,7 @@ def kpi_rows(grid: Grid, lang: Lang) -> tuple[list[KpiRow], list[str]]:
 def read_facts(grid: Grid) -> WorkbookFacts:
     """The contract of the workbook behind ``grid``; UserError when it is not a kpitree workbook."""
     sheets = grid.sheet_names()
-    lang = detect_lang(sheets)
+    lang, titles = resolve_sheets(grid)
     names: dict[str, tuple[str, str]] = {}
     broken = set()
     single = set()
@@ -150,12 +215,12 @@ def read_facts(grid: Grid) -> WorkbookFacts:
                 single.add(place)
         else:  # #REF!, a deleted sheet, a constant or formula: nothing kpitree can read or write
             broken.add(name)
-    rows, problems = kpi_rows(grid, lang)
+    rows, problems = kpi_rows(grid, lang, titles)
     wanted = set(single)
     wanted |= {(r.sheet, cell_ref(r.row, col)) for r in rows for col in (COL_TARGET, COL_ACTUAL)}
     cells = {place: grid.cell(*place) for place in sorted(wanted)}
     values = {name: cells[place].value for name, place in names.items() if place in cells}
-    return WorkbookFacts(lang, values, tuple(rows), names, cells, frozenset(broken), tuple(problems))
+    return WorkbookFacts(lang, values, tuple(rows), names, cells, frozenset(broken), tuple(problems), titles)
 
 
 # --- adapters --------------------------------------------------------------------------------

@@ -33,6 +33,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from kpitree.errors import UserError
+
 from .checks import NamedCellError, workbook_problems
 from .contract import facts_from_openpyxl
 from .dashboard import BLOCK_FIRST_COL, BLOCK_LAST_COL, DashboardPlan, plan_from_facts
@@ -40,32 +42,95 @@ from .layout import BORDER, FONT_SIZE, PlannedChart, split_ref, style_properties
 
 
 def load(path: str | os.PathLike) -> Any:
-    import openpyxl
+    """The workbook through openpyxl, after the engine's safe reader vouched for the file.
 
+    What is wrong with a file that is no workbook is said as it is (not a zip, an
+    ``.xls``, password-protected, an entity bomb, past the size limits, ...) — a
+    :class:`~kpitree.errors.UserError`, not a named-cell problem.
+    """
+    import openpyxl
+    from kpitree.recalculation import WorkbookError
+    from kpitree.recalculation.io.package import read_members
+
+    try:
+        read_members(path)  # zip limits, DTDs, member names, encryption, .xls/.ods/.xlsb: refused here first
+    except WorkbookError as exc:
+        raise UserError(str(exc)) from None
     try:
         return openpyxl.load_workbook(path)
     except FileNotFoundError:
         raise
-    except Exception as exc:  # noqa: BLE001 - not an xlsx
-        raise NamedCellError([f"{path}: not an .xlsx workbook ({exc.__class__.__name__})"]) from None
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for a file it cannot read
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise UserError(f"cannot be read as an .xlsx workbook ({exc.__class__.__name__}{': ' + detail if detail else ''})") from None
 
 
 def plan_for(wb: Any) -> DashboardPlan:
-    """Check the workbook and plan its dashboard; raises NamedCellError listing every problem."""
+    """Check the workbook and plan its dashboard; raises NamedCellError listing every problem.
+
+    A dashboard sheet the user renamed (found by its names, see
+    :func:`.contract.resolve_sheets`) is rebuilt under its new title, not created again.
+    """
     facts = facts_from_openpyxl(wb)
     problems = workbook_problems(facts)
     if problems:
         raise NamedCellError(problems)
-    return plan_from_facts(facts)
+    plan = plan_from_facts(facts)
+    title = facts.sheets[3] if len(facts.sheets) > 3 else None
+    return plan if title is None or title == plan.sheet else retitled(plan, plan.sheet, title)
 
 
-def rebuild_dashboard(path: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
+def retitled(plan: Any, old: str, new: str) -> Any:
+    """``plan`` with sheet ``old`` called ``new``: every ``sheet`` field, and every reference ``'old'!…`` in a text."""
+    from dataclasses import fields, is_dataclass, replace
+
+    from .layout import quote_sheet
+
+    refs = [(quote_sheet(old) + "!", quote_sheet(new) + "!"), (old + "!", quote_sheet(new) + "!")]
+
+    def walk(value: Any, field: str = "") -> Any:
+        if is_dataclass(value) and not isinstance(value, type):
+            return replace(value, **{f.name: walk(getattr(value, f.name), f.name) for f in fields(value) if f.init})
+        if isinstance(value, tuple):
+            return tuple(walk(v, field) for v in value)
+        if isinstance(value, list):
+            return [walk(v, field) for v in value]
+        if isinstance(value, dict):
+            return {k: walk(v, field) for k, v in value.items()}
+        if isinstance(value, str):
+            if field == "sheet" and value == old:
+                return new
+            if "!" in value:
+                for a, b in refs:
+                    value = value.replace(a, b)
+            return value
+        return value
+
+    return walk(plan)
+
+
+def rebuild_dashboard(path: str | os.PathLike, out: str | os.PathLike | None = None, *,
+                      notes: list[str] | None = None) -> Path:
+    """Rebuild sheet 4 of ``path`` into ``out`` (or ``path`` itself); see the module doc.
+
+    ``out`` must not be ``path`` under another name (a link: then omit it to replace
+    ``path``); a file that may not be replaced (read-only, hard links) is refused before
+    anything is read. A note (the engine could not compute the cached values) goes to
+    ``notes`` when given, else to stderr.
+    """
+    from kpitree.recalculation.io.outputs import OutputError, check_replaceable, real, same_file
+
     path = Path(path)
+    target = Path(out) if out else path
+    if out and same_file(out, path):
+        raise OutputError(f"--out {out} is the workbook itself; omit --out to rebuild it in place")
+    check_replaceable(real(target))
     wb = load(path)
     apply_plan(wb, plan_for(wb))
-    target = Path(out) if out else path
     note = save_atomic(wb, target)
-    if note:
+    if note and notes is not None:
+        notes.append(note)
+    elif note:
         print(f"kpitree dashboard: note: {note}", file=sys.stderr)
     return target
 
@@ -78,13 +143,19 @@ def save_atomic(wb: Any, target: Path) -> str | None:
     that is renamed onto ``target`` — so the ``cm="1"`` marks and ``xl/metadata.xml`` are in
     the final file whatever the engine rewrites in a cell's start tag. When the engine fails,
     the file without cached values is written with ``fullCalcOnLoad`` (Excel recalculates it
-    on open) and the returned note says why. ``target`` is never seen half-written.
+    on open) and the returned note says why. ``target`` is never seen half-written; a file
+    it replaces keeps its mode (and owner, where the process may set it), a symbolic link
+    stays a link and its target is written (:mod:`kpitree.recalculation.io.outputs`).
     """
+    from kpitree.recalculation.io.outputs import atomic_path, check_replaceable, real
+
     note = None
-    folder = target.parent or Path(".")
-    with tempfile.TemporaryDirectory(prefix=f".{target.stem}.", dir=folder) as tmp:
-        staged = Path(tmp) / "rebuilt.xlsx"
-        final = Path(tmp) / "recalculated.xlsx"
+    folder = Path(real(target)).parent
+    check_replaceable(real(target))
+    with tempfile.TemporaryDirectory(prefix=".kpitree-", dir=folder) as tmp:
+        staged = Path(tmp) / target.name  # a message that names a file names the user's
+        (Path(tmp) / "out").mkdir()
+        final = Path(tmp) / "out" / target.name
         wb.calculation.fullCalcOnLoad = None  # the cached values will be real
         wb.save(staged)
         try:
@@ -92,13 +163,15 @@ def save_atomic(wb: Any, target: Path) -> str | None:
 
             recalc_file(staged, final)
         except Exception as exc:  # noqa: BLE001 - any engine failure: fall back to Excel recalculating
-            note = (f"cached values not computed ({exc.__class__.__name__}: {exc}); "
+            why = str(exc).replace(str(final), str(target)).replace(str(staged), str(target))
+            note = (f"cached values not computed ({exc.__class__.__name__}: {why}); "
                     "Excel recalculates the workbook when it opens it")
             wb.calculation.fullCalcOnLoad = True
             wb.save(staged)
             final = staged
         restore_dynamic_arrays(final)
-        os.replace(final, target)
+        with atomic_path(target, suffix=".xlsx") as placed:  # mode, owner and links of a replaced file kept
+            os.replace(final, placed)
     return note
 
 

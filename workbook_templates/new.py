@@ -93,12 +93,20 @@ def new_inputs(*, months: float = 0, industry: str = "general", revenue: float =
 
 def new_workbook(out: str | os.PathLike, *, lang: Lang = "ja", months: float = 0, industry: str = "general",
                  revenue: float = 100_000_000, deal_size: float = 1_000_000, force: bool = False) -> Path:
-    """Write a fresh workbook to ``out``; FileExistsError unless ``force``."""
+    """Write a fresh workbook to ``out``; FileExistsError unless ``force``.
+
+    With ``force`` an existing file is replaced atomically, keeping its mode (and owner
+    where the process may), a symbolic link stays a link and its target is written; a
+    read-only file is refused (:class:`~kpitree.recalculation.io.outputs.OutputError`).
+    """
+    from kpitree.recalculation.io.outputs import check_replaceable, real
+
     from .builder import build_workbook
 
     out = Path(out)
     if out.exists() and not force:
         raise FileExistsError(f"{out} exists; use --force to overwrite it")
+    check_replaceable(real(out))  # a read-only file or a folder is refused before anything is built
     inputs = new_inputs(months=months, industry=industry, revenue=revenue, deal_size=deal_size, lang=lang)
     return build_workbook(out, lang, inputs)
 
@@ -187,12 +195,15 @@ def _resize_recommend_spill(wb: Any, months: float, lang: Lang) -> None:
 
 def _check_paths(template: Path, out: Path, force: bool) -> None:
     """The template exists, OUT is another file, and OUT is new unless ``force``."""
+    from kpitree.recalculation.io.outputs import check_replaceable, real, same_file
+
     if not template.is_file():
         raise FileNotFoundError(f"{template}: no such file")
-    if out.resolve() == template.resolve() or (out.exists() and os.path.samefile(out, template)):
+    if same_file(out, template):  # through a link, a hard link or ..: the template is never written
         raise ValueError(f"{out}: OUT must differ from the template file")
     if out.exists() and not force:
         raise FileExistsError(f"{out} exists; use --force to overwrite it")
+    check_replaceable(real(out))
 
 
 def _write_plan(wb: Any, facts: WorkbookFacts, inputs: dict[str, Any], cell: Callable[[str], Any]) -> None:

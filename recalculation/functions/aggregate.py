@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from kpitree.udfs.excel_values import XlError
 
-from ..values import BLANK, NUM, TXT, Val, const, finish, first_err, numeric
+from ..values import BLANK, NUM, TXT, Val, const, finish, first_err, numeric, ordered_sum
 from .base import DIV0, NUM_ERR, Ctx, Rng, Spec, cells_of, grid, grid_texts, spec
 
 
@@ -74,12 +74,12 @@ def _reducer(name: str, reduce: Callable[[np.ndarray, np.ndarray], tuple[np.ndar
 
 
 def _sum(v: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return np.where(c, v, 0.0).sum(axis=0), np.zeros(v.shape[1], np.int8)
+    return ordered_sum(np.where(c, v, 0.0)), np.zeros(v.shape[1], np.int8)
 
 
 def _average(v: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     k = c.sum(axis=0)
-    return np.where(c, v, 0.0).sum(axis=0) / np.where(k == 0, 1, k), np.where(k == 0, DIV0, 0).astype(np.int8)
+    return ordered_sum(np.where(c, v, 0.0)) / np.where(k == 0, 1, k), np.where(k == 0, DIV0, 0).astype(np.int8)
 
 
 def _min(v: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -106,8 +106,8 @@ def _median(v: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _variance(sample: bool) -> Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     def run(v: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         k = c.sum(axis=0)
-        mean = np.where(c, v, 0.0).sum(axis=0) / np.where(k == 0, 1, k)
-        sq = np.where(c, (v - mean) ** 2, 0.0).sum(axis=0)
+        mean = ordered_sum(np.where(c, v, 0.0)) / np.where(k == 0, 1, k)
+        sq = ordered_sum(np.where(c, (v - mean) ** 2, 0.0))
         dof = k - 1 if sample else k
         return sq / np.where(dof <= 0, 1, dof), np.where(dof <= 0, DIV0, 0).astype(np.int8)
 
@@ -189,7 +189,7 @@ def SUMPRODUCT(ctx: Ctx, *arrays: Val) -> Val:
         product = product * np.where((typ == NUM) & (err == 0), num, 0.0)
         errs.append(err)
     with np.errstate(all="ignore"):
-        total = np.asarray(product).sum(axis=0)
+        total = ordered_sum(np.asarray(product))
     return finish(total, first_error_down(np.concatenate(errs)))
 
 

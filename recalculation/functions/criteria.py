@@ -24,7 +24,7 @@ from kpitree.udfs.excel_values import XlError
 
 from ..excel_text import parse_number_text
 from ..graph import Unsupported
-from ..values import BLANK, BOOL, NUM, TXT, Val, const, finish, indices
+from ..values import BLANK, BOOL, NUM, TXT, Val, const, finish, indices, ordered_sum
 from .base import DIV0, Ctx, Rng, Spec, grid, grid_texts, spec
 
 _OPS = ("<=", ">=", "<>", "=", "<", ">")
@@ -216,9 +216,9 @@ def _aggregate(mode: str, matched: np.ndarray, num: np.ndarray, err: np.ndarray,
     k = use.sum(axis=0)
     with np.errstate(all="ignore"):
         if mode == "sum":
-            out = np.where(use, num, 0.0).sum(axis=0)
+            out = ordered_sum(np.where(use, num, 0.0))
         elif mode == "average":
-            out = np.where(use, num, 0.0).sum(axis=0) / np.where(k == 0, 1, k)
+            out = ordered_sum(np.where(use, num, 0.0)) / np.where(k == 0, 1, k)
             codes = np.where((codes == 0) & (k == 0), np.int8(DIV0), codes)
         elif mode == "max":
             out = np.where(k == 0, 0.0, np.where(use, num, -np.inf).max(axis=0))

@@ -44,7 +44,21 @@ from typing import Any
 from kpitree.errors import KpitreeError
 
 from . import writeback
-from .package import CELL_RE, F_RE, IS_RE, V_RE, Key, Sheet, WorkbookData, WorkbookError, _cell_value, _rels, check_no_dtd, shared_strings
+from .package import (
+    CELL_RE,
+    F_RE,
+    IS_RE,
+    V_RE,
+    Key,
+    Sheet,
+    WorkbookData,
+    WorkbookError,
+    _cell_value,
+    _rels,
+    check_no_dtd,
+    looks_like_xml,
+    shared_strings,
+)
 from .writeback import _IS_ELEM, _V_ELEM, Pieces, cell_pieces
 
 # text | <v …> | content (no "<") | </v> ; a <v/> or a <v> holding markup stays in the text
@@ -293,8 +307,8 @@ def read_via_layout(parts: Mapping[str, bytes]) -> FileView | None:
     bucket = _LAYOUTS.get(layout_key(parts))
     if not bucket:
         return None
-    for name, data in parts.items():  # as read_workbook: no part may carry a DTD
-        if name.endswith((".xml", ".rels", ".vml")):
+    for name, data in parts.items():  # as read_workbook: no part may carry a DTD, whatever its name
+        if looks_like_xml(name, data):
             check_no_dtd(name, data)
     for layout in reversed(bucket):
         view = _match(layout, parts)
@@ -350,6 +364,8 @@ def _changed_values(sl: SheetLayout, contents: list[bytes], shared: list[str], s
     out: dict[Key, Any] = {}
     try:
         for k, (new, old) in enumerate(zip(contents, sl.contents)):
+            if new != old and not _well_formed_text(new):  # the full scan refuses the part (expat): let it say why
+                return None
             if new != old or (not same_shared and sl.ordinal_type[k] == "s"):
                 rc = sl.ordinal_cell[k]
                 if rc is not None:
@@ -357,6 +373,27 @@ def _changed_values(sl: SheetLayout, contents: list[bytes], shared: list[str], s
     except (WorkbookError, ValueError):  # the full scan gives the error (UnicodeDecodeError included)
         return None
     return out
+
+
+_REFERENCE = re.compile(rb"&(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9A-Fa-f]+);")
+_NOT_XML_CHAR = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _well_formed_text(content: bytes) -> bool:
+    """Whether a ``<v>`` content is character data expat accepts: UTF-8, XML characters, only XML's own references.
+
+    Everything around the contents is byte-identical to a part the full scan found
+    well-formed, so this is all that can make the file's part differ in that respect.
+    """
+    if _NOT_XML_CHAR.search(content) or (b"&" in content and b"&" in _REFERENCE.sub(b"", content)):
+        return False
+    if b"]]>" in content:
+        return False
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def clear() -> None:

@@ -14,6 +14,7 @@ Parts that are parsed as XML go through :mod:`defusedxml`.
 
 from __future__ import annotations
 
+import codecs
 import functools
 import html
 import io
@@ -26,6 +27,7 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from xml.parsers import expat
 
 from defusedxml import ElementTree as SafeET
 from kpitree.udfs.excel_values import XlError
@@ -93,7 +95,7 @@ def read_package(path: str | os.PathLike[str],
     sniff(path, head)
     try:
         zf = zipfile.ZipFile(io.BytesIO(data) if data is not None else path)
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, ValueError, EOFError, OverflowError, struct.error, NotImplementedError) as exc:
         raise WorkbookError(f"broken or truncated zip: {exc}") from None
     with zf:
         infos = zf.infolist()
@@ -104,6 +106,7 @@ def read_package(path: str | os.PathLike[str],
             if not info.is_dir():
                 parts[info.filename] = _member(zf, info, data, min(limits.max_member_bytes, budget), limits)
                 budget -= len(parts[info.filename])
+    check_parts(parts)
     return infos, parts, data
 
 
@@ -126,13 +129,56 @@ def _check_archive(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limits: Li
     total = sum(i.file_size for i in infos)
     if total > limits.max_total_bytes:
         raise WorkbookError(f"zip members would expand to {total:,} bytes, past the limit of {limits.max_total_bytes:,}")
+    _check_member_names(infos)
+    locked = next((i.filename for i in infos if i.flag_bits & 0x1), None)
+    if locked is not None:  # APPNOTE 4.4.4 bit 0: a zip tool's password, not Excel's (that is an OLE file)
+        raise WorkbookError(f"zip member {locked} is encrypted (a password-protected zip): unpack it and save the workbook again")
     names = {i.filename for i in infos}
-    if "mimetype" in names and b"opendocument" in zf.read("mimetype")[:200]:
+    if "mimetype" in names and b"opendocument" in _peek(zf, "mimetype"):
         raise WorkbookError("OpenDocument (.ods) spreadsheet is not supported: save it as .xlsx")
     if "xl/workbook.bin" in names:
         raise WorkbookError("binary .xlsb workbook is not supported: save it as .xlsx")
     if "xl/workbook.xml" not in names:
         raise WorkbookError("zip is not an Excel workbook (no xl/workbook.xml)")
+
+
+def _peek(zf: zipfile.ZipFile, name: str) -> bytes:
+    """The first 200 bytes of a small member, or b"" when it cannot be read (the full read says why)."""
+    try:
+        with zf.open(name) as member:
+            return member.read(200)
+    except Exception:  # noqa: BLE001 - a damaged member: reading it properly later gives the error
+        return b""
+
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def plain_member_name(name: str) -> bool:
+    """Whether a zip member name is a plain relative path: no ``..`` or ``.``, no root, drive, backslash or control character.
+
+    OPC part names (ECMA-376 part 2, 6.2.2) are exactly such paths; anything else can
+    only mean to write outside the folder it is unpacked into (``../x``, ``/etc/x``).
+    """
+    body = name[:-1] if name.endswith("/") else name
+    if not body or body.startswith("/") or "\\" in body or _DRIVE.match(body):
+        return False
+    if any(ord(ch) < 32 or ch == "\x7f" for ch in body):
+        return False
+    return all(seg not in ("", ".", "..") for seg in body.split("/"))
+
+
+def _check_member_names(infos: list[zipfile.ZipInfo]) -> None:
+    """Refuse member names that are not plain relative paths, and names used twice (case aside, as OPC compares)."""
+    seen: dict[str, str] = {}
+    for info in infos:
+        name = info.filename
+        if not plain_member_name(name):
+            raise WorkbookError(f"zip member name {name!r} is not a plain relative path (possible path traversal); refused")
+        key = name.rstrip("/").casefold()
+        if key in seen:
+            raise WorkbookError(f"zip has two members named {seen[key]!r}{'' if seen[key] == name else f' and {name!r}'}; refused")
+        seen[key] = name
 
 
 def _member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes | None, cap: int, limits: Limits) -> bytes:
@@ -146,7 +192,8 @@ def _member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes | None, cap:
         if member_data is None:
             with zf.open(info) as member:
                 member_data = member.read(cap + 1)
-    except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
+    except (zipfile.BadZipFile, EOFError, OSError, zlib.error, ValueError, OverflowError, struct.error,
+            NotImplementedError, RuntimeError) as exc:  # what zipfile raises for damaged headers (a bad offset: ValueError)
         raise WorkbookError(f"broken or truncated zip member {info.filename}: {exc}") from None
     if len(member_data) > cap:
         raise WorkbookError(f"zip member {info.filename} expands past the size limit")
@@ -205,7 +252,7 @@ class Reinflated(Mapping[str, bytes]):
         out = _inflate(self._data, info, info.file_size)
         if out is None or len(out) != info.file_size:
             raise WorkbookError(f"zip member {name} changed between two reads")
-        return out
+        return normalize_xml(name, out)
 
     def __iter__(self):
         return iter(self._infos)
@@ -218,15 +265,94 @@ class Reinflated(Mapping[str, bytes]):
 
 
 _DOCTYPE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.I)
+_XML_DECL_ENCODING = re.compile(rb"""<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_DECL_ENCODING_TEXT = re.compile(r"""^(\s*<\?xml[^>]*?\bencoding\s*=\s*["'])[A-Za-z0-9._-]+""")
+XML_SUFFIXES = (".xml", ".rels", ".vml")
+
+
+def xml_encoding(data: bytes) -> str | None:
+    """The encoding of an XML part when it is not UTF-8 (byte-order mark, XML declaration), else None."""
+    if data.startswith(codecs.BOM_UTF8):
+        return None
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if data.startswith(b"<\0?\0"):  # UTF-16 without a byte-order mark (XML 1.0, appendix F)
+        return "utf-16-le"
+    if data.startswith(b"\0<\0?"):
+        return "utf-16-be"
+    m = _XML_DECL_ENCODING.match(data[:256])
+    if m and m.group(1).decode("ascii").lower().replace("_", "-") not in ("utf-8", "utf8"):
+        return m.group(1).decode("ascii")
+    return None
+
+
+def normalize_xml(name: str, data: bytes) -> bytes:
+    """An XML part in UTF-8: a part in UTF-16 (or another declared encoding) is legal XML; it is read as UTF-8.
+
+    The text is decoded, the XML declaration's ``encoding`` set to UTF-8 and the text
+    encoded again, so every reader here (and the write-back, which patches this text)
+    sees UTF-8. Parts that are not XML, and UTF-8 parts, are returned as they are.
+    """
+    encoding = xml_encoding(data) if data[:1] in (b"<", b"\xef", b"\xfe", b"\xff", b"\0") else None
+    if encoding is None:
+        return data
+    try:
+        text = data.decode(encoding)
+    except (LookupError, UnicodeDecodeError) as exc:
+        raise WorkbookError(f"XML part {name} is not readable {encoding} text ({type(exc).__name__})") from None
+    text = _DECL_ENCODING_TEXT.sub(r"\1UTF-8", text.lstrip("\ufeff"), count=1)
+    return text.encode("utf-8")
+
+
+def looks_like_xml(name: str, data: bytes) -> bool:
+    """Whether a part is (or could be parsed as) XML: by its name, or by its first bytes whatever its name."""
+    if name.lower().endswith(XML_SUFFIXES):
+        return True
+    head = data[:64].lstrip()
+    return head.startswith((b"<", codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
 
 
 def check_no_dtd(name: str, data: bytes) -> None:
-    """Entity declarations are how XML bombs expand; OOXML never needs a DTD."""
-    probe = data[:4096]
-    if probe.startswith((b"\xff\xfe", b"\xfe\xff")):
-        probe = data.decode("utf-16", errors="replace")[:4096].encode()
+    """Entity declarations are how XML bombs expand; OOXML never needs a DTD. The whole part is searched."""
+    probe = data
+    encoding = xml_encoding(data)
+    if encoding is not None:
+        try:
+            probe = data.decode(encoding, errors="replace").encode("utf-8")
+        except LookupError:
+            probe = data
     if _DOCTYPE.search(probe):
         raise WorkbookError(f"XML part {name} declares a DTD/entities (possible entity bomb); refused")
+
+
+def check_parts(parts: dict[str, bytes]) -> None:
+    """Every XML-looking part in UTF-8 (:func:`normalize_xml`, in place) and without a DTD, whatever its name."""
+    for name, data in parts.items():
+        if looks_like_xml(name, data):
+            data = parts[name] = normalize_xml(name, data)
+            check_no_dtd(name, data)
+
+
+def check_well_formed(name: str, data: bytes) -> None:
+    """Refuse a part that is not well-formed XML: cut short, an undefined entity, a broken tag.
+
+    The regular-expression scanners would read what they can of such a part and leave
+    the rest blank; expat (no DTD, no entities beyond XML's five) says where it breaks.
+    """
+    parser = expat.ParserCreate()
+
+    def refuse(*args: Any) -> None:
+        raise WorkbookError(f"XML part {name} declares a DTD/entities (possible entity bomb); refused")
+
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    try:
+        parser.Parse(data, True)
+    except expat.ExpatError as exc:
+        raise WorkbookError(f"XML part {name} is damaged: {expat.ErrorString(exc.code)} at line {exc.lineno}, "
+                            f"column {exc.offset} — open and save the file in Excel") from None
 
 
 def parse_xml(name: str, data: bytes) -> Any:
@@ -341,15 +467,18 @@ def _cell_value(t: str | None, v: bytes | None, inline: bytes | None, shared: li
     if t == "inlineStr":
         if inline is None:
             return None
-        return _text_of(SafeET.fromstring(inline))
+        try:
+            return _text_of(SafeET.fromstring(inline))
+        except Exception as exc:  # noqa: BLE001 - defusedxml and expat raise several types
+            raise WorkbookError(f"an inline string cannot be read ({type(exc).__name__}: {exc})") from None
     if v is None:
         return None
-    text = html.unescape(v.decode("utf-8"))
+    try:
+        text = html.unescape(v.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise WorkbookError("a cell value is not UTF-8 text") from None
     if t == "s":
-        try:
-            return shared[int(text)]
-        except (ValueError, IndexError):
-            raise WorkbookError(f"shared string index {text!r} out of range") from None
+        return _shared_string(text, shared)
     if t in ("str",):
         return text
     if t == "b":
@@ -364,6 +493,16 @@ def _cell_value(t: str | None, v: bytes | None, inline: bytes | None, shared: li
         raise WorkbookError(f"bad number {text!r} in a cell") from None
 
 
+def _shared_string(text: str, shared: list[str]) -> str:
+    try:
+        index = int(text)
+    except ValueError:
+        raise WorkbookError(f"shared string index {text!r} is not a number") from None
+    if not 0 <= index < len(shared):  # (-1 would quietly read the last string)
+        raise WorkbookError(f"shared string index {index} out of range (the table has {len(shared)} strings)")
+    return shared[index]
+
+
 _R_ATTR = re.compile(rb'\br\s*=\s*["\']([^"\']*)["\']')
 _CM_ATTR = re.compile(rb'\bcm\s*=\s*["\']')
 _T_ATTR = re.compile(rb'\bt\s*=\s*["\']([^"\']*)["\']')
@@ -375,8 +514,14 @@ def _unescape(raw: bytes) -> str:
 
 
 def scan_cells(part: str, xml: bytes, shared: list[str]) -> dict[tuple[int, int], Cell]:
-    """Every ``<c>`` of a sheet; each remembers its byte span for write-back."""
+    """Every ``<c>`` of a sheet; each remembers its byte span for write-back.
+
+    The part must be well-formed XML (a sheet cut short would otherwise read as blank
+    cells) and name each cell once (Excel refuses two ``<c>`` for one cell; which one
+    would count is anybody's guess).
+    """
     check_no_dtd(part, xml)
+    check_well_formed(part, xml)
     cells: dict[tuple[int, int], Cell] = {}
     for m in CELL_RE.finditer(xml):
         raw = m.group(2)
@@ -398,8 +543,14 @@ def scan_cells(part: str, xml: bytes, shared: list[str]) -> dict[tuple[int, int]
                 cell.formula = _unescape(fm.group(2)) if fm.group(2) is not None else ""
         vm = V_RE.search(body) if body else None
         im = IS_RE.search(body) if t == "inlineStr" else None
-        cell.value = _cell_value(t, vm.group(1) if vm else None, im.group(0) if im else None, shared)
-        cells[split_ref(ref)] = cell
+        try:
+            cell.value = _cell_value(t, vm.group(1) if vm else None, im.group(0) if im else None, shared)
+        except WorkbookError as exc:
+            raise WorkbookError(f"{part}, cell {ref}: {exc}") from None
+        rc = split_ref(ref)
+        if rc in cells:
+            raise WorkbookError(f"{part}: cell {ref} is stored twice (two <c> elements); the file is damaged")
+        cells[rc] = cell
     return cells
 
 
@@ -409,8 +560,9 @@ _TEXT_RE = re.compile(rb"<(?:[\w.-]+:)?t\b[^>]*?(?:/>|>(.*?)</(?:[\w.-]+:)?t>)",
 
 
 def shared_strings(name: str, data: bytes) -> list[str]:
-    """The shared-string table; a regex scan is safe here because DTDs (entities) are refused first."""
+    """The shared-string table; a regex scan is safe here because DTDs (entities) are refused and the part is well-formed."""
     check_no_dtd(name, data)
+    check_well_formed(name, data)
     out = []
     for m in _SI_RE.finditer(data):
         body = _RPH_RE.sub(b"", m.group(1) or b"")  # phonetic guides (furigana) are not cell text
@@ -437,9 +589,7 @@ def _rels(parts: Mapping[str, bytes], owner: str) -> dict[str, str]:
 
 def read_workbook(parts: dict[str, bytes]) -> WorkbookData:
     """Sheets (in order), defined names and every stored cell."""
-    for name in parts:  # no part of the package may carry a DTD, parsed here or not
-        if name.endswith((".xml", ".rels", ".vml")):
-            check_no_dtd(name, parts[name])
+    check_parts(parts)  # no part of the package may carry a DTD, parsed here or not
     root = parse_xml("xl/workbook.xml", parts["xl/workbook.xml"])
     rels = _rels(parts, "xl/workbook.xml")
     shared: list[str] = []

