@@ -1,0 +1,20 @@
+"""The team's real data: CRM/SFA exports in, per-member KPIs, weekly and monthly reviews, pace and alerts out.
+
+Public API::
+
+    read_exports(activities, opportunities, leads, mapping=None, calendar=None)   # files or DataFrames -> Imported
+    import_exports(workbook, activities=..., opportunities=..., leads=..., period=..., ...)   # ``kpitree import``
+    review(workbook, week="2026-W15" | month="2026-04", ...)                       # ``kpitree review``
+    write_sample(folder, style="kpitree")                                           # ``kpitree sample``
+    Calendar(kind="jp", extra_holidays=...)                                         # the working-day calendar
+
+See docs/team.md for the standard format, the presets, the sheets and the alerts.
+"""
+
+from __future__ import annotations
+
+from .calendar import Calendar, make_calendar
+from .importer import Imported, read_exports
+from .sample import write_sample
+
+__all__ = ["Calendar", "Imported", "make_calendar", "read_exports", "write_sample"]
