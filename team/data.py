@@ -75,6 +75,8 @@ class TeamData:
     def elapsed(self, start: dt.date, end: dt.date) -> tuple[int, int, dt.date]:
         """(working days with data so far, working days of the period, as-of date) of ``start``..``end``."""
         as_of = min(end, self.data_through)
+        if end < self.data_from or start > self.data_through:  # no day of the period has data
+            return 0, self.working_days(start, end), as_of
         return self.working_days(start, as_of), self.working_days(start, end), as_of
 
     def month_elapsed(self, key: str) -> tuple[int, int, dt.date]:
@@ -109,7 +111,7 @@ def from_sheet_rows(rows: list[list[Any]], calendar: Calendar | None = None) -> 
     marker = None
     for i, row in enumerate(rows):
         first = row[0] if row else None
-        if first == TABLE_MARKER:
+        if first == TABLE_MARKER and list(row[: len(TABLE_COLUMNS)]) == list(TABLE_COLUMNS):  # the ids, not the labels
             marker = i
             break
         if isinstance(first, str) and (first in SETTING_KEYS or first.startswith("missing:")) and len(row) > 2:

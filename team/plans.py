@@ -134,16 +134,20 @@ def achievement_formula(actual: str, target: str, kpi: Kpi) -> str:
     return f'=IFERROR({ratio},"")'
 
 
-PERIOD_TEXTS = {"quarter": "team.per_quarter", "month": "team.per_month", "day": "team.per_day"}
+PERIOD_TEXTS = {"quarter": "team.per_quarter", "month": "team.per_month", "week": "team.per_week", "day": "team.per_day"}
 TABLE_TEXTS = {"activities": "team.table_activities", "opportunities": "team.table_opportunities", "leads": "team.table_leads"}
 
 
-def horizon_label(kpi: Kpi, lang: Lang) -> str:
-    """``架電数(日次)``: the KPI's label and the period its value is per."""
+def horizon_label(kpi: Kpi, lang: Lang, period: str | None = None) -> str:
+    """``架電数(日次)``: the KPI's label and what its value is per — a working day (action counts), the
+    ``period`` a count covers (default: a quarter for strategic KPIs, a month otherwise); rates as they are."""
     how = KPI_RECIPES.get(kpi.id, ("count",))[0]
-    period = {"strategic": "quarter", "tactical": "month", "action": "day"}[kpi.tier]
-    if kpi.tier == "action" and how != "per_day":
-        period = "month"
+    if how == "ratio":
+        return kpi.label(lang)
+    if how == "per_day":
+        period = "day"
+    elif period is None:
+        period = "quarter" if kpi.tier == "strategic" else "month"
     return text("team.kpi_per", lang, label=kpi.label(lang), period=text(PERIOD_TEXTS[period], lang))
 
 
@@ -538,7 +542,7 @@ def plan_data_sheet(lang: Lang, data: TeamData, after: str | None = None) -> She
 # --- pace and alerts on the dashboard ------------------------------------------------------------
 
 
-def pace_rows(lang: Lang, items: list[Pace], alerts: list[Pace], fig: Figures, limit: int | None) -> tuple[
+def pace_rows(lang: Lang, items: list[Pace], alerts: list[Pace], limit: int | None) -> tuple[
         list[list[Any]], list[list[Any]]]:
     """Table rows of the team's paces and of the alerts (kpi label, …), as the dashboard and the reviews show them."""
     cat = load_catalogue()
@@ -561,7 +565,7 @@ def plan_pace_block(lang: Lang, sheet: str, items: list[Pace], alerts: list[Pace
     c = _Cells(sheet)
     put = c.put
     col = PACE_COL
-    rows, alert_rows = pace_rows(lang, items, alerts, fig, DASHBOARD_ALERT_ROWS)
+    rows, alert_rows = pace_rows(lang, items, alerts, DASHBOARD_ALERT_ROWS)
     r = first_row
     put(r, col, text("team.pace_title", lang, as_of=fig.as_of.isoformat(), elapsed=fig.elapsed, total=fig.total), style="section")
     put(r + 1, col, text("team.pace_note", lang, watch=f"{watch_from:.0%}"), style="note")

@@ -324,6 +324,12 @@ def write_member_workbooks(team_file: Path, folder: Path, imported: Imported, re
     for name in list(wb.sheetnames):
         if name not in SHEETS[lang]:
             wb.remove(wb[name])
+    from kpitree.workbook_templates.contract import parse_reference
+
+    for name, defined in list(wb.defined_names.items()):  # names of the removed sheets (team_members) go with them
+        place = parse_reference(defined.attr_text or "")
+        if place is not None and place[0] not in SHEETS[lang]:
+            del wb.defined_names[name]
     data = imported.data
     fig = figures(data, *report.period, imported.days)
     targets = team_targets(facts)
