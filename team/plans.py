@@ -19,7 +19,7 @@ openpyxl writer (:mod:`.sheets`) and the add-in's xlwings writer apply them.
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kpitree.udfs.catalogue import Kpi, Lang, load_catalogue
@@ -77,6 +77,7 @@ class SheetPlan:
     setup: SheetSetup | None = None
     rows: tuple[tuple[Any, ...], ...] = ()
     first_row: int = 0  # 0-based row where ``rows`` start
+    widths: dict[str, float] = field(default_factory=dict)  # column widths of a block (a sheet's own: ``setup``)
     activate: str | None = None
     message: tuple[str, str] = ("", "")
 
@@ -605,9 +606,8 @@ def plan_pace_block(lang: Lang, sheet: str, items: list[Pace], alerts: list[Pace
     letters = [col_letter(col + j) for j in range(PACE_BLOCK_COLS)]
     block = f"{letters[0]}{first_row + 1}:{letters[-1]}{first_row + 1 + 300}"
     widths: dict[str, float] = {letters[0]: 24, letters[1]: 22, **{x: 13 for x in letters[2:]}}
-    setup = SheetSetup(sheet, FONTS[lang], widths)
     return SheetPlan(sheet, tuple(c.cells), block=block, owned=False,
-                     conditional_formats=status_formats(sheet, status_ref, lang), setup=setup)
+                     conditional_formats=status_formats(sheet, status_ref, lang), widths=widths)
 
 
 def measure_columns() -> tuple[str, ...]:

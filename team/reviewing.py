@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from .calendar import Calendar
 
 
+LATEST = "latest"  # ``month=LATEST``: the month of the last day with data (the ribbon's monthly review)
+
+
 @dataclass
 class ReviewResult:
     review: Review
@@ -53,6 +56,10 @@ def plan_from_rows(facts: WorkbookFacts, data_rows: list[list[Any]], member_rows
         data: TeamData = from_sheet_rows(data_rows, calendar)
     except ValueError:
         raise user_error("team.no_data_sheet", file=source) from None
+    if month == LATEST:
+        from .measures import month_key
+
+        month = month_key(data.data_through)
     kind, period, start, end = resolve(data, week, month)
     kpis = team_kpis([r.kpi_id for r in facts.kpi_rows], data.support)
     targets = team_targets(facts)

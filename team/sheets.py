@@ -108,6 +108,8 @@ def _rows(ws: Any, plan: SheetPlan) -> None:
 
 
 def _setup(ws: Any, plan: SheetPlan) -> None:
+    for letter, width in plan.widths.items():
+        ws.column_dimensions[letter].width = width
     setup = plan.setup
     if setup is None:
         return
