@@ -391,7 +391,8 @@ def plan_review_sheet(review: Review, kept: dict[str, list[Any]], after: str | N
     charts: tuple[PlannedChart, ...] = ()
     if review.kind == "month":
         charts, r = _history(c, review, r + 1)
-    widths: dict[str, float] = {"A": 18, "B": 26, **{col_letter(j): 13 for j in range(2, 8)}, "H": 30, "I": 30, "J": 30}
+    widths: dict[str, float] = {"A": 18, "B": 30, **{col_letter(j): 12 for j in range(2, 7)}, "H": 28, "I": 28, "J": 28,
+                                **{col_letter(j): 12 for j in range(10, 16)}}
     setup = SheetSetup(sheet, FONTS[lang], widths, freeze_rows=3, landscape=True)
     return SheetPlan(sheet, tuple(c.cells), after=after, conditional_formats=tuple(formats), color_scales=tuple(scales),
                      charts=charts, setup=setup, activate=sheet,
@@ -512,12 +513,11 @@ def _bottleneck_section(c: _Cells, review: Review, r: int) -> int:
     if b is None:
         put(r + 1, 0, text("team.review_no_bottleneck", lang), style="note")
         return r + 3
-    for j, h in enumerate(text_list("team.bottleneck_cols", lang)[:3]):
-        put(r + 1, j, h, style="header")
-    put(r + 2, 0, b["label"], style="status")
-    put(r + 2, 1, b["cause"], style="text")
-    put(r + 2, 2, b["action"], style="text")
-    return r + 4
+    # one line each, label and text: the text runs on over the empty cells to its right
+    for i, (heading, value) in enumerate(zip(text_list("team.bottleneck_cols", lang)[:3], (b["label"], b["cause"], b["action"]))):
+        put(r + 1 + i, 0, heading, style="header")
+        put(r + 1 + i, 1, value, style="status" if i == 0 else "label")
+    return r + 5
 
 
 def _pace_section(c: _Cells, review: Review, r: int) -> int:
@@ -538,17 +538,17 @@ def _pace_section(c: _Cells, review: Review, r: int) -> int:
     r = r + 3 + len(rows)
     put(r, 0, text("team.alerts_title", lang, count=len(review.alerts), watch=f"{review.watch_from:.0%}"), style="section")
     for j, h in enumerate(text_list("team.alert_cols", lang)):
-        put(r + 1, 1 + j, h, style="header")
+        put(r + 1, j, h, style="header")
     if not alert_rows:
-        put(r + 2, 1, text("team.no_alerts", lang), style="note")
+        put(r + 2, 0, text("team.no_alerts", lang), style="note")
     for i, (who, label, forecast, target, pace, k) in enumerate(alert_rows):
         rr = r + 2 + i
         fmt = _fmt(k)
-        put(rr, 1, who)
-        put(rr, 2, label)
-        put(rr, 3, forecast, style=f"calc:{fmt}")
-        put(rr, 4, target, style=f"calc:{fmt}")
-        put(rr, 5, pace, style="calc:rate")
+        put(rr, 0, who)
+        put(rr, 1, label)
+        put(rr, 2, forecast, style=f"calc:{fmt}")
+        put(rr, 3, target, style=f"calc:{fmt}")
+        put(rr, 4, pace, style="calc:rate")
     return r + 3 + max(len(alert_rows), 1)
 
 

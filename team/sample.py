@@ -68,10 +68,11 @@ def _member_profiles(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
 
 
 def sample_records(members: int | tuple[str, ...] = MEMBERS, start: dt.date = START, end: dt.date = END,
-                   seed: int = 13, volume: float = 1.0) -> dict[str, pd.DataFrame]:
+                   seed: int = 13, volume: float = 1.0, opportunity_volume: float = 1.0) -> dict[str, pd.DataFrame]:
     """Clean canonical records of a sample team: ``activities``, ``opportunities``, ``leads``.
 
-    ``volume`` scales the activity per member (the benchmark's million rows). Deterministic in
+    ``volume`` scales the activity per member and ``opportunity_volume`` the opportunities (the
+    benchmark's million activities and hundred thousand opportunities). Deterministic in
     ``seed``. Members grow into their numbers over the year (a 15 % rise from first to last month).
     """
     import numpy as np
@@ -124,7 +125,7 @@ def sample_records(members: int | tuple[str, ...] = MEMBERS, start: dt.date = ST
     leads = pd.DataFrame({"id": [f"L{i + 1:06d}" for i in range(len(lead_m))], "date": days[lead_d],
                           "member": np.array(names, dtype=object)[lead_m], "status": status})
 
-    opp_rate = prof["leads"][m_idx] / 5 * prof["convert"][m_idx] * scale
+    opp_rate = prof["leads"][m_idx] / 5 * prof["convert"][m_idx] * scale * opportunity_volume
     opp_m, opp_d = repeat(rng.poisson(opp_rate))
     created = days[opp_d]
     cycle = rng.integers(14, 60, len(opp_m)).astype("timedelta64[D]")

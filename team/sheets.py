@@ -16,6 +16,8 @@ from kpitree.workbook_templates.layout import col_index, split_ref
 
 from .plans import SheetPlan
 
+HEADER_ROW_HEIGHT = 27  # points: two lines of the sheets' 10-point font
+
 
 def sheet_rows(ws: Any) -> list[list[Any]]:
     """Every row of an openpyxl sheet as a list of values."""
@@ -77,8 +79,11 @@ def _cells(ws: Any, plan: SheetPlan) -> None:
 
     font = plan.setup.font if plan.setup else "Calibri"
     styles: dict[str, Any] = {}  # style key -> a styled cell whose style the others copy
+    header_rows: set[int] = set()
     for c in plan.cells:
         cell = ws[c.ref]
+        if c.style == "header":
+            header_rows.add(cell.row)
         if c.formula and c.spill:
             cell.value = ArrayFormula(c.spill, c.formula)
         elif c.formula:
@@ -94,6 +99,8 @@ def _cells(ws: Any, plan: SheetPlan) -> None:
             styles[c.style] = cell
         else:
             cell._style = copy(proto._style)  # the same style ids: no search of the workbook's style tables
+    for row in header_rows:  # two lines: headings wrap in the narrow KPI columns
+        ws.row_dimensions[row].height = HEADER_ROW_HEIGHT
 
 
 def _rows(ws: Any, plan: SheetPlan) -> None:

@@ -259,3 +259,25 @@ def test_working_days_per_month_follow_the_cabinet_office_list(year: int, days: 
     assert [cal.working_days(*month_bounds(f"{year}-{m:02d}")) for m in range(1, 13)] == days
     assert Calendar("weekdays").working_days(dt.date(2026, 5, 1), dt.date(2026, 5, 31)) == 21
     assert Calendar("jp", frozenset({dt.date(2026, 5, 1)})).working_days(dt.date(2026, 5, 1), dt.date(2026, 5, 31)) == 17
+
+
+@pytest.mark.libreoffice
+@pytest.mark.skipif(shutil.which("soffice") is None or shutil.which("pdftoppm") is None,
+                    reason="LibreOffice (soffice) or pdftoppm (poppler-utils) is not installed")
+def test_render_writes_the_member_sheet_and_weekly_review_pictures(tmp_path: Path) -> None:
+    import os
+    import struct
+    import subprocess
+    import sys
+
+    # exactly what `python tools/render_sheets.py --team` does for the README, into a temporary folder
+    tool = Path(__file__).resolve().parents[1] / "tools" / "render_sheets.py"
+    done = subprocess.run([sys.executable, str(tool), "--team", "--lang", "ja", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "TQDM_DISABLE": "1"})
+    assert done.returncode == 0, done.stderr
+    committed = Path(__file__).resolve().parents[1] / "docs" / "images"
+    for name in ("members_ja.png", "weekly_review_ja.png"):
+        picture = tmp_path / name
+        assert 50_000 < picture.stat().st_size < 5_000_000  # a page of tables, not a blank one
+        sizes = [struct.unpack(">II", p.read_bytes()[16:24]) for p in (picture, committed / name)]
+        assert sizes[0] == sizes[1] and sizes[0][0] > sizes[0][1]  # landscape, as committed
