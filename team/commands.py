@@ -123,6 +123,20 @@ def calendar_from(args: argparse.Namespace) -> Calendar:
         raise UserError(f"--holidays: {exc}") from None
 
 
+def mapping_from(name: str) -> Any:
+    """``--map``: None (auto), a preset or a mapping file; a file that is missing or not a mapping is one message."""
+    from kpitree.errors import UserError
+
+    from .mapping import mapping_for
+
+    try:
+        return mapping_for(name)
+    except OSError as exc:
+        raise UserError(f"--map {name}: {exc.strerror or exc}") from None
+    except (KeyError, ValueError) as exc:
+        raise UserError(f"--map {name}: {exc.args[0] if exc.args else exc}") from None
+
+
 def run_import(args: argparse.Namespace) -> int:
     from kpitree.errors import UserError
 
@@ -136,12 +150,9 @@ def run_import(args: argparse.Namespace) -> int:
         if not quiet:
             print(message, file=sys.stderr, flush=True)
 
-    try:
-        report = import_exports(args.into, args.activities, args.opportunities, args.leads, period=args.period,
-                                start=args.start, end=args.end, mapping=args.map, calendar=calendar_from(args),
-                                rejects=args.rejects, per_member=args.per_member, lang=args.lang, progress=progress)
-    except (KeyError, ValueError) as exc:  # a mapping preset or file that is not one
-        raise UserError(f"--map: {exc.args[0] if exc.args else exc}") from None
+    report = import_exports(args.into, args.activities, args.opportunities, args.leads, period=args.period,
+                            start=args.start, end=args.end, mapping=mapping_from(args.map), calendar=calendar_from(args),
+                            rejects=args.rejects, per_member=args.per_member, lang=args.lang, progress=progress)
     if args.json:
         print_json(import_json(report))
     else:

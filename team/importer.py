@@ -20,7 +20,7 @@ from kpitree.udfs.texts import user_error
 from .calendar import Calendar
 from .data import TeamData
 from .mapping import TABLES, Mapping, choose_preset, mapping_for, resolve
-from .measures import Support, daily, periods, support
+from .measures import Support, add_evidence, daily, periods, support
 from .records import Rejects, TableReport, normalise
 
 if TYPE_CHECKING:
@@ -108,7 +108,8 @@ def read_exports(activities: Any = None, opportunities: Any = None, leads: Any =
         raise user_error("team.no_rows", rejected=len(rejects))
     first = days["date"].min().date()
     last = days["date"].max().date()
-    data = TeamData(periods(days), first, last, calendar or Calendar(), support({t: reports.get(t) for t in TABLES}),
+    measured = add_evidence(support({t: reports.get(t) for t in TABLES}), records)
+    data = TeamData(periods(days), first, last, calendar or Calendar(), measured,
                     chosen.id, "; ".join(loaded[t][3] for t in TABLES if t in loaded))
     return Imported(records, reports, rejects, chosen, days, data)
 

@@ -155,6 +155,35 @@ def support(reports: dict[str, TableReport | None]) -> Support:
     return out
 
 
+# measure -> (table, column of the canonical records, values): an export none of whose records has one of
+# these values does not hold the measure (a Salesforce export has no "effective contact" result, a HubSpot
+# call export no email): the measure is unsupported, not 0
+EVIDENCE: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "calls": ("activities", "kind", ("call",)), "emails_sent": ("activities", "kind", ("email",)),
+    "meetings": ("activities", "kind", ("meeting",)), "followups_planned": ("activities", "kind", ("followup",)),
+    "followups_on_time": ("activities", "kind", ("followup",)),
+    "connects": ("activities", "result", ("connected", "effective")),
+    "talk_minutes": ("activities", "result", ("connected", "effective")),
+    "effective_contacts": ("activities", "result", ("effective",)),
+    "emails_opened": ("activities", "result", ("opened", "replied")), "emails_replied": ("activities", "result", ("replied",)),
+    "mql": ("leads", "status", ("mql", "sql")), "sql": ("leads", "status", ("sql",)),
+    "won": ("opportunities", "stage", ("won", "lost")), "lost": ("opportunities", "stage", ("won", "lost")),
+    "won_amount": ("opportunities", "stage", ("won", "lost")),
+}
+VALUE_PREFIX = "value:"  # a missing "field" of the form value:<column>:<a|b>: no record has one of those values
+
+
+def add_evidence(found: Support, records: dict[str, pd.DataFrame]) -> Support:
+    """Measures whose columns exist but whose values never occur in the records: unsupported too."""
+    for measure, (table, column, values) in EVIDENCE.items():
+        if not found.ok(measure):
+            continue
+        frame = records.get(table)
+        if frame is None or column not in frame or not frame[column].isin(values).any():
+            found.missing[measure] = [(table, f"{VALUE_PREFIX}{column}:{'|'.join(values)}")]
+    return found
+
+
 def _derived(report: TableReport, name: str) -> bool:
     """Fields a table has without a column of that name: stage from a won flag, BANT from its items, done from result."""
     if name == "stage":

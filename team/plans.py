@@ -234,16 +234,32 @@ def month_label(key: str, lang: Lang) -> str:
 
 
 def missing_text(lacking: list[tuple[str, str]], lang: Lang) -> str:
-    """``活動のエクスポートの result(結果)列`` for each missing (table, field)."""
-    parts = []
+    """Why a KPI cannot be computed: the columns or exports it needs, or the values no row has."""
+    from .measures import VALUE_PREFIX
+
+    needs, values = [], []
     for table, name in lacking:
         table_label = text(TABLE_TEXTS[table], lang)
-        if not name:
-            parts.append(text("team.missing_table", lang, table=table_label))
+        if name.startswith(VALUE_PREFIX):
+            column, _, wanted = name[len(VALUE_PREFIX):].partition(":")
+            field = {"kind": "type"}.get(column, column)
+            shown = text("team.or", lang).join(_value_alias(table, field, v) for v in wanted.split("|"))
+            values.append(text("team.missing_value", lang, table=table_label, field=field, values=shown))
+        elif not name:
+            needs.append(text("team.missing_table", lang, table=table_label))
         else:
-            parts.append(text("team.missing_field", lang, table=table_label, field=name,
-                              alias=_first_japanese_alias(table, name)))
-    return text("team.needs", lang, what=text("team.and", lang).join(parts))
+            needs.append(text("team.missing_field", lang, table=table_label, field=name, alias=_first_japanese_alias(table, name)))
+    sentences = ([text("team.needs", lang, what=text("team.and", lang).join(needs))] if needs else []) + values
+    return text("team.sentence_sep", lang).join(sentences)
+
+
+def _value_alias(table: str, field: str, value: str) -> str:
+    """``effective(有効コンタクト)``: a canonical value and the first Japanese word the standard format reads as it."""
+    from .mapping import standard
+
+    vocab = standard().values.get(table, {}).get(field, {})
+    word = next((w for w, v in vocab.items() if v == value and any(ord(ch) > 0x2E80 for ch in w)), "")
+    return f"{value}({word})" if word else value
 
 
 def _first_japanese_alias(table: str, name: str) -> str:

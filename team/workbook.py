@@ -72,22 +72,27 @@ class ImportReport:
     member_errors: list[str] = field(default_factory=list)
 
 
+def check_period(period: str | None = None, start: dt.date | None = None, end: dt.date | None = None) -> None:
+    """The period arguments make sense together (checked before anything is read)."""
+    if period is not None and (start is not None or end is not None):
+        raise user_error("team.period_both")
+    if period is not None and (not re.fullmatch(r"\d{4}-\d{2}", period) or not 1 <= int(period[5:]) <= 12):
+        raise user_error("team.bad_period", period=period)
+    if (start is None) != (end is None):
+        raise user_error("team.period_half")
+    if start is not None and end is not None and end < start:
+        raise user_error("team.period_order", start=start, end=end)
+
+
 def resolve_period(data_through: dt.date, period: str | None = None, start: dt.date | None = None,
                    end: dt.date | None = None) -> tuple[dt.date, dt.date]:
     """``--period 2026-04`` or ``--from … --to …``; default: the month of the last day with data."""
-    if period is not None and (start is not None or end is not None):
-        raise user_error("team.period_both")
+    check_period(period, start, end)
     if period is not None:
-        if not re.fullmatch(r"\d{4}-\d{2}", period) or not 1 <= int(period[5:]) <= 12:
-            raise user_error("team.bad_period", period=period)
         return month_bounds(period)
-    if start is None and end is None:
-        return month_bounds(month_key(data_through))
-    if start is None or end is None:
-        raise user_error("team.period_half")
-    if end < start:
-        raise user_error("team.period_order", start=start, end=end)
-    return start, end
+    if start is not None and end is not None:
+        return start, end
+    return month_bounds(month_key(data_through))
 
 
 def _facts(wb: Any, values: Any) -> WorkbookFacts:
@@ -196,17 +201,21 @@ def import_exports(workbook: str | os.PathLike[str], activities: Any = None, opp
         raise user_error("team.not_xlsx", file=target)
     if not target.resolve().parent.is_dir():
         raise user_error("team.no_folder", folder=target.resolve().parent)
+    check_period(period, start, end)
     say(text("team.progress_reading", lang))
     imported = read_exports(activities, opportunities, leads, mapping=mapping, calendar=calendar)
-    created = False
-    if not target.exists():
+    if target.exists():
+        report = write_team_workbook(target, imported, period=period, start=start, end=end, progress=say)
+    else:  # a new workbook appears only once the import into it succeeded
         from kpitree.workbook_templates import new_workbook
 
         say(text("team.progress_creating", lang, file=target))
-        new_workbook(target, lang=lang, months=12)
-        created = True
-    report = write_team_workbook(target, imported, period=period, start=start, end=end, progress=say)
-    report.created = created
+        with tempfile.TemporaryDirectory(prefix=f".{target.stem}.", dir=target.resolve().parent) as tmp:
+            staged = Path(tmp) / target.name
+            new_workbook(staged, lang=lang, months=12)
+            report = write_team_workbook(staged, imported, period=period, start=start, end=end, progress=say)
+            os.replace(staged, target)
+        report.workbook, report.created = target, True
     if rejects is not None:
         report.rejects_file = write_rejects(Path(rejects), imported, report.lang)
     if per_member is not None:

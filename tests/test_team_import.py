@@ -44,7 +44,7 @@ def test_the_kpitree_sample_is_read_with_its_flaws_counted(samples: dict[str, di
     assert all(r[2] > 1 for r in imported.rejects.rows)  # file row numbers, the header being row 1
     months = imported.data.table[imported.data.table["grain"] == "month"]
     assert months["calls"].sum() == _calls_left_after_rejects("kpitree", "活動ID", "日付")
-    assert not imported.support.missing  # every measure of the standard format is there
+    assert set(imported.support.missing) == {"meetings"}  # the sample logs no meeting; every other measure is there
     assert imported.data.data_through.isoformat() == "2026-04-17"
     assert len(imported.data.members) == 8 and imported.data.unassigned
 
@@ -66,9 +66,11 @@ def test_a_salesforce_report_export_is_recognised(samples: dict[str, dict[str, P
     assert imported.reports["opportunities"].columns["won"] == "Won"
     months = imported.data.table[imported.data.table["grain"] == "month"]
     assert months["calls"].sum() == _calls_left_after_rejects("salesforce", "Activity ID", "Date")
-    # Salesforce has no BANT or quality field: named, not guessed
+    # Salesforce has no BANT or quality field, and no "effective contact" call result: named, not guessed
     assert imported.support.missing["bant_opportunities"] == [("opportunities", "bant")]
     assert imported.support.kpi_missing("quality_score") == [("opportunities", "quality")]
+    assert imported.support.kpi_missing("effective_contacts") == [("activities", "value:result:effective")]
+    assert imported.support.kpi_ok("connect_rate") and imported.support.kpi_ok("followup_rate")
     won = imported.records["opportunities"]["stage"].eq("won").sum()
     assert won == sample_records()["opportunities"]["stage"].eq("won").sum()  # the Won flag decides
     assert not imported.reports["opportunities"].unknown_values
@@ -155,3 +157,32 @@ def test_unreadable_files_are_one_message(tmp_path: Path, content: bytes, error:
     with pytest.raises(UserError, match="CSV"):
         (tmp_path / "a.pdf").write_bytes(b"%PDF")
         read_exports(tmp_path / "a.pdf")
+
+
+def test_every_kind_of_unreadable_cell_is_a_counted_reject() -> None:
+    activities = pd.DataFrame({
+        "id": ["a1", "a2", "a3", "a4", "a5"], "日付": ["2026/4/1", "2026/4/1", "", "2026/4/2", "2026/4/2"],
+        "担当者": ["佐藤"] * 5, "種別": ["架電", "架電", "架電", "フォロー", "フォロー"], "結果": ["接続"] * 5,
+        "通話時間(分)": ["5", "五分", "3", None, None], "期日": [None, None, None, "4月3日", "2026/4/3"],
+    })
+    opportunities = pd.DataFrame({
+        "商談ID": ["o1", "o2", "o3", "o4", "o5"], "作成日": ["2026/4/1"] * 5, "担当者": ["佐藤"] * 5,
+        "ステージ": ["受注"] * 5, "金額": ["100万", "-5", "100万", "100万", "100万"],
+        "受注日": ["2026/4/2", "2026/4/2", "昨日", "2026/4/2", "2026/4/2"], "BANT取得数": ["3", "3", "3", "5", "3"],
+        "品質スコア": ["4", "4", "4", "4", "7"],
+    })
+    imported = read_exports(activities, opportunities)
+    reasons = sorted((r[0], r[3], r[5]) for r in imported.rejects.rows)
+    assert reasons == [("activities", "bad_due", "4月3日"), ("activities", "bad_duration", "五分"),
+                       ("activities", "no_date", ""), ("opportunities", "bad_amount", "-5"),
+                       ("opportunities", "bad_bant", "5"), ("opportunities", "bad_closed", "昨日"),
+                       ("opportunities", "bad_quality", "7")]
+    assert imported.reports["activities"].kept == 2 and imported.reports["opportunities"].kept == 1
+
+
+def test_a_tab_separated_utf8_file_with_bom_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "log.tsv"
+    path.write_bytes("\ufeff日付\t担当者\t種別\n２０２６／４／１\t佐藤\t架電\n2026年4月2日\t佐藤\t電話\n".encode())
+    imported = read_exports(path)
+    assert imported.reports["activities"].encoding == "utf-8-sig"
+    assert imported.data.team("month", "2026-04")["calls"] == 2

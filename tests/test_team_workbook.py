@@ -281,3 +281,32 @@ def test_render_writes_the_member_sheet_and_weekly_review_pictures(tmp_path: Pat
         assert 50_000 < picture.stat().st_size < 5_000_000  # a page of tables, not a blank one
         sizes = [struct.unpack(">II", p.read_bytes()[16:24]) for p in (picture, committed / name)]
         assert sizes[0] == sizes[1] and sizes[0][0] > sizes[0][1]  # landscape, as committed
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--map", "nosuch"], "--map nosuch"), (["--period", "2026-4"], "2026-04"),
+    (["--period", "2026-04", "--from", "2026-04-01", "--to", "2026-04-02"], "not both"),
+    (["--from", "2026-04-01"], "both --from and --to"),
+])
+def test_import_arguments_are_one_line_errors(exports: dict[str, Path], tmp_path: Path, capsys: Any,
+                                              args: list[str], message: str) -> None:
+    assert main(["import", "--activities", str(exports["activities"]), "--into", str(tmp_path / "t.xlsx"), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err.strip().splitlines()[-1] and "Traceback" not in err
+    assert not (tmp_path / "t.xlsx").exists() and not list(tmp_path.iterdir())  # nothing left behind
+
+
+def test_import_json_says_what_was_read_and_kept(exports: dict[str, Path], tmp_path: Path, capsys: Any) -> None:
+    assert main(["import", *[f"--{t}={p}" for t, p in exports.items()], "--into", str(tmp_path / "t.xlsx"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["created"] and out["mapping"] == "kpitree" and out["data_through"] == "2026-04-17"
+    assert {f["table"]: f["rejected"] for f in out["files"]} == {"activities": 3, "opportunities": 1, "leads": 0}
+    assert [r["value"] for r in out["rejects"] if r["table"] == "opportunities"] == ["約100万"]
+    assert {k["kpi"] for k in out["kpis_kept"]} == {"ltv_cac", "forecast_accuracy"}
+
+
+def test_a_failed_import_leaves_no_new_workbook(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"日付": ["2026/4/1"], "担当者": ["佐藤"], "種別": ["架電"]})
+    with pytest.raises(UserError, match="no working day"):
+        import_exports(tmp_path / "t.xlsx", frame, start=dt.date(2025, 1, 6), end=dt.date(2025, 1, 10))
+    assert not list(tmp_path.iterdir())
