@@ -107,7 +107,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("folder", type=Path, metavar="DIR")
     s.add_argument("--style", choices=("kpitree", "salesforce", "hubspot", "xlsx"), default="kpitree")
     s.add_argument("--members", type=positive_int, default=8, help="team size (default 8, with Japanese names)")
-    s.add_argument("--seed", type=int, default=13, help="the same seed writes the same files (default 13)")
+    s.add_argument("--variant", type=int, default=13, help="another number gives another team with the same flaws; the "
+                   "same number writes the same files (default 13)")
     add_lang(s)
     s.set_defaults(run=run_sample)
 
@@ -277,7 +278,7 @@ def run_sample(args: argparse.Namespace) -> int:
     from .sample import MEMBERS, write_sample
 
     members: int | tuple[str, ...] = MEMBERS if args.members == len(MEMBERS) else args.members
-    files = write_sample(args.folder, args.style, members=members, seed=args.seed)
+    files = write_sample(args.folder, args.style, members=members, seed=args.variant)
     for path in files.values():
         print(path)
     print(text("team.cli_sample_next", args.lang, activities=files["activities"], opportunities=files["opportunities"],

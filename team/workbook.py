@@ -282,7 +282,7 @@ def write_rejects(path: Path, imported: Imported, lang: Lang) -> Path:
     heads = list(text_list_of("team.rejects_cols", lang))
     from .records import REASONS
 
-    rows = [(table, file, line, text(REASONS[reason], lang), column, value)
+    rows = [(table, as_text(file), line, text(REASONS[reason], lang), as_text(column), as_text(value))
             for table, file, line, reason, column, value in imported.rejects.rows]
     frame = pd.DataFrame(rows, columns=heads)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".csv", dir=path.resolve().parent)
@@ -294,6 +294,14 @@ def write_rejects(path: Path, imported: Imported, lang: Lang) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def as_text(value: str) -> str:
+    """A cell of the rejects CSV that Excel would read as a formula (``=HYPERLINK(…)``, ``+81…``), quoted as text."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def text_list_of(key: str, lang: Lang) -> tuple[str, ...]:

@@ -310,3 +310,11 @@ def test_a_failed_import_leaves_no_new_workbook(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="no working day"):
         import_exports(tmp_path / "t.xlsx", frame, start=dt.date(2025, 1, 6), end=dt.date(2025, 1, 10))
     assert not list(tmp_path.iterdir())
+
+
+def test_the_rejects_file_never_carries_a_formula(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"日付": ["=HYPERLINK(\"http://x\",\"y\")", "2026/4/1"], "担当者": ["佐藤", "佐藤"],
+                          "種別": ["架電", "架電"]})
+    report = import_exports(tmp_path / "t.xlsx", frame, rejects=tmp_path / "rejects.csv")
+    rejects = pd.read_csv(report.rejects_file, encoding="utf-8-sig")
+    assert list(rejects["値"]) == ["'=HYPERLINK(\"http://x\",\"y\")"]  # Excel shows it as text
