@@ -43,10 +43,11 @@ def _date(text: str) -> dt.date:
     return day
 
 
-def _add_calendar(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--calendar", choices=("jp", "weekdays"), default="jp",
-                   help="working days for pace and forecasts: jp = Mon–Fri minus Japanese public holidays (default), "
-                        "weekdays = Mon–Fri")
+def _add_calendar(p: argparse.ArgumentParser, stored: bool = False) -> None:
+    default = " (default: the calendar the import used)" if stored else " (default)"
+    p.add_argument("--calendar", choices=("jp", "weekdays"), default=None if stored else "jp",
+                   help=f"working days for pace and forecasts: jp = Mon–Fri minus Japanese public holidays{'' if stored else default}, "
+                        f"weekdays = Mon–Fri{default if stored else ''}")
     p.add_argument("--holidays", type=Path, metavar="FILE",
                    help="company holidays to take off as well (年末年始, お盆…): a text or CSV file, one date per line")
 
@@ -92,7 +93,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     when = r.add_mutually_exclusive_group()
     when.add_argument("--week", metavar="YYYY-Www", help="an ISO week, e.g. 2026-W15 (default: the last complete week)")
     when.add_argument("--month", metavar="YYYY-MM", help="a month, e.g. 2026-04: the monthly review")
-    _add_calendar(r)
+    _add_calendar(r, stored=True)
     add_lang(r)
     r.add_argument("--json", action="store_true",
                    help="print the review as JSON (KPIs, members, bottleneck, pace, alerts) for scripts to send on")
@@ -113,13 +114,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.set_defaults(run=run_sample)
 
 
-def calendar_from(args: argparse.Namespace) -> Calendar:
+def calendar_from(args: argparse.Namespace) -> Calendar | None:
+    """The calendar the arguments ask for; None when they ask for none (a review: the import's own)."""
     from kpitree.errors import UserError
 
     from .calendar import make_calendar
 
+    if args.calendar is None and args.holidays is None:
+        return None
     try:
-        return make_calendar(args.calendar, args.holidays)
+        return make_calendar(args.calendar or "jp", args.holidays)
     except (OSError, ValueError) as exc:
         raise UserError(f"--holidays: {exc}") from None
 

@@ -318,3 +318,16 @@ def test_the_rejects_file_never_carries_a_formula(tmp_path: Path) -> None:
     report = import_exports(tmp_path / "t.xlsx", frame, rejects=tmp_path / "rejects.csv")
     rejects = pd.read_csv(report.rejects_file, encoding="utf-8-sig")
     assert list(rejects["値"]) == ["'=HYPERLINK(\"http://x\",\"y\")"]  # Excel shows it as text
+
+
+def test_the_review_uses_the_calendar_of_the_import(exports: dict[str, Path], tmp_path: Path, capsys: Any) -> None:
+    holidays = tmp_path / "company.txt"
+    holidays.write_text("日付\n2026/4/13\n2026年4月14日\n", encoding="cp932")
+    path = tmp_path / "t.xlsx"
+    assert main(["import", "--activities", str(exports["activities"]), "--into", str(path), "--holidays", str(holidays),
+                 "--quiet", "--json"]) == 0
+    capsys.readouterr()
+    assert main(["review", str(path), "--week", "2026-W16", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["working_days"] == {"elapsed": 3, "total": 3}  # 4/13 and 4/14 off
+    assert main(["review", str(path), "--week", "2026-W16", "--calendar", "weekdays", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["working_days"] == {"elapsed": 5, "total": 5}
