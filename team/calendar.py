@@ -61,10 +61,6 @@ class Calendar:
     def is_working_day(self, day: dt.date) -> bool:
         return self.working_days(day, day) == 1
 
-    def describe(self) -> str:
-        """A short machine-readable description: ``jp``, ``weekdays``, ``jp+3`` (3 extra holidays)."""
-        return self.kind + (f"+{len(self.extra_holidays)}" if self.extra_holidays else "")
-
 
 def read_holidays(path: str | Path) -> frozenset[dt.date]:
     """Company holidays from a text or CSV file: one date per line (first column), any form ``parse_date`` reads.

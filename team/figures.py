@@ -22,7 +22,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kpitree.udfs.catalogue import Kpi, load_catalogue
+from kpitree.udfs.catalogue import Kpi
 
 from .measures import KPI_RECIPES, MEASURES, kpi_table, kpi_value, month_bounds, month_key, quarter_bounds, shift_month, totals
 
@@ -196,8 +196,3 @@ def alerts(items: list[Pace], watch_from: float) -> list[Pace]:
     """Paces below ``watch_from``, the team's first, then the lowest pace first."""
     low = [p for p in items if p.pace is not None and p.pace < watch_from]
     return sorted(low, key=lambda p: (p.member is not None, p.pace))
-
-
-def catalogue_kpis(ids: list[str]) -> list[Kpi]:
-    cat = load_catalogue()
-    return [cat.kpi(i) for i in ids]

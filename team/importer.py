@@ -9,7 +9,6 @@ format (a preset found automatically, a preset by name, or a mapping file), norm
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,10 +111,3 @@ def read_exports(activities: Any = None, opportunities: Any = None, leads: Any =
     data = TeamData(periods(days), first, last, calendar or Calendar(), measured,
                     chosen.id, "; ".join(loaded[t][3] for t in TABLES if t in loaded))
     return Imported(records, reports, rejects, chosen, days, data)
-
-
-def default_period(data_through: dt.date) -> tuple[dt.date, dt.date]:
-    """The month of the last day with data."""
-    from .measures import month_bounds, month_key
-
-    return month_bounds(month_key(data_through))

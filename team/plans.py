@@ -40,11 +40,10 @@ from kpitree.workbook_templates.layout import (
 )
 
 from .figures import SPLIT_UNITS, UNASSIGNED, Figures, Pace
-from .measures import KPI_RECIPES, MEASURES, kpi_value, month_bounds
+from .measures import KPI_RECIPES, kpi_value, month_bounds
 
 if TYPE_CHECKING:
     from .data import TeamData
-    from .figures import Figures as _Figures  # noqa: F401
 
 STATUS_COLORS = {"on_track": ("#C6EFCE", "#006100"), "watch": ("#FFEB9C", "#9C5700"), "behind": ("#FFC7CE", "#9C0006")}
 HEAT = (0.6, 0.9, 1.1)  # achievement at the red, yellow and green ends of the heat maps
@@ -274,36 +273,20 @@ def _first_japanese_alias(table: str, name: str) -> str:
 # --- the member sheet --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MemberLayout:
-    """Where the member sheet puts things (0-based rows; KPI columns start at B)."""
-
-    kpis: tuple[str, ...]
-    members: tuple[str, ...]
-    target_ids_row: int
-    target_first: int  # the first member's target row
-    actual_first: int
-    achievement_first: int
-
-
-def plan_member_sheet(lang: Lang, kpis: list[Kpi], fig: Figures, team_targets: dict[str, Any],
-                      kept_targets: dict[tuple[str, str], float], unsupported: list[tuple[str, str]],
-                      after: str | None = None, levers: dict[str, str] | None = None) -> tuple[SheetPlan, MemberLayout]:
+def plan_member_sheet(lang: Lang, kpis: list[Kpi], fig: Figures, kept_targets: dict[tuple[str, str], float],
+                      unsupported: list[tuple[str, str]], after: str | None = None) -> SheetPlan:
     """The member sheet of the figures' members and ``kpis`` (tactical and action KPIs the data supports).
 
     ``kept_targets`` are the numbers the manager typed on the sheet before (by member and KPI
     id): they stay. ``unsupported`` lists ``(KPI label, why)`` for the note at the bottom.
-    ``levers`` names the target cell of each bottleneck lever the workbook has (default: the plan's).
-    ``team_targets`` are the workbook's (the sheet's formulas read them; kept for the caller's checks).
     """
-    del team_targets
     sheet = sheet_title("team.sheet_members", lang)
     m = _MemberSheet(_Cells(sheet), lang, kpis, fig)
     m.top()
     target_first, validations = m.targets(4, kept_targets)
     actual_first, next_row = m.actuals(target_first + len(m.members) + 1)
     achievement_first, heat_ref = m.achievement(next_row + 1, actual_first, target_first)
-    r = _bottleneck_section(m.c, achievement_first + len(m.members) + 1, lang, kpis, fig, m.members, target_first, levers or {})
+    r = _bottleneck_section(m.c, achievement_first + len(m.members) + 1, lang, kpis, fig, m.members, target_first)
     if unsupported:
         m.c.put(r + 1, 0, text("team.unsupported_title", lang), style="section")
         for i, (label, why) in enumerate(unsupported):
@@ -311,11 +294,8 @@ def plan_member_sheet(lang: Lang, kpis: list[Kpi], fig: Figures, team_targets: d
             m.c.put(r + 2 + i, 1, why, style="note")
     widths: dict[str, float] = {"A": 22, **{col_letter(j + 1): 13 for j in range(max(len(kpis) + 3, 15))}}
     setup = SheetSetup(sheet, FONTS[lang], widths, freeze_rows=3, landscape=True)
-    has_matrix = bool(m.members and kpis)
-    plan = SheetPlan(sheet, tuple(m.c.cells), owned=True, after=after, names=tuple(m.c.names), validations=tuple(validations),
-                     status_scales=(heat_ref,) if has_matrix else (), setup=setup)
-    layout = MemberLayout(tuple(k.id for k in kpis), tuple(m.members), 5, target_first, actual_first, achievement_first)
-    return plan, layout
+    return SheetPlan(sheet, tuple(m.c.cells), owned=True, after=after, names=tuple(m.c.names), validations=tuple(validations),
+                     status_scales=(heat_ref,) if m.members and kpis else (), setup=setup)
 
 
 class _MemberSheet:
@@ -480,7 +460,7 @@ def team_deal_size(fig: Figures) -> float | None:
 
 
 def _bottleneck_section(c: _Cells, r: int, lang: Lang, kpis: list[Kpi], fig: Figures, members: list[str],
-                        target_first: int, levers: dict[str, str]) -> int:
+                        target_first: int) -> int:
     """Five lever actuals, their targets and ``KPI_BOTTLENECK`` per member; returns the next free row."""
     put = c.put
     put(r, 0, text("team.bottleneck_section", lang), style="section")
@@ -504,7 +484,7 @@ def _bottleneck_section(c: _Cells, r: int, lang: Lang, kpis: list[Kpi], fig: Fig
                 ref = f"{col_letter(col_of[kpi_id])}{target_first + i + 1}"
                 formula = f'=IF({ref}="","",{ref}*{fig.total})' if lever == "calls" else f"={ref}"
             else:
-                formula = f"={levers.get(lever, plan_name)}"
+                formula = f"={plan_name}"
             put(rr, 6 + j, formula=formula, style=f"calc:{formats[j]}")
         missing = [short[j] for j, lever in enumerate(LEVERS) if actual[lever] is None]
         if missing:
@@ -624,7 +604,3 @@ def plan_pace_block(lang: Lang, sheet: str, items: list[Pace], alerts: list[Pace
     widths: dict[str, float] = {letters[0]: 24, letters[1]: 22, **{x: 13 for x in letters[2:]}}
     return SheetPlan(sheet, tuple(c.cells), block=block, owned=False,
                      conditional_formats=status_formats(sheet, status_ref, lang), widths=widths)
-
-
-def measure_columns() -> tuple[str, ...]:
-    return MEASURES

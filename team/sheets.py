@@ -12,8 +12,6 @@ from __future__ import annotations
 from copy import copy
 from typing import Any
 
-from kpitree.workbook_templates.layout import col_index, split_ref
-
 from .plans import SheetPlan
 
 HEADER_ROW_HEIGHT = 27  # points: two lines of the sheets' 10-point font
@@ -180,7 +178,3 @@ def _formats(ws: Any, plan: SheetPlan) -> None:
             start_type="num", start_value=scale.low, start_color="FF" + scale.low_color.lstrip("#"),
             mid_type="num", mid_value=scale.mid, mid_color="FF" + scale.mid_color.lstrip("#"),
             end_type="num", end_value=scale.high, end_color="FF" + scale.high_color.lstrip("#")))
-
-
-def column_of(ref: str) -> int:
-    return split_ref(ref)[1] if any(ch.isdigit() for ch in ref) else col_index(ref)

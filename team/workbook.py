@@ -43,13 +43,11 @@ from .plans import (
 from .xlsx_rows import append_rows
 
 if TYPE_CHECKING:
-    import pandas as pd
     from kpitree.workbook_templates.contract import WorkbookFacts
 
     from .calendar import Calendar
 
 Progress = Callable[[str], None]
-REVIEW_PREFIXES = ("team.sheet_week", "team.sheet_month")
 
 
 @dataclass
@@ -125,12 +123,6 @@ def kept_member_targets(rows: list[list[Any]]) -> dict[tuple[str, str], float]:
             if isinstance(ids[j], str) and number is not None:
                 kept[(str(row[0]), ids[j])] = number
     return kept
-
-
-def member_targets_from_sheet(rows: list[list[Any]], value_rows: list[list[Any]]) -> dict[tuple[str, str], float]:
-    """Every member target on the sheet, typed or computed (``value_rows``: the cached values)."""
-    del rows
-    return kept_member_targets(value_rows)
 
 
 def team_targets(facts: WorkbookFacts) -> dict[str, Any]:
@@ -251,8 +243,7 @@ def write_team_workbook(target: Path, imported: Imported, *, period: str | None 
     old_rows = sheets.sheet_rows(wb[members_title]) if members_title in wb.sheetnames else []
     kept = kept_member_targets(old_rows)
     targets = team_targets(facts)
-    # the plan's values after this import (working days may change); the workbook's targets otherwise
-    member_plan, _layout = plan_member_sheet(lang, kpis, fig, targets, kept, unsupported, after=_dashboard(lang))
+    member_plan = plan_member_sheet(lang, kpis, fig, kept, unsupported, after=_dashboard(lang))
     sheets.apply(wb, member_plan)
     data_plan = plan_data_sheet(lang, data, after=members_title)
     sheets.apply(wb, data_plan, rows=False)  # its table is appended after the recalculation (xlsx_rows)
@@ -409,13 +400,3 @@ def summary_rows(report: ImportReport) -> list[tuple[str, str, str]]:
     rows += [(cat.kpi(k).label(lang) if k in {x.id for x in cat.kpis} else k, text("team.kpi_kept", lang), why)
              for k, why in report.inputs.kept]
     return rows
-
-
-def period_frame(report: ImportReport) -> pd.DataFrame:
-    """The member sheet's actuals as a DataFrame (members × KPIs) — what the Python API returns."""
-    import pandas as pd
-
-    cat = load_catalogue()
-    fig = figures(report.imported.data, *report.period, report.imported.days)
-    ids = [k for k in report.inputs.computed if cat.kpi(k).tier != "strategic"]
-    return pd.DataFrame({k: [fig.value(cat.kpi(k), m) for m in fig.members] for k in ids}, index=pd.Index(fig.members, name="member"))
