@@ -83,31 +83,36 @@ def plan_from_rows(facts: WorkbookFacts, data_rows: list[list[Any]], member_rows
 
 def review_workbook(workbook: str | os.PathLike[str], week: str | None = None, month: str | None = None,
                     calendar: Calendar | None = None) -> ReviewResult:
-    """``kpitree review``: plan the review and write it (and the dashboard's pace block) into ``workbook``."""
-    import openpyxl
-    from kpitree.workbook_templates.dashboard_openpyxl import load, save_atomic
+    """``kpitree review``: plan the review and write it (and the dashboard's pace block) into ``workbook``.
+
+    The data sheet's table is read once (read-only), left out of the copy openpyxl loads, and
+    appended again after the recalculation (:mod:`.xlsx_rows`): a review of 200 members' data
+    loads and saves in seconds.
+    """
+    from kpitree.workbook_templates.dashboard_openpyxl import save_atomic
 
     from . import sheets
-    from .workbook import _facts
+    from .plans import plan_data_sheet
+    from .workbook import _facts, load_light, read_rows
+    from .xlsx_rows import append_rows
 
     path = Path(workbook)
     if not path.is_file():
         raise user_error("team.no_file", file=path)
-    wb = load(path)
-    values = openpyxl.load_workbook(path, data_only=True)
+    rows = read_rows(path)
+    wb, values = load_light(path)
     facts = _facts(wb, values)
     lang = facts.lang
     data_title, members_title = sheet_title("team.sheet_data", lang), sheet_title("team.sheet_members", lang)
-    if data_title not in values.sheetnames:
+    if data_title not in rows:
         raise user_error("team.no_data_sheet", file=path)
-
-    def rows(book: Any, title: str) -> list[list[Any]]:
-        return sheets.sheet_rows(book[title]) if title in book.sheetnames else []
-
-    existing = {name: rows(wb, name) for name in wb.sheetnames if name not in (data_title, members_title)}
-    review, plan, block = plan_from_rows(facts, rows(values, data_title), rows(values, members_title), existing, week, month,
+    existing = {name: r for name, r in rows.items() if name not in (data_title, members_title)}
+    review, plan, block = plan_from_rows(facts, rows[data_title], rows.get(members_title, []), existing, week, month,
                                          calendar, str(path))
     sheets.apply(wb, plan)
     sheets.apply(wb, block)
+    data_plan = plan_data_sheet(lang, from_sheet_rows(rows[data_title]))  # as stored: its own calendar and settings
+    sheets.apply(wb, data_plan, rows=False)
     note = save_atomic(wb, path)
+    append_rows(path, data_plan.sheet, data_plan.rows, data_plan.first_row + 1, skip_zero_from=3)
     return ReviewResult(review, plan.sheet, path, note)

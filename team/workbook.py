@@ -104,6 +104,36 @@ def _facts(wb: Any, values: Any) -> WorkbookFacts:
     return facts
 
 
+def data_titles() -> tuple[str, ...]:
+    """The data sheet's title in every language."""
+    from kpitree.udfs.catalogue import LANGS
+
+    return tuple(sheet_title("team.sheet_data", lang) for lang in LANGS)
+
+
+def read_rows(path: Path) -> dict[str, list[list[Any]]]:
+    """Every sheet's values (formulas' cached values) as rows, read once in read-only mode."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        return {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in book.worksheets}
+    finally:
+        book.close()
+
+
+def load_light(path: Path) -> tuple[Any, Any]:
+    """The workbook (formulas) and its cached values, loaded without the data sheet's table rows (see ``xlsx_rows``)."""
+    import openpyxl
+    from kpitree.workbook_templates.dashboard_openpyxl import load
+
+    from .xlsx_rows import light_copy
+
+    with tempfile.TemporaryDirectory() as tmp:
+        light = light_copy(path, data_titles(), Path(tmp) / path.name)
+        return load(light), openpyxl.load_workbook(light, data_only=True)
+
+
 def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
@@ -219,14 +249,12 @@ def import_exports(workbook: str | os.PathLike[str], activities: Any = None, opp
 def write_team_workbook(target: Path, imported: Imported, *, period: str | None = None, start: dt.date | None = None,
                         end: dt.date | None = None, progress: Progress | None = None) -> ImportReport:
     """Plan and write the team workbook ``target`` from ``imported`` (the exports already read)."""
-    import openpyxl
-    from kpitree.workbook_templates.dashboard_openpyxl import load, save_atomic
+    from kpitree.workbook_templates.dashboard_openpyxl import save_atomic
 
     from . import sheets
 
     say = progress or (lambda _msg: None)
-    wb = load(target)
-    values = openpyxl.load_workbook(target, data_only=True)
+    wb, values = load_light(target)  # the data sheet is written anew below
     facts = _facts(wb, values)
     lang = facts.lang
     data = imported.data

@@ -174,7 +174,8 @@ def test_weekly_review_keeps_what_the_meeting_typed(team: tuple[Path, Any], tmp_
     wb = openpyxl.load_workbook(path)
     ws = wb["週次 2026-W15"]
     row = next(r for r in range(1, 40) if ws.cell(r, 1).value == "calls")
-    ws.cell(row, 8).value = "=架電ブロックが効いた"  # typed text, even one that looks like a formula
+    ws.cell(row, 8).value = "=架電ブロックが効いた"  # typed text, even one that looks like a formula ('=… in Excel)
+    ws.cell(row, 8).data_type = "s"
     ws.cell(row, 10).value = "午前のコールブロックを継続"
     wb.save(path)
     assert main(["review", str(path), "--week", "2026-W15"]) == 0
