@@ -243,11 +243,12 @@ def _render_kpitree(records: dict[str, pd.DataFrame], rng: np.random.Generator, 
             values = frame[column]
             if column in ("date", "created", "due", "closed", "done"):
                 shown[header] = _dates(values, rng)
-                if serials and column in ("date", "created"):
+                if serials and column in ("date", "created"):  # a date cell formatted as General: its serial number
                     stamp = pd.to_datetime(values)
                     serial = (stamp - pd.Timestamp("1899-12-30")).dt.days
                     pick = rng.random(len(values)) < 0.2
-                    shown.loc[pick, header] = serial[pick].astype(str)
+                    shown[header] = shown[header].astype(object)
+                    shown.loc[pick, header] = serial[pick].astype(int).astype(object)
             elif column in KPITREE_VALUES:
                 shown[header] = values.map(KPITREE_VALUES[column])
             elif column == "amount":
