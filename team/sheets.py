@@ -64,9 +64,7 @@ def apply(wb: Any, plan: SheetPlan, rows: bool = True) -> Any:
     _validations(ws, plan)
     _formats(ws, plan)
     for chart in plan.charts:
-        from kpitree.workbook_templates.dashboard_openpyxl import _chart  # the template's chart writer
-
-        ws.add_chart(_chart(chart), chart.anchor)
+        ws.add_chart(_line_chart(chart), chart.anchor)
     _setup(ws, plan)
     return ws
 
@@ -178,3 +176,23 @@ def _formats(ws: Any, plan: SheetPlan) -> None:
             start_type="num", start_value=scale.low, start_color="FF" + scale.low_color.lstrip("#"),
             mid_type="num", mid_value=scale.mid, mid_color="FF" + scale.mid_color.lstrip("#"),
             end_type="num", end_value=scale.high, end_color="FF" + scale.high_color.lstrip("#")))
+
+
+def _line_chart(chart: Any) -> Any:
+    """An openpyxl line chart of a :class:`~kpitree.workbook_templates.layout.PlannedChart` (the reviews' trend)."""
+    from openpyxl.chart import LineChart, Reference, Series
+    from openpyxl.chart.marker import Marker
+
+    out = LineChart()
+    out.title = chart.title
+    out.width, out.height = chart.width_px / 37.8, chart.height_px / 37.8  # cm
+    for s in chart.series:
+        series = Series(Reference(range_string=s.values.replace("$", "")), title=s.name)
+        series.graphicalProperties.line.solidFill = s.color.lstrip("#")
+        series.graphicalProperties.line.width = int(chart.line_width_pt * 12700)  # EMU
+        if chart.marker_size:
+            series.marker = Marker(symbol="circle", size=chart.marker_size)
+        out.series.append(series)
+        out.set_categories(Reference(range_string=s.categories.replace("$", "")))
+    out.legend.position = "b"
+    return out

@@ -202,6 +202,8 @@ def test_review_json_lists_kpis_pace_and_alerts(team: tuple[Path, Any], tmp_path
     assert list(trend["opportunities"]["months"]) == ["2026-02", "2026-03", "2026-04"]
     assert trend["opportunities"]["same_month_last_year"] is not None and trend["calls"]["year_on_year"] is not None
     assert trend["calls"]["suggested_next_target"] > 0
+    charts = openpyxl.load_workbook(path)["月次 2026-04"]._charts
+    assert len(charts) == 1 and charts[0].tagname == "lineChart"  # the 12-month trend lines
     kpis = {k["kpi"]: k for k in review["kpis"]}
     april = clean_april()
     assert kpis["calls"]["actual"] == pytest.approx((april["type"] == "call").sum() / APRIL_DAYS)
