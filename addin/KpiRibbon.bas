@@ -39,6 +39,14 @@ Public Sub KpiRibbon_CheckDesign(control As IRibbonControl)
     KpiCheckDesign
 End Sub
 
+Public Sub KpiRibbon_WeeklyReview(control As IRibbonControl)
+    KpiWeeklyReview
+End Sub
+
+Public Sub KpiRibbon_MonthlyReview(control As IRibbonControl)
+    KpiMonthlyReview
+End Sub
+
 Public Sub KpiRibbon_BatchRecalc(control As IRibbonControl)
     KpiBatchRecalc
 End Sub
@@ -71,6 +79,14 @@ End Sub
 
 Public Sub KpiCheckDesign()
     KpiRun "check_kpi_design()", True
+End Sub
+
+Public Sub KpiWeeklyReview()
+    KpiRun "weekly_review()", True
+End Sub
+
+Public Sub KpiMonthlyReview()
+    KpiRun "monthly_review()", True
 End Sub
 
 Public Sub KpiBatchRecalc()

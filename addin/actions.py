@@ -180,6 +180,58 @@ def _batch_recalculate(book: Any, folder: str) -> tuple[str, str]:
     return both("addin.recalculated", count=len(frame), failed=failed, summary=summary)
 
 
+def weekly_review(book: Any = None) -> None:
+    """週次レビュー: the last complete week's review sheet from the imported data (kpitree review)."""
+    _run("weekly_review", _review, None, book=book)
+
+
+def monthly_review(book: Any = None) -> None:
+    """月次レビュー: the review of the month of the last day with data (kpitree review --month)."""
+    from kpitree.team.reviewing import LATEST
+
+    _run("monthly_review", _review, LATEST, book=book)
+
+
+REVIEW_READ_COLUMNS = "AZ"  # the sheets a review reads are narrower than A:AZ
+
+
+def sheet_values(book: Any, title: str) -> list[list[Any]]:
+    """The values of a sheet of the live workbook as rows (an empty list when there is no such sheet)."""
+    sheet = next((s for s in book.sheets if s.name == title), None)
+    if sheet is None:
+        return []
+    last = sheet.used_range.last_cell.row
+    block = sheet.range(f"A1:{REVIEW_READ_COLUMNS}{last}").value
+    if not isinstance(block, list):
+        return [[block]]
+    return [list(row) for row in block] if block and isinstance(block[0], list) else [list(block)]
+
+
+def _review(book: Any, month: str | None) -> tuple[str, str]:
+    """Plan the review (and the dashboard's pace block) from the live workbook and apply both."""
+    from kpitree.team.plans import sheet_title
+    from kpitree.team.reviewing import plan_from_rows
+    from kpitree.workbook_templates.checks import NamedCellError, workbook_problems
+    from kpitree.workbook_templates.contract import facts_from_xlwings
+
+    from .xlwings_writer import XlwingsWriter
+
+    facts = facts_from_xlwings(book)
+    problems = workbook_problems(facts)
+    if problems:
+        raise NamedCellError(problems)
+    lang = facts.lang
+    data_title, members_title = sheet_title("team.sheet_data", lang), sheet_title("team.sheet_members", lang)
+    existing = {s.name: sheet_values(book, s.name) for s in book.sheets
+                if s.name.startswith((sheet_title("team.sheet_week", lang, period=""), sheet_title("team.sheet_month", lang, period="")))}
+    _review_data, plan, block = plan_from_rows(facts, sheet_values(book, data_title), sheet_values(book, members_title), existing,
+                                               month=month, source=str(getattr(book, "name", "")))
+    writer = XlwingsWriter(book)
+    writer.apply(block)
+    writer.apply(plan)
+    return plan.message
+
+
 def new_workbook(lang: str = "ja", book: Any = None) -> None:
     """新規ブック: a copy of the shipped template (ja or en), opened in Excel."""
     _run("new_workbook", _new_workbook, lang, book=book)

@@ -52,6 +52,7 @@ XL_VALIGN = {"center": -4108, "top": -4160, "bottom": -4107}  # xlCenter, xlTop,
 XL_PORTRAIT, XL_LANDSCAPE = 1, 2
 XL_CATEGORY, XL_VALUE, XL_LEGEND_BOTTOM = 1, 2, -4107
 XL_MARKER_CIRCLE = 8  # XlMarkerStyle
+XL_CONDITION_VALUE_NUMBER = 0  # XlConditionValueTypes: a colour scale's point is a number
 POINTS_PER_INCH = 72
 
 # Planned properties this writer does not set, and why (tests/test_addin_actions.py checks that every
@@ -180,6 +181,8 @@ class XlwingsWriter:
             self._validation(self.sheet(validation.sheet), validation)
         for fmt in getattr(plan, "conditional_formats", ()):
             self._conditional_format(self.sheet(fmt.sheet), fmt)
+        for scale in getattr(plan, "color_scales", ()):
+            self._color_scale(self.sheet(scale.sheet), scale)
         for chart in getattr(plan, "charts", ()):
             self._chart(self.sheet(chart.sheet), chart)
         if setup is not None:
@@ -231,6 +234,21 @@ class XlwingsWriter:
             condition.Font.Bold = fmt.bold
 
         self._com(add, f"conditional format {fmt.sheet}!{fmt.ref}")
+
+    def _color_scale(self, sheet: Any, scale: Any) -> None:
+        """A three-colour scale (a heat map) with numeric points, as the openpyxl writer's ColorScaleRule."""
+        rng = sheet.range(scale.ref)
+
+        def add() -> None:
+            condition = rng.api.FormatConditions.AddColorScale(ColorScaleType=3)
+            points = ((scale.low, scale.low_color), (scale.mid, scale.mid_color), (scale.high, scale.high_color))
+            for i, (value, color) in enumerate(points, start=1):
+                point = condition.ColorScaleCriteria(i)
+                point.Type = XL_CONDITION_VALUE_NUMBER
+                point.Value = value
+                point.FormatColor.Color = bgr(color)
+
+        self._com(add, f"color scale {scale.sheet}!{scale.ref}")
 
     def _chart(self, sheet: Any, planned: Any) -> None:
         anchor = sheet.range(planned.anchor)

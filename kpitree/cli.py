@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "kpitree.workbook_templates.commands",
     "kpitree.addin.commands",
     "kpitree.recalculation.commands",
+    "kpitree.team.commands",
     "kpitree.demo",
 )
 

@@ -19,9 +19,11 @@ MAY_IMPORT = {
     "kpitree.udfs": {"kpitree.errors"},
     "kpitree.recalculation": {"kpitree.udfs", "kpitree.errors"},
     "kpitree.workbook_templates": {"kpitree.recalculation", "kpitree.udfs", "kpitree.errors"},
-    "kpitree.addin": {"kpitree.workbook_templates", "kpitree.recalculation", "kpitree.udfs", "kpitree.errors", "kpitree"},
+    "kpitree.team": {"kpitree.workbook_templates", "kpitree.recalculation", "kpitree.udfs", "kpitree.errors", "kpitree"},
+    "kpitree.addin": {"kpitree.team", "kpitree.workbook_templates", "kpitree.recalculation", "kpitree.udfs", "kpitree.errors",
+                      "kpitree"},
 }
-PARTS = ("kpitree.udfs", "kpitree.recalculation", "kpitree.workbook_templates", "kpitree.addin", "kpitree.errors",
+PARTS = ("kpitree.udfs", "kpitree.recalculation", "kpitree.workbook_templates", "kpitree.team", "kpitree.addin", "kpitree.errors",
          "kpitree.cli_support", "kpitree.cli", "kpitree.demo")
 
 
@@ -88,7 +90,7 @@ def test_the_rule_sees_what_it_checks() -> None:
     assert "kpitree.udfs.excel_values" in imported("kpitree.recalculation.values", known["kpitree.recalculation.values"])
 
 
-@pytest.mark.parametrize("module", ["kpitree.workbook_templates", "kpitree.recalculation", "kpitree.udfs.registry"])
+@pytest.mark.parametrize("module", ["kpitree.workbook_templates", "kpitree.recalculation", "kpitree.udfs.registry", "kpitree.team"])
 def test_light_parts_do_not_import_xlwings(module: str) -> None:
     code = f"import sys, {module}; print(sorted(m for m in ('xlwings', 'pandas') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -4,6 +4,11 @@
 ``dashboard_<lang>.png`` (the dashboard, the picture in the docs) and ``page<N>_<lang>.png``
 for the pages of sheets 1–3. LibreOffice prints the cached values the builder stored, so ``KPI_*``
 cells show the engine's results, not ``#NAME?``.
+
+``python tools/render_sheets.py --team [--lang ja] [--out docs/images]`` runs ``kpitree demo``'s flow
+(the sample CRM export imported into a team workbook, the weekly review added) and writes
+``members_<lang>.png`` (the member sheet) and ``weekly_review_<lang>.png`` (the weekly review), each
+sheet printed alone on one page.
 """
 
 from __future__ import annotations
@@ -56,15 +61,80 @@ def udf_values_only(source: Path, out: Path) -> Path:
     return out
 
 
+def render_team(lang: str = "ja", out: Path = Path("docs/images"), dpi: int = 110) -> list[Path]:
+    """The member sheet and the weekly review of the demo's team workbook, one page each."""
+    from kpitree.team.plans import sheet_title
+    from libreoffice import to_pdf
+
+    from kpitree.demo import build_demo
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    with tempfile.TemporaryDirectory() as tmp:
+        book = Path(tmp) / "team.xlsx"
+        _, _, review = build_demo(book, lang)  # type: ignore[arg-type]
+        from kpitree.team.review import review_sheet_title
+
+        pictures = {f"members_{lang}": sheet_title("team.sheet_members", lang),  # type: ignore[arg-type]
+                    f"weekly_review_{lang}": review_sheet_title(review.kind, review.period, lang)}  # type: ignore[arg-type]
+        for name, sheet in pictures.items():
+            alone = only_sheet(book, sheet, Path(tmp) / f"{name}.xlsx")
+            pdf = to_pdf(udf_values_only(alone, Path(tmp) / f"{name}_values.xlsx"), Path(tmp))
+            subprocess.run(["pdftoppm", "-png", "-r", str(dpi), "-f", "1", "-l", "1", "-singlefile", str(pdf), str(out / name)],
+                           check=True)
+            written.append(out / f"{name}.png")
+    return written
+
+
+def only_sheet(source: Path, sheet: str, out: Path) -> Path:
+    """A copy of ``source`` where every other sheet is hidden and ``sheet`` prints on one page, cached values kept."""
+    import html
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(source) as zin:
+        workbook = zin.read("xl/workbook.xml").decode("utf-8")
+        rels = zin.read("xl/_rels/workbook.xml.rels").decode("utf-8")
+        names = re.findall(r'<sheet\b[^>]*\bname="([^"]*)"', workbook)
+        index = [html.unescape(n) for n in names].index(sheet)
+        rid = re.findall(r'<sheet\b[^>]*\br:id="([^"]*)"', workbook)[index]
+        target = re.search(rf'<Relationship\b[^>]*Target="/?(?:xl/)?([^"]*)"[^>]*Id="{rid}"', rels)
+        part = "xl/" + (target.group(1) if target else f"worksheets/sheet{index + 1}.xml")
+        count = iter(range(len(names)))
+
+        def state(m: re.Match[str]) -> str:
+            tag = re.sub(r'\sstate="[^"]*"', "", m.group(0))
+            return tag if next(count) == index else tag.replace("<sheet ", '<sheet state="hidden" ', 1)
+
+        workbook = re.sub(r"<sheet\b[^>]*>", state, workbook)
+        # LibreOffice prints the print area of a hidden sheet all the same: only the shown sheet keeps its own
+        workbook = re.sub(r'<definedName name="_xlnm\.Print_Area" localSheetId="(\d+)"[^>]*>[^<]*</definedName>',
+                          lambda m: m.group(0) if int(m.group(1)) == index else "", workbook)
+        workbook = re.sub(r'activeTab="\d+"', f'activeTab="{index}"', workbook)
+        workbook = re.sub(r'firstSheet="\d+"', f'firstSheet="{index}"', workbook)
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+            for item in zin.infolist():
+                data = zin.read(item.filename)
+                if item.filename == "xl/workbook.xml":
+                    data = workbook.encode("utf-8")
+                elif item.filename == part:
+                    xml = data.decode("utf-8")
+                    xml = re.sub(r'fitToHeight="\d+"', 'fitToHeight="1"', xml)
+                    data = xml.encode("utf-8")
+                zout.writestr(item, data)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python tools/render_sheets.py", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--lang", choices=("ja", "en"), default="ja")
     parser.add_argument("--out", type=Path, default=Path("docs/images"))
     parser.add_argument("--dpi", type=int, default=110)
+    parser.add_argument("--team", action="store_true", help="the demo team's member sheet and weekly review instead")
     args = parser.parse_args()
     if shutil.which("pdftoppm") is None:
         raise SystemExit("pdftoppm (poppler-utils) is not installed")
-    for path in render(args.lang, args.out, args.dpi):
+    for path in (render_team if args.team else render)(args.lang, args.out, args.dpi):
         print(path)
 
 

@@ -149,6 +149,22 @@ class PlannedConditionalFormat:
 
 
 @dataclass(frozen=True)
+class PlannedColorScale:
+    """A three-colour scale over ``ref`` (a heat map): ``low_color`` at ``low`` and below, ``mid_color`` at
+    ``mid``, ``high_color`` at ``high`` and above, numbers (not percentiles) so a colour means the same
+    achievement on every sheet."""
+
+    sheet: str
+    ref: str
+    low: float
+    mid: float
+    high: float
+    low_color: str = "#F8696B"
+    mid_color: str = "#FFEB84"
+    high_color: str = "#63BE7B"
+
+
+@dataclass(frozen=True)
 class ChartSeries:
     name: str
     categories: str  # "'Sheet'!$C$10:$C$24"
