@@ -21,10 +21,8 @@ Microsoft documents for Excel ("Floating-point arithmetic may give inaccurate re
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,27 +33,13 @@ from .functions import function_table
 from .functions.base import Ctx, Env, Rng, Spec, clock_serial
 from .functions.operators import arith, comparison, concat, negate, percent
 from .graph import MAX_RANGE_CELLS, Graph, Key, Node, Unsupported
-from .parser import MAX_COL, MAX_ROW
+from .parser import MAX_COL, MAX_ROW, deep_recursion
 from .values import BLANK, BLANK_VAL, EMPTY, NUM, Val, block, const, error
 
 Thunk = Callable[[Ctx], Any]
 
 UDF_PREFIX = "_XLUDF."  # Excel's prefix for a function it did not know when it saved
 _PREFIXES = ("_XLFN._XLWS.", "_XLFN.", "_XLWS.")  # Excel's prefixes for functions newer than Excel 2007
-RECURSION = 50_000  # Python frames for the deepest formula (Excel allows 8,192 characters: ~4,000 operands)
-
-
-@contextlib.contextmanager
-def deep_recursion() -> Iterator[None]:
-    """Room for formulas nested as deeply as Excel allows (Python 3.11 frames do not use the C stack)."""
-    old = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(old, RECURSION))
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(old)
-
-
 def canonical(name: str) -> str:
     """A function name without Excel's storage prefixes: ``_xlfn.CEILING.MATH`` is CEILING.MATH."""
     for prefix in _PREFIXES:
@@ -204,6 +188,9 @@ class Compiler:
             return self.operator(node, sheet, depth)
         if kind == "fn":
             return self.function(node, sheet, depth)
+        if str(node.value).startswith(("cannot parse", "formula nested")):  # a formula kpitree cannot read: that cell only
+            self.note(f"#NAME?: {node.value}")
+            return self.constant(const(XlError.NAME))
         self.note(f"#REF!: {node.value} is not supported")
         return self.constant(const(XlError.REF))
 

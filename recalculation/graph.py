@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from kpitree.errors import KpitreeError
 
 from .io.package import Cell, Key, WorkbookData, WorkbookError, col_letters, col_number, split_ref
-from .parser import MAX_COL, MAX_ROW, FormulaSyntaxError, Node, parse
+from .parser import MAX_COL, MAX_ROW, FormulaSyntaxError, Node, deep_recursion, parse
 
 MAX_RANGE_CELLS = 100_000  # a range the compiled path reads cell by cell; larger ones: only the stored cells
 ADDIN_FILE = "kpitree.xlam"
@@ -26,7 +26,8 @@ ADDIN_FILE = "kpitree.xlam"
 def parse_formula(text: str) -> Node:
     """The tree of one formula (without its leading ``=``); :class:`WorkbookError` when it cannot be read."""
     try:
-        return parse(text)
+        with deep_recursion():
+            return parse(text)
     except FormulaSyntaxError as exc:
         raise WorkbookError(f"cannot parse formula ={text}: {exc}") from None
     except RecursionError:
@@ -307,8 +308,8 @@ def build_graph(wb: WorkbookData) -> Graph:
     for key, text in texts.items():
         try:
             trees[key] = parse_formula(text)
-        except WorkbookError as exc:
-            raise WorkbookError(f"{address(wb, key)}: {exc}") from None
+        except WorkbookError as exc:  # that cell is an error (with this note in the summary), not the whole file
+            trees[key] = Node("unsupported", str(exc))
     spills = array_blocks(wb)
     owner = {k: anchor for anchor, cells in spills.items() for k, _, _ in cells}
     deps = {}

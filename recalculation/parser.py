@@ -30,8 +30,11 @@ Trees are :class:`Node` records; the graph and the compiler read nothing else.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +49,21 @@ class FormulaSyntaxError(ValueError):
     def __init__(self, message: str, pos: int):
         super().__init__(f"{message} at character {pos + 1}")
         self.pos = pos
+
+
+RECURSION = 50_000  # Python frames for the deepest formula (Excel allows 8,192 characters: ~4,000 operands)
+
+
+@contextlib.contextmanager
+def deep_recursion() -> Iterator[None]:
+    """Room for formulas nested as deeply as Excel allows, to read, compile and evaluate them (Python
+    3.11 frames do not use the C stack)."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, RECURSION))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
 
 
 @dataclass(frozen=True)
