@@ -32,3 +32,10 @@ def test_python_example_runs():
     assert namespace["plan"].row("opportunities").quarter == 100
     out = namespace["kpitree"].recalc(namespace["template_path"]("ja"), scenarios=namespace["what_if"])
     assert list(out["required_calls_month"].round(1)) == [1333.3, 1190.5, 1075.3]
+
+
+def test_functions_page_and_deviation_table_are_current() -> None:
+    """docs/functions.md and recalc.md's LibreOffice table are generated from the engine and the test data."""
+    import functions_doc
+
+    assert functions_doc.main(["--check"]) == 0, "run: python tools/functions_doc.py"
