@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kpitree.errors import KpitreeError
@@ -148,8 +149,18 @@ def address(wb: WorkbookData, key: Key) -> str:
     return f"{quoted}!{col_letters(c)}{r}"
 
 
-def dependencies(node: Node, current: int, resolver: Resolver, depth: int = 0) -> set[Key]:
-    """Cells a formula reads (names followed); missing sheets and names simply add none."""
+def _cells_of(resolver: Resolver, si: int, r1: int, c1: int, r2: int, c2: int) -> set[Key] | list[Key]:
+    r1, c1, r2, c2 = resolver.clamp(si, r1, c1, r2, c2)
+    if (r2 - r1 + 1) * (c2 - c1 + 1) <= MAX_RANGE_CELLS:
+        return [(si, r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)]
+    # a huge range: only the cells that exist matter
+    return [(si, r, c) for (r, c) in resolver.wb.sheets[si].cells if r1 <= r <= r2 and c1 <= c <= c2]
+
+
+def dependencies(node: Node, current: int, resolver: Resolver, depth: int = 0, cell: Key | None = None) -> set[Key]:
+    """Cells a formula reads (names followed); missing sheets and names simply add none. ``cell`` is the
+    formula's own cell: an OFFSET whose position and size follow from it alone (:func:`static_offset`)
+    reads exactly the cells it lands on."""
     out: set[Key] = set()
     stack = [(node, depth)]
     while stack:
@@ -158,34 +169,91 @@ def dependencies(node: Node, current: int, resolver: Resolver, depth: int = 0) -
             sheet, r1, c1, r2, c2 = n.ref
             si = resolver.sheet_index(sheet, current)
             if si is not None:
-                r1, c1, r2, c2 = resolver.clamp(si, r1, c1, r2, c2)
-                if (r2 - r1 + 1) * (c2 - c1 + 1) <= MAX_RANGE_CELLS:
-                    out.update((si, r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1))
-                else:  # a huge range: only the cells that exist matter
-                    out.update((si, r, c) for (r, c) in resolver.wb.sheets[si].cells if r1 <= r <= r2 and c1 <= c <= c2)
+                out.update(_cells_of(resolver, si, r1, c1, r2, c2))
         elif n.kind == "name" and d <= 50:
             target = resolver.name_node(n.value, current, n.scope)
             if target is not None:
                 stack.append((target, d + 1))
+        elif cell is not None and _is_offset(n):
+            landed = static_offset(n, current, cell, resolver)
+            if landed is not None:
+                out.update(_cells_of(resolver, *landed))
         stack.extend((a, d) for a in n.args)
     return out
 
 
-def moving_reads(node: Node, current: int, resolver: Resolver) -> set[int]:
+def _is_offset(n: Node) -> bool:
+    return n.kind == "fn" and str(n.value).upper().rsplit(".", 1)[-1] == "OFFSET" and bool(n.args)
+
+
+_FOLD: dict[str, Callable[[float, float], float]] = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b}
+_FOLD_FN: dict[str, Callable[..., float]] = {"MIN": min, "MAX": max, "ABS": lambda x: abs(x), "INT": lambda x: float(x // 1)}
+
+
+def _constant(node: Node, cell: Key) -> float | None:
+    """The value of an expression that depends on no cell but the formula's own position (numbers,
+    ``ROW()``, ``COLUMN()``, + - *, MIN, MAX, ABS, INT), or None."""
+    if node.kind == "num":
+        return float(node.value)
+    if node.kind == "fn" and not node.args and node.value in ("ROW", "COLUMN"):
+        return float(cell[1] if node.value == "ROW" else cell[2])
+    if not (node.kind == "op" and node.value in (*_FOLD, "u-", "u+")) and not (node.kind == "fn" and node.value in _FOLD_FN):
+        return None
+    args = [_constant(a, cell) for a in node.args]
+    if not args or any(a is None for a in args):
+        return None
+    values: list[float] = [a for a in args if a is not None]
+    if node.kind == "fn":
+        if node.value in ("ABS", "INT") and len(values) != 1:
+            return None
+        return float(_FOLD_FN[node.value](*values) if node.value in ("ABS", "INT") else _FOLD_FN[node.value](values))
+    if node.value in ("u-", "u+"):
+        return -values[0] if node.value == "u-" else values[0]
+    return _FOLD[node.value](*values) if len(values) == 2 else None
+
+
+def _offset_base(n: Node, current: int, resolver: Resolver) -> tuple[int, tuple[int, int, int, int]] | None:
+    base = n.args[0]
+    if base.kind == "name":
+        base = resolver.name_node(base.value, current, base.scope) or base
+    if base.kind != "ref" or base.ref is None:
+        return None
+    si = resolver.sheet_index(base.ref[0], current)
+    return None if si is None else (si, base.ref[1:])
+
+
+def static_offset(n: Node, current: int, cell: Key, resolver: Resolver) -> tuple[int, int, int, int, int] | None:
+    """Where ``OFFSET(ref, rows, cols, [height], [width])`` lands when its arguments depend on nothing but the
+    formula's position (``OFFSET(E5,-MIN(2,ROW()-2),0,3,1)``, a moving window): (sheet, r1, c1, r2, c2)."""
+    found = _offset_base(n, current, resolver)
+    if found is None or len(n.args) not in (3, 4, 5):
+        return None
+    si, (r1, c1, r2, c2) = found
+    moves = [_constant(a, cell) for a in n.args[1:3]]
+    size = [_constant(a, cell) if a.kind != "empty" else None for a in n.args[3:]]
+    if any(m is None for m in moves) or any(s is None for s, a in zip(size, n.args[3:]) if a.kind != "empty"):
+        return None
+    dr, dc = (int(m) for m in moves)  # type: ignore[arg-type]
+    height = int(size[0]) if size and size[0] is not None else r2 - r1 + 1
+    width = int(size[1]) if len(size) > 1 and size[1] is not None else c2 - c1 + 1
+    top, left = r1 + dr, c1 + dc
+    if top < 1 or left < 1 or height < 1 or width < 1 or top + height - 1 > MAX_ROW or left + width - 1 > MAX_COL:
+        return None
+    return si, top, left, top + height - 1, left + width - 1
+
+
+def moving_reads(node: Node, current: int, resolver: Resolver, cell: Key | None = None) -> set[int]:
     """Sheets an OFFSET of the formula reads at run time: where it lands depends on values, so the graph
-    cannot list the cells; the formula depends on the whole sheet instead (see :func:`build_graph`)."""
+    cannot list the cells; the formula depends on the whole sheet instead (see :func:`build_graph`). An
+    OFFSET that :func:`static_offset` places is not moving."""
     out: set[int] = set()
     stack = [node]
     while stack:
         n = stack.pop()
-        if n.kind == "fn" and str(n.value).upper().rsplit(".", 1)[-1] == "OFFSET" and n.args:
-            base = n.args[0]
-            if base.kind == "name":
-                base = resolver.name_node(base.value, current, base.scope) or base
-            if base.kind == "ref" and base.ref is not None:
-                si = resolver.sheet_index(base.ref[0], current)
-                if si is not None:
-                    out.add(si)
+        if _is_offset(n) and (cell is None or static_offset(n, current, cell, resolver) is None):
+            found = _offset_base(n, current, resolver)
+            if found is not None:
+                out.add(found[0])
         stack.extend(n.args)
     return out
 
@@ -194,15 +262,18 @@ def _read_whole_sheets(wb: WorkbookData, trees: dict[Key, Node], deps: dict[Key,
                        owner: dict[Key, Key]) -> None:
     """A formula with OFFSET depends on every stored cell of the sheets it moves on, and on every formula
     there that does not itself depend on it (so no false circular reference, and the cells OFFSET can
-    land on are computed first)."""
+    land on are computed first).
+
+    Such formulas are taken bottom to top, each seeing the dependencies the ones before it gained: two
+    of them on one sheet are then computed top to bottom (a later one may land on an earlier one), and
+    no edge added closes a cycle (it would need the cell to depend on the formula already). An OFFSET
+    that lands on a formula computed after it is an error of that cell (see the compiler's OFFSET)."""
     users: dict[Key, set[Key]] = collections.defaultdict(set)
     for k, ds in deps.items():
         for d in ds:
             users[d].add(k)
-    for key, tree in trees.items():
-        sheets = moving_reads(tree, key[0], resolver)
-        if not sheets:
-            continue
+    moving = [(key, sheets) for key, tree in trees.items() if (sheets := moving_reads(tree, key[0], resolver, key))]
+    for key, sheets in sorted(moving, key=lambda item: item[0], reverse=True):
         dependents, todo = {key}, [key]
         while todo:
             for u in users[todo.pop()]:
@@ -211,7 +282,10 @@ def _read_whole_sheets(wb: WorkbookData, trees: dict[Key, Node], deps: dict[Key,
                     todo.append(u)
         for si in sheets:
             cells = {owner.get((si, r, c), (si, r, c)) for (r, c) in wb.sheets[si].cells}  # a spilled cell: its formula
-            deps[key] |= cells - dependents
+            added = cells - dependents - deps[key]
+            deps[key] |= added
+            for d in added:
+                users[d].add(key)
 
 
 def find_cycle(deps: dict[Key, set[Key]]) -> list[Key] | None:
@@ -315,7 +389,7 @@ def build_graph(wb: WorkbookData) -> Graph:
     deps = {}
     for key, tree in trees.items():
         # reading a spilled cell means depending on the formula that fills it
-        deps[key] = {owner.get(d, d) for d in dependencies(tree, key[0], resolver)}
+        deps[key] = {owner.get(d, d) for d in dependencies(tree, key[0], resolver, cell=key)}
         if key in spills and deps[key] & {k for k, _, _ in spills[key]}:
             raise WorkbookError(f"circular reference: {address(wb, key)} reads its own block")
     _read_whole_sheets(wb, trees, deps, resolver, owner)

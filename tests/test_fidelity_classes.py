@@ -264,3 +264,25 @@ def test_the_spelling_files_read_back_in_openpyxl_and_libreoffice(tmp_path: Path
         pytest.skip("LibreOffice is not installed")
     lo = libreoffice_folder([path])[0]
     assert lo[("F", 2, 1)] == 26.0 and isinstance(lo[("F", 1, 1)], Err)
+
+
+# --- OFFSET: several on one sheet (a moving-average column), one landing on another -------------------
+
+
+def test_a_moving_average_column_of_offsets_is_no_circular_reference(tmp_path: Path) -> None:
+    """Every row's =AVERAGE(OFFSET(...)) on one sheet: Excel computes them; so must we (no false cycle)."""
+    data = {f"A{r}": float(r * 10) for r in range(1, 7)}
+    formulas = {f"B{r}": f"=Data!A{r}" for r in range(1, 7)}
+    formulas.update({f"C{r}": f"=AVERAGE(OFFSET(B{r},-MIN(2,ROW()-1),0,MIN(3,ROW()),1))" for r in range(1, 7)})
+    values = both(book(tmp_path / "moving.xlsx", formulas, data))
+    window = [10.0, 15.0, 20.0, 30.0, 40.0, 50.0]  # the mean of up to three rows ending at each row
+    assert [values[f"C{r}"] for r in range(1, 7)] == window
+    (row,) = process_files([str(tmp_path / "moving.xlsx")], None)
+    assert row["error"] == "" and row["path"] == "fast"
+
+
+def test_an_offset_that_lands_on_another_offset_above_it(tmp_path: Path) -> None:
+    """OFFSET positions that depend on data: the lower formula reads the upper one's result."""
+    formulas = {"A1": "=Data!A1", "A2": "=OFFSET(A1,Data!B1,0)*2", "A3": "=OFFSET(A1,Data!B2,0)+1"}
+    values = both(book(tmp_path / "chain.xlsx", formulas, {"A1": 5.0, "B1": 0, "B2": 1}))
+    assert values["A2"] == 10.0 and values["A3"] == 11.0
