@@ -14,18 +14,30 @@ how it fails and where it differs from Excel.
 from __future__ import annotations
 
 import concurrent.futures
+import importlib
 import os
 import sys
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .io.package import DEFAULT_LIMITS, Limits, WorkbookError
-from .scenarios import ScenarioError
-from .summary import SUMMARY_SUFFIXES
+if TYPE_CHECKING:
+    from .io.package import DEFAULT_LIMITS, Limits, WorkbookError
+    from .scenarios import ScenarioError
 
 PathLike = str | os.PathLike[str]
 
-__all__ = ["DEFAULT_LIMITS", "SUMMARY_SUFFIXES", "Limits", "ScenarioError", "WorkbookError", "recalc", "recalc_file"]
+# loaded on first use (PEP 562): ``kpitree --help`` and argument errors must not import the engine (numpy)
+_WHERE = {"DEFAULT_LIMITS": ".io.package", "Limits": ".io.package", "WorkbookError": ".io.package",
+          "ScenarioError": ".scenarios"}
+SUMMARY_SUFFIXES = (".csv", ".xlsx", ".parquet")  # what --summary may end in (summary.py writes each)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+__all__ = ["DEFAULT_LIMITS", "SUMMARY_SUFFIXES", "Limits", "ScenarioError", "WorkbookError", "recalc", "recalc_file", "summary_table"]
 
 
 def recalc(
@@ -35,8 +47,8 @@ def recalc(
     scenarios: Any = None,
     summary: PathLike | None = None,
     executor: concurrent.futures.Executor | None = None,
-    jobs: int = 1,
-    limits: Limits = DEFAULT_LIMITS,
+    jobs: int | None = 1,
+    limits: Limits | None = None,
     progress: bool | None = None,
     report: bool = True,
     general: bool = False,
@@ -67,25 +79,53 @@ def recalc(
 
     ``executor`` is any ``concurrent.futures.Executor`` (a ``ProcessPoolExecutor``,
     Dask's ``client.get_executor()``, Ray's); without one, ``jobs > 1`` starts a
-    process pool (at most one worker per CPU) whose workers die with this process.
+    process pool (at most one worker per CPU) whose workers die with this process, and
+    ``jobs=None`` lets the batch's size decide (workers only where they gain: a small batch
+    runs in this process, see docs/performance.md).
     Errors per file, and notes (subfolders passed over, the encoding a scenario CSV
     was read in), are also printed to stderr when ``report``. ``general=True``
     evaluates everything with the general evaluator (slow; for checking the compiled
     path against it).
     """
+    return summary_table(sources, out, scenarios=scenarios, summary=summary, executor=executor, jobs=jobs, limits=limits,
+                         progress=progress, report=report, general=general, recursive=recursive, bom=bom, as_frame=True)
+
+
+def summary_table(
+    sources: PathLike | Iterable[PathLike],
+    out: PathLike | None = None,
+    *,
+    scenarios: Any = None,
+    summary: PathLike | None = None,
+    executor: concurrent.futures.Executor | None = None,
+    jobs: int | None = 1,
+    limits: Limits | None = None,
+    progress: bool | None = None,
+    report: bool = True,
+    general: bool = False,
+    recursive: bool = False,
+    bom: bool = True,
+    as_frame: bool = False,
+) -> Any:
+    """:func:`recalc`, returning a :class:`~.summary.Table` (``as_frame``: a DataFrame). The command line
+    uses the table: it never needs pandas, whose import costs more than a small batch."""
     from .files import check_outputs, find_sources, process_files, recalc_files
+    from .io.package import DEFAULT_LIMITS
     from .scenarios import open_template, run_scenarios
-    from .summary import read_table, rows_frame, write_summary
+    from .summary import Table, read_columns, read_table, rows_frame, write_summary
+
+    limits = DEFAULT_LIMITS if limits is None else limits
 
     src = [sources] if isinstance(sources, (str, os.PathLike)) else list(sources)
     notes: list[str] = []
+    frame: Any
     if scenarios is not None:
         if len(src) != 1:
             raise ValueError("scenario mode takes exactly one template workbook")
         inputs = [os.fspath(src[0])] + ([] if not isinstance(scenarios, (str, os.PathLike)) else [os.fspath(scenarios)])
         if summary is not None:
             check_outputs([], None, summary=summary, other_inputs=inputs)
-        table = read_table(scenarios)
+        table = read_table(scenarios) if as_frame else read_columns(scenarios)
         encoding = table.attrs.get("encoding")
         if encoding and encoding not in ("utf-8", "utf-8-sig"):
             notes.append(f"{os.fspath(scenarios)}: read as {ENCODING_NAMES.get(encoding, encoding)} (not UTF-8)")
@@ -106,7 +146,7 @@ def recalc(
             rows = process_files(found.files, None, limits, force_general=True, dests=dests)
         else:
             rows = recalc_files(src, out, executor=executor, jobs=jobs, limits=limits, progress=progress, found=found)
-        frame = rows_frame(rows)
+        frame = rows_frame(rows) if as_frame else Table.from_rows(rows)
         if report:
             for r in rows:
                 if r["error"]:
@@ -126,7 +166,7 @@ def _report(notes: list[str], report: bool) -> None:
             print(f"kpitree recalc: note: {note}", file=sys.stderr)
 
 
-def recalc_file(src: PathLike, dst: PathLike, *, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
+def recalc_file(src: PathLike, dst: PathLike, *, limits: Limits | None = None) -> dict[str, Any]:
     """Recalculate one workbook into ``dst`` (any name); its named values after recalculation.
 
     Raises :class:`WorkbookError` when the workbook cannot be recalculated, and
@@ -137,10 +177,11 @@ def recalc_file(src: PathLike, dst: PathLike, *, limits: Limits = DEFAULT_LIMITS
     """
     from .files import process_files
     from .io.outputs import check_not_inputs
+    from .io.package import DEFAULT_LIMITS, WorkbookError
 
     src, dst = os.fspath(src), os.fspath(dst)
     check_not_inputs([("the output", dst)], [src])
-    (row,) = process_files([src], None, limits, dests=[dst], strict_write=True)
+    (row,) = process_files([src], None, DEFAULT_LIMITS if limits is None else limits, dests=[dst], strict_write=True)
     if not row["path"]:
         raise WorkbookError(row["error"])
     return {k: v for k, v in row.items() if k not in ("file", "path", "error")}

@@ -13,6 +13,7 @@ its options and errors).
 from __future__ import annotations
 
 import argparse
+import collections
 import os
 import sys
 from typing import Any
@@ -48,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scenarios", metavar="INPUTS", help="table (.csv/.xlsx/.parquet) whose columns name input cells of the template")
     p.add_argument("--recursive", "-r", action="store_true", help="also search the subfolders of folders given")
     p.add_argument("--jobs", type=positive_int, metavar="N",
-                   help="worker processes, 1 or more (default: one per CPU for large batches; at most one per CPU)")
+                   help="worker processes, 1 or more (default: as many as the batch gains from, at most one per CPU)")
     p.add_argument("--no-bom", dest="bom", action="store_false",
                    help="write a .csv summary without the UTF-8 byte-order mark (for tools that do not expect one)")
     add_json(p)
@@ -81,12 +82,12 @@ def _check_arguments(args: argparse.Namespace) -> None:
         raise UserError(what)
 
 
-def _jobs(args: argparse.Namespace) -> int:
+def _jobs(args: argparse.Namespace) -> int | None:
     from kpitree.recalculation.workers import cpu_count
 
     cpus = cpu_count()
     if args.jobs is None:
-        return cpus
+        return None  # the batch's size decides: workers only when they gain
     if args.jobs > cpus:
         print(f"kpitree recalc: note: --jobs {args.jobs} is more than the {cpus} CPU(s) here; using {cpus} "
               "(more processes than CPUs only add memory and switching)", file=sys.stderr)
@@ -95,9 +96,10 @@ def _jobs(args: argparse.Namespace) -> int:
 
 
 def run_recalc(args: argparse.Namespace) -> int:
-    from kpitree.recalculation import WorkbookError, recalc
+    _check_arguments(args)  # before the engine is imported: a usage error costs no numpy
+    from kpitree.recalculation import WorkbookError
+    from kpitree.recalculation import summary_table as recalc
 
-    _check_arguments(args)
     if args.scenarios:
         try:
             frame = recalc(args.sources[0], scenarios=args.scenarios, summary=args.summary, general=args.general,
@@ -107,7 +109,7 @@ def run_recalc(args: argparse.Namespace) -> int:
         except WorkbookError as exc:
             print(f"kpitree recalc: {args.sources[0]}: {exc}", file=sys.stderr)
             return 1
-        failed = int((frame["error"] != "").sum())
+        failed = sum(1 for e in frame["error"] if e != "")
         if args.json:
             print_json({"mode": "scenarios", "template": args.sources[0], "scenarios": len(frame),
                         "path": frame.attrs["path"], "errors": failed, "summary": args.summary,
@@ -123,8 +125,8 @@ def run_recalc(args: argparse.Namespace) -> int:
                        recursive=args.recursive, bom=args.bom)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    failed = int((frame["error"] != "").sum())
-    paths = frame["path"].value_counts()
+    failed = sum(1 for e in frame["error"] if e != "")
+    paths = collections.Counter(frame["path"])
     if args.json:
         print_json(_files_json(frame, args, failed))
     else:
@@ -134,10 +136,9 @@ def run_recalc(args: argparse.Namespace) -> int:
 
 
 def _files_json(frame: Any, args: argparse.Namespace, failed: int) -> dict[str, Any]:
-    paths = frame["path"].value_counts()
-    bad = frame[frame["error"] != ""]
+    paths = collections.Counter(frame["path"])
     return {
         "mode": "files", "workbooks": len(frame), "fast": int(paths.get("fast", 0)), "general": int(paths.get("general", 0)),
         "errors": failed, "out": args.out, "summary": args.summary, "notes": frame.attrs.get("notes", []),
-        "failed": [{"file": f, "error": e} for f, e in zip(bad["file"], bad["error"])],
+        "failed": [{"file": f, "error": e} for f, e in zip(frame["file"], frame["error"]) if e != ""],
     }

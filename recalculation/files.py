@@ -35,8 +35,16 @@ from .progress import Progress
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".xlsb", ".ods")
 CHUNK_FILES = 256  # the most files per chunk: one compiled run has a fixed cost (≈ 0.1 s), ≈ 0.2 MB per file in flight
 MIN_CHUNK_FILES = 16
+MIN_FILES_PER_WORKER = 200  # below this many files per worker, starting one costs more than it saves (measured)
 
 Row = dict[str, Any]
+
+
+def worth_workers(n_files: int) -> int:
+    """How many worker processes a batch of ``n_files`` gains from: a worker costs its start and its own
+    compilation of each layout (≈ 0.3 s, docs/performance.md), which ``MIN_FILES_PER_WORKER`` files
+    at ≈ 3 ms each pay back; below that one process does the batch alone."""
+    return max(1, n_files // MIN_FILES_PER_WORKER)
 
 
 def chunk_size(n_files: int, jobs: int, most: int = CHUNK_FILES) -> int:
@@ -587,7 +595,7 @@ def recalc_files(
     out_dir: str | os.PathLike[str] | None,
     *,
     executor: concurrent.futures.Executor | None = None,
-    jobs: int = 1,
+    jobs: int | None = 1,
     limits: Limits = DEFAULT_LIMITS,
     chunk_files: int | None = None,
     progress: bool | None = None,
@@ -597,8 +605,9 @@ def recalc_files(
 ) -> list[Row]:
     """Summary rows of every workbook, in input order (see :func:`kpitree.recalculation.recalc`).
 
-    ``jobs`` is capped at the CPUs this process may use. With ``jobs > 1`` and more
-    than one chunk, the batch's own pool runs the chunks (:mod:`.workers`: its workers
+    ``jobs`` is capped at the CPUs this process may use; ``None`` chooses: one worker per
+    ``MIN_FILES_PER_WORKER`` files, at most one per CPU (a smaller batch runs in this process).
+    With ``jobs > 1`` and more than one chunk, the batch's own pool runs the chunks (:mod:`.workers`: its workers
     die with this process; SIGTERM/SIGHUP stop it like Ctrl-C).
     """
     from . import workers
@@ -612,6 +621,8 @@ def recalc_files(
         check_outputs(files, out, names=found.names)
         os.makedirs(out, exist_ok=True)
         dests = list(output_paths(found, out))
+    if jobs is None:  # as many as the batch gains from (the command line's default)
+        jobs = min(workers.cpu_count(), worth_workers(len(files))) if executor is None else workers.cpu_count()
     jobs = max(1, min(jobs, workers.cpu_count())) if executor is None else jobs
     n_workers = jobs if executor is None else max(jobs, getattr(executor, "_max_workers", 0) or workers.cpu_count())
     chunks = list(_chunks(list(zip(files, dests)), chunk_files or chunk_size(len(files), n_workers)))
@@ -643,7 +654,7 @@ def recalc_files(
 def _run_own_pool(chunks: list[list[tuple[str, str | None]]], limits: Limits, n: int, folders: set[str],
                   take: Callable[[list[Row]], None]) -> None:
     """The chunks on a pool of ``n`` workers started here and stopped here, whatever happens."""
-    from . import workers
+    from . import compiler, workers  # noqa: F401 - the engine imported once here; the forked workers inherit it
 
     pool, prefix = workers.start_pool(n)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,7 @@ from .diagnostics import error_report
 from .graph import Graph, Key, Unsupported, build_graph, name_target
 from .io.package import DEFAULT_LIMITS, Limits, WorkbookData, load
 from .progress import Progress
-from .summary import cell_out
+from .summary import Table, cell_out
 
 SCENARIO_BLOCK = 50_000
 
@@ -76,24 +77,26 @@ def check_scenarios(template: Template, columns: Sequence[str]) -> dict[str, str
 
 
 def run_scenarios(template: Template, table: Any, *, force_general: bool = False, progress: bool | None = None) -> tuple[Any, str]:
-    """Every named output per row of ``table`` (a DataFrame); returns (frame, path taken).
+    """Every named output per row of ``table`` (a DataFrame, or a :class:`~.summary.Table`); returns (the
+    same kind of table with the outputs and ``error`` added, path taken).
 
-    Each row is computed as if it were its own workbook: its values go into the named cells as
-    Excel takes a typed value (:func:`typed_value`), a bad value affects only its row, and the
-    row's ``error`` column says which inputs were not numbers and where #NAME?/#REF! came from.
+    Each row is computed as if it were its own workbook: its values go into the named cells as Excel
+    takes a typed value (:func:`typed_value`), a bad value affects only its row, and the row's ``error``
+    column says which inputs were not numbers and where #NAME?/#REF! came from.
     """
-    import pandas as pd
-
-    mapping = check_scenarios(template, list(table.columns))
+    is_table = isinstance(table, Table)
+    rows = table if is_table else Table.from_frame(table)
+    mapping = check_scenarios(template, rows.names)
     by_key = {template.inputs[name]: col for col, name in mapping.items()}
-    columns = {col: [typed_value(v) for v in table[col].tolist()] for col in by_key.values()}
+    columns = {col: typed_column(rows[col]) for col in by_key.values()}
     program, path = _program(template, force_general)
     outputs: dict[str, list[Any]] = {name: [] for name in template.outputs}
     errors: list[str] = []
-    bar = Progress(len(table), "scenarios", progress)
+    n_rows = len(rows)
+    bar = Progress(n_rows, "scenarios", progress)
     try:
-        for start in range(0, len(table), SCENARIO_BLOCK):
-            stop = min(start + SCENARIO_BLOCK, len(table))
+        for start in range(0, n_rows, SCENARIO_BLOCK):
+            stop = min(start + SCENARIO_BLOCK, n_rows)
             if path == "fast":
                 try:
                     _run_rows(template, program, by_key, columns, start, stop, outputs, errors)
@@ -106,10 +109,14 @@ def run_scenarios(template: Template, table: Any, *, force_general: bool = False
                 bar.advance(1)
     finally:
         bar.close()
+    result = {name: _joined(parts) for name, parts in outputs.items()}
+    result["error"] = _error_column(template, by_key, columns, errors)
+    if is_table:
+        return Table({**rows.columns, **result}, rows.attrs, n_rows), path
     frame = table.reset_index(drop=True).copy()
-    for name, values in outputs.items():
-        frame[name] = pd.Series([cell_out(v) for v in values], dtype=object) if _mixed(values) else values
-    frame["error"] = [_input_notes(template, by_key, columns, i, err) for i, err in enumerate(errors)]
+    out = Table(result, length=n_rows).to_frame()
+    for name in result:
+        frame[name] = out[name]
     return frame, path
 
 
@@ -125,20 +132,27 @@ def _program(template: Template, force_general: bool) -> tuple[Any, str]:
     return compile_graph(template.graph, per_file=True), "general"
 
 
-def _run_rows(template: Template, program: Any, by_key: dict[Key, str], columns: dict[str, list[Any]], start: int, stop: int,
+def _run_rows(template: Template, program: Any, by_key: dict[Key, str], columns: dict[str, Any], start: int, stop: int,
               outputs: dict[str, list[Any]], errors: list[str]) -> None:
-    """Rows ``start:stop`` through the program at once; rows with #NAME?/#REF! get an error report."""
+    """Rows ``start:stop`` through the program at once; rows with #NAME?/#REF! get an error report.
+
+    An output that is a number in every row is kept as a numpy array (what the summary writer and
+    the DataFrame take without a loop); others as a list of plain values."""
     import numpy as np
 
     from .compiler import run_program
-    from .values import const, from_python, to_python
+    from .values import NUM, const, from_python, to_python
 
     n = stop - start
     env_in = {k: (from_python(columns[by_key[k]][start:stop]) if k in by_key else const(_stored(template.wb, k)))
               for k in program.inputs}
     env = run_program(program, env_in, n)
     for name, key in template.outputs.items():
-        outputs[name].extend(to_python(env[key], n))
+        v = env[key]
+        if v.dims is None and not np.any(v.err) and np.all(v.typ == NUM):
+            outputs[name].append(np.broadcast_to(v.num + 0.0, (n,)).copy())  # + 0.0: Excel has no negative zero
+        else:
+            outputs[name].append([cell_out(x) for x in to_python(v, n)])
     # only cells holding #NAME?/#REF! somewhere are looked at element by element
     bad_cells = [k for k in program.outputs if np.isin(env[k].err, (int(XlError.NAME), int(XlError.REF))).any()]
     if bad_cells:
@@ -146,6 +160,42 @@ def _run_rows(template: Template, program: Any, by_key: dict[Key, str], columns:
         errors.extend(error_report(template.wb, {k: cols[k][i] for k in bad_cells}, program.diagnostics) for i in range(n))
     else:
         errors.extend([""] * n)
+
+
+def _joined(parts: list[Any]) -> Any:
+    """An output column from its blocks: one numpy array when every block is numbers, else a list."""
+    import numpy as np
+
+    if parts and all(isinstance(p, np.ndarray) for p in parts):
+        return np.concatenate(parts)
+    out: list[Any] = []
+    for p in parts:
+        out.extend(p.tolist() if isinstance(p, np.ndarray) else p)
+    return out
+
+
+def typed_column(values: Any) -> Any:
+    """A scenario column's cells as Excel takes typed values (:func:`typed_value`); a column of plain
+    numbers (floats, or texts such as ``0.25``) is read in one pass."""
+    import numpy as np
+
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiu":
+        return [None if x != x else x for x in values.astype(float).tolist()]
+    values = values.tolist() if hasattr(values, "tolist") else list(values)
+    if values and all(type(v) is str for v in values) and all(_PLAIN.fullmatch(v) for v in values):
+        numbers = [float(v) for v in values]
+        if all(math.isfinite(x) for x in numbers):
+            return numbers
+    return [typed_value(v) for v in values]
+
+
+_PLAIN = re.compile(r" *[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})? *")  # what float() and Excel both read alike
+
+
+def _error_column(template: Template, by_key: dict[Key, str], columns: dict[str, Any], errors: list[str]) -> list[str]:
+    """The error column: rows whose inputs are all numbers and that have no #NAME?/#REF! are empty."""
+    flagged = {i for col in by_key.values() for i, v in enumerate(columns[col]) if isinstance(v, (str, XlError))}
+    return [_input_notes(template, by_key, columns, i, err) if (err or i in flagged) else "" for i, err in enumerate(errors)]
 
 
 def typed_value(value: Any) -> Any:
@@ -190,5 +240,3 @@ def _stored(wb: WorkbookData, key: Key) -> Any:
     return None if cell is None else cell.value
 
 
-def _mixed(values: list[Any]) -> bool:
-    return any(not isinstance(v, float) for v in values)

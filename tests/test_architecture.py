@@ -104,3 +104,43 @@ def test_help_imports_neither_pandas_nor_xlwings() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+CLI_MODULES = """
+import atexit, sys
+atexit.register(lambda: print("LOADED", sorted(m for m in ("numpy", "pandas", "pyarrow", "xlwings") if m in sys.modules)))
+from kpitree.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _loaded(*args: str) -> list[str]:
+    done = subprocess.run([sys.executable, "-c", CLI_MODULES, *args], capture_output=True, text=True, timeout=300)
+    line = next(x for x in done.stdout.splitlines() if x.startswith("LOADED"))
+    return eval(line.removeprefix("LOADED"))  # a list literal we printed ourselves
+
+
+def test_help_and_usage_errors_import_no_engine() -> None:
+    """`kpitree --help` (≤ 0.1 s, docs/performance.md) and a usage error load neither numpy nor pandas."""
+    assert _loaded("--help") == []
+    assert _loaded("recalc", "--help") == []
+    assert _loaded("recalc", "missing.xlsx") == []  # no --out/--summary: exit 2 before the engine
+
+
+def test_a_batch_and_its_csv_summary_need_no_pandas(tmp_path: Path) -> None:
+    """The command line writes the summary itself: pandas (≈ 0.4 s to import) is for the Python API."""
+    from kpitree.workbook_templates import template_path
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(3):
+        (folder / f"t{i}.xlsx").write_bytes(template_path("ja").read_bytes())
+    assert _loaded("recalc", str(folder), "--out", str(tmp_path / "out"), "--summary", str(tmp_path / "s.csv")) == ["numpy"]
+    assert _loaded("recalc", str(template_path("ja")), "--scenarios", str(_table(tmp_path)),
+                   "--summary", str(tmp_path / "w.csv")) == ["numpy"]
+
+
+def _table(tmp_path: Path) -> Path:
+    path = tmp_path / "what_if.csv"
+    path.write_text("plan_win_rate,plan_connect_rate\n0.25,0.25\n0.3,0.28\n", encoding="utf-8")
+    return path

@@ -139,3 +139,26 @@ def test_a_duplicated_column_in_an_xlsx_table_too(tmp_path: Path) -> None:
     wb.save(tmp_path / "dup.xlsx")
     with pytest.raises(ScenarioError, match="appears twice"):
         read_table(tmp_path / "dup.xlsx")
+
+
+def test_the_csv_writer_writes_what_pandas_wrote(tmp_path: Path) -> None:
+    """The command line's own CSV writer (no pandas) gives the bytes pandas' to_csv gave for the same table:
+    numbers as repr, empty for NaN/None, text made safe and quoted only where needed."""
+    import numpy as np
+    from kpitree.recalculation.summary import Table, csv_safe
+
+    frame = pd.DataFrame({
+        "file": ["a.xlsx", "b,c.xlsx", 'q"uote.xlsx'],
+        "num": [1.0, -7.0, 0.30000000000000004],
+        "big": [1e20, 123456789012345678.0, float("nan")],
+        "mixed": pd.Series([0.25, "=HYPERLINK(1)", None], dtype=object),
+        "flag": pd.Series([True, False, "#DIV/0!"], dtype=object),
+        "text": ["line\nbreak", "-5", "@x"],
+        "=bad name": [1.5, 2.5, 3.5],
+    })
+    write_summary(frame, tmp_path / "ours.csv")
+    csv_safe(frame).to_csv(tmp_path / "pandas.csv", index=False, encoding="utf-8-sig")
+    assert (tmp_path / "ours.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes()
+    table = Table({"x": np.array([1.0, np.nan, -0.5]), "y": ["a", "+b", None]}, length=3)
+    write_summary(table, tmp_path / "arrays.csv", bom=False)
+    assert (tmp_path / "arrays.csv").read_text().splitlines() == ["x,y", "1.0,a", ",'+b", "-0.5,"]

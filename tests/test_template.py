@@ -197,6 +197,7 @@ def test_catalogue_facts_are_read_not_restated(monkeypatch):
     import dataclasses
 
     from kpitree.udfs import stage as stage_module
+    from kpitree.udfs import texts as texts_module
     from kpitree.workbook_templates import dashboard, spec
 
     cat = spec.load_catalogue()
@@ -208,7 +209,7 @@ def test_catalogue_facts_are_read_not_restated(monkeypatch):
         cat, kpis=kpis, _by_id={k.id: k for k in kpis},
         tiers=tuple(dataclasses.replace(t, min_count=t.min_count + 10, max_count=t.max_count + 20) for t in cat.tiers),
         stages=tuple(dataclasses.replace(s, from_months=s.from_months * 3) for s in cat.stages))
-    for module in (spec, dashboard, stage_module):
+    for module in (spec, dashboard, stage_module, texts_module):  # texts: the stage rule in words
         monkeypatch.setattr(module, "load_catalogue", lambda: changed)
     for lang in ("ja", "en"):
         sheets = spec.sheet_cells(lang, None)

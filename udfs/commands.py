@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _stage_bounds() -> str:
-    from .stage import stage_bounds_text
+    from .texts import stage_bounds_text
 
     return stage_bounds_text("en")
 

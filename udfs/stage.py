@@ -16,29 +16,11 @@ import numpy as np
 
 from .catalogue import Lang, Stage, load_catalogue
 from .excel_values import OK, Kind, XlError, check_domain, to_checked
-from .texts import text, text_list
+from .texts import stage_bounds_text, text, text_list  # noqa: F401 - stage_bounds_text: its home before, imported from here
 
 STARS = {3: "★★★", 2: "★★☆", 1: "★☆☆"}
 # a tier's count status -> its verdict text (texts.toml [stage])
 VERDICT_KEYS = {"ok": "stage.verdict_ok", "too_few": "stage.verdict_too_few", "too_many": "stage.verdict_too_many"}
-
-
-def stage_bounds_text(lang: Lang = "ja") -> str:
-    """The stage rule in words, from the catalogue: e.g. "launch < 6, growth 6 to < 12, mature 12+ months"."""
-    stages = load_catalogue().stages
-    parts = []
-    for i, stage in enumerate(stages):
-        lo = f"{stage.from_months:g}"
-        hi = f"{stages[i + 1].from_months:g}" if i + 1 < len(stages) else None
-        # a label inside a sentence: English lower-cases it; Japanese has no case, so ja labels are unchanged
-        name = stage.label(lang).lower()
-        if i == 0:
-            parts.append(text("stage.bounds_first", lang, name=name, hi=hi))
-        elif hi is None:
-            parts.append(text("stage.bounds_last", lang, name=name, lo=lo))
-        else:
-            parts.append(text("stage.bounds_middle", lang, name=name, lo=lo, hi=hi))
-    return text("stage.bounds_sep", lang).join(parts)
 
 
 def evaluate_stage_index(months: Any) -> tuple[np.ndarray, np.ndarray]:

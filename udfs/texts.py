@@ -25,7 +25,7 @@ from typing import Any
 
 from kpitree.errors import UserError
 
-from .catalogue import LANGS, Lang
+from .catalogue import LANGS, Lang, load_catalogue
 
 
 @functools.cache
@@ -97,3 +97,21 @@ def section_pairs(section: str) -> dict[str, tuple[str, str]]:
     except KeyError:
         raise KeyError(f"no section {section!r} in kpitree/udfs/texts.toml") from None
     return {name: (text(f"{section}.{name}", "ja"), text(f"{section}.{name}", "en")) for name in leaves}
+
+
+def stage_bounds_text(lang: Lang = "ja") -> str:
+    """The stage rule in words, from the catalogue: e.g. "launch < 6, growth 6 to < 12, mature 12+ months"."""
+    stages = load_catalogue().stages
+    parts = []
+    for i, stage in enumerate(stages):
+        lo = f"{stage.from_months:g}"
+        hi = f"{stages[i + 1].from_months:g}" if i + 1 < len(stages) else None
+        # a label inside a sentence: English lower-cases it; Japanese has no case, so ja labels are unchanged
+        name = stage.label(lang).lower()
+        if i == 0:
+            parts.append(text("stage.bounds_first", lang, name=name, hi=hi))
+        elif hi is None:
+            parts.append(text("stage.bounds_last", lang, name=name, lo=lo))
+        else:
+            parts.append(text("stage.bounds_middle", lang, name=name, lo=lo, hi=hi))
+    return text("stage.bounds_sep", lang).join(parts)

@@ -14,17 +14,27 @@ Public API::
 
 from __future__ import annotations
 
+import importlib
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from .names import NAMED_CELLS, NAMED_INPUTS, NAMED_OUTPUTS, named_cells_markdown
-from .spec import sample_inputs
 
 if TYPE_CHECKING:
     from kpitree.udfs.catalogue import Lang
 
     from .dashboard import DashboardPlan
+    from .names import NAMED_CELLS, NAMED_INPUTS, NAMED_OUTPUTS, named_cells_markdown
+    from .spec import sample_inputs
+
+# loaded on first use (PEP 562): ``kpitree --help`` imports this package's commands, not the template's plan
+_WHERE = {"NAMED_CELLS": "names", "NAMED_INPUTS": "names", "NAMED_OUTPUTS": "names", "named_cells_markdown": "names",
+          "sample_inputs": "spec"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 TEMPLATE_FILES = {"ja": "inside_sales_kpi_ja.xlsx", "en": "inside_sales_kpi_en.xlsx"}
 

@@ -30,3 +30,10 @@ def function_table() -> dict[str, Spec]:
     from ..kpi_bridge import kpi_table
 
     return {**native_table(), **kpi_table()}
+
+
+def find_function(name: str) -> Spec | None:
+    """The function called ``name``: Excel's first; the registry (and what it imports) is loaded only when
+    a workbook calls a name Excel does not have, so a workbook without ``KPI_*`` calls never pays for it."""
+    spec = native_table().get(name)
+    return spec if spec is not None else function_table().get(name)
