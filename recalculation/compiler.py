@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from kpitree.udfs.excel_values import XlError
 
-from .functions import function_table
+from .functions import find_function, function_table
 from .functions.base import Ctx, Env, Rng, Spec, clock_serial
 from .functions.operators import arith, comparison, concat, negate, percent
 from .graph import MAX_RANGE_CELLS, Graph, Key, Node, Unsupported
@@ -54,6 +54,8 @@ class Step:
     thunk: Thunk
     array: bool  # an array formula: ranges are blocks, the result fills the cell's block
     dynamic: bool  # a dynamic array (Excel 365): cells past the result are empty, not #N/A
+    reads: tuple[Key, ...] = ()  # the cells it depends on (graph.deps)
+    always_wide: bool = False  # reads cells its dependencies may not list (a computed A1:B2 span)
 
 
 @dataclass
@@ -71,26 +73,53 @@ class Program:
         return [s.key for s in self.steps] + [cell for s in self.steps for cell, _, _ in self.spills.get(s.key, ())]
 
     def run(self, env: Env, n: int) -> Env:
-        """Evaluates every formula cell in order; ``env`` holds the inputs and receives the results."""
+        """Evaluates every formula cell in order; ``env`` holds the inputs and receives the results.
+
+        A formula whose inputs are the same in every input set (a scenario table changes a few
+        cells; files of a batch share their lookup tables) is computed once, as one input set, and
+        its value serves all N: only what varies is computed N times. Should such a step fail or give
+        values that differ between input sets (it read a cell its dependencies do not list), it is
+        computed again over all N."""
         now = clock_serial()
+        blocks: dict[Rng, Val] = {}  # a range read as a block, built once per run
+        varying = {k for k, v in env.items() if _varies(v)} if n > 1 else set()
         for step in self.steps:
-            ctx = Ctx(env, n, step.key, step.array, now)
-            try:
-                v = step.thunk(ctx)
-                if isinstance(v, Rng):
-                    v = v.value(ctx) if step.array else v.intersect(ctx)
-                elif v is None:
-                    v = BLANK_VAL
-            except Unsupported:
-                raise
-            except Exception as exc:  # noqa: BLE001 - a defect of ours in one formula costs that cell, not the file
-                v = const(XlError.VALUE)
-                self.diagnostics[step.key] = f"{INTERNAL_FAILURE} ({type(exc).__name__}: {exc})"
+            wide = n == 1 or step.always_wide or any(d in varying for d in step.reads)
+            v = None if wide else self._step(step, env, 1, now, blocks, narrow=True)
+            if v is None or _varies(v):
+                wide = True
+                v = self._step(step, env, n, now, blocks)
+                assert v is not None
+            else:
+                v = _narrowed(v)
             cells = self.spills.get(step.key)
             if step.array and cells:
                 self._fill(env, cells, v, step.dynamic)
             env[step.key] = _shown(v.cell(0, 0) if v.dims is not None else v)
+            if wide and n > 1:
+                varying.add(step.key)
+                varying.update(cell for cell, _, _ in cells or ())
         return env
+
+    def _step(self, step: Step, env: Env, n: int, now: float, blocks: dict[Rng, Val], narrow: bool = False) -> Val | None:
+        """One formula's value over ``n`` input sets; None when a ``narrow`` attempt failed (try it wide)."""
+        ctx = Ctx(env, n, step.key, step.array, now, blocks=blocks)
+        try:
+            v = step.thunk(ctx)
+            if isinstance(v, Rng):
+                v = v.value(ctx) if step.array else v.intersect(ctx)
+            elif v is None:
+                v = BLANK_VAL
+        except Unsupported:
+            if narrow:
+                return None
+            raise
+        except Exception as exc:  # noqa: BLE001 - a defect of ours in one formula costs that cell, not the file
+            if narrow:
+                return None
+            v = const(XlError.VALUE)
+            self.diagnostics[step.key] = f"{INTERNAL_FAILURE} ({type(exc).__name__}: {exc})"
+        return v
 
     @staticmethod
     def _fill(env: Env, cells: list[tuple[Key, int, int]], v: Val, dynamic: bool) -> None:
@@ -106,6 +135,27 @@ class Program:
                 env[cell] = EMPTY_VAL
             else:
                 env[cell] = const(XlError.NA)
+
+
+def _varies(v: Val) -> bool:
+    """Whether a value differs between input sets: a part with an input-set axis longer than one."""
+    nd = 3 if v.dims is not None else 1
+    for part in (v.num, v.err, v.typ, v.txt):
+        shape = np.shape(part)
+        if len(shape) >= nd and shape[nd - 1] > 1:
+            return True
+    return False
+
+
+def _narrowed(v: Val) -> Val:
+    """A value computed as one input set, as the same for all: a single value's parts 0-d."""
+    if v.dims is not None:
+        return v
+
+    def squeeze(a: Any) -> Any:
+        return a.reshape(()) if isinstance(a, np.ndarray) and a.shape == (1,) else a
+
+    return Val(squeeze(v.num), squeeze(v.err), squeeze(v.typ), None if v.txt is None else squeeze(np.asarray(v.txt, dtype=object)))
 
 
 INTERNAL_FAILURE = "kpitree could not evaluate this formula; please report it"
@@ -143,7 +193,6 @@ class Compiler:
         self.graph = graph
         self.resolver = graph.resolver
         self.per_file = per_file
-        self.table = function_table()
         self.diagnostics: dict[Key, str] = {}
         self.current: Key = (0, 0, 0)
         self.locals: list[dict[str, int]] = []  # LET scopes: name -> slot
@@ -160,7 +209,8 @@ class Compiler:
                 tree = self.graph.trees[key]
                 self._value_wanted = tree  # a cell shows a value
                 thunk = self.expr(tree, key[0], 0)
-                steps.append(Step(key, thunk, key in self.graph.arrays, key in self.graph.dynamic))
+                steps.append(Step(key, thunk, key in self.graph.arrays, key in self.graph.dynamic,
+                                  tuple(self.graph.deps.get(key, ())), _computed_span(tree)))
         return Program(self.graph.inputs, steps, self.diagnostics, self.graph.spills)
 
     # -- expressions --------------------------------------------------------------------------
@@ -316,7 +366,7 @@ class Compiler:
             name = name[len(UDF_PREFIX):]
         if name == "LET":
             return self.let(node, sheet, depth)
-        spec = self.table.get(name)
+        spec = find_function(name)
         if spec is None:
             self.note(f"#NAME?: unknown function {name} (see docs/functions.md)")
             return self.constant(const(XlError.NAME))
@@ -379,6 +429,18 @@ class Compiler:
             return body(ctx)
 
         return run
+
+
+def _computed_span(tree: Node) -> bool:
+    """Whether a formula joins computed references with ``:`` (``INDEX(A1:A9,3):C5``): the rectangle may hold
+    cells its dependencies do not list."""
+    stack = [tree]
+    while stack:
+        n = stack.pop()
+        if n.kind == "op" and n.value == ":" and any(a.kind != "ref" for a in n.args):
+            return True
+        stack.extend(n.args)
+    return False
 
 
 _slot_counter = iter(range(1 << 62))

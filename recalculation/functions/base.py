@@ -63,6 +63,7 @@ class Ctx:
     array: bool = False  # the formula is an array formula (a block of cells, or a dynamic array)
     now: float = field(default_factory=clock_serial)
     locals: dict[int, Any] = field(default_factory=dict)  # LET's values, by slot
+    blocks: dict[Any, Any] = field(default_factory=dict)  # ranges read as blocks in this run (Rng -> Val)
 
     def read(self, key: Key) -> Val:
         return self.env.get(key, BLANK_VAL)
@@ -95,12 +96,19 @@ class Rng:
         return [ctx.read(k) for k in self.keys()]
 
     def value(self, ctx: Ctx) -> Val:
-        """The cells as a block (a single cell as its value)."""
+        """The cells as a block (a single cell as its value); built once per run (every cell of a range is
+        computed before any formula that reads it, and never changes afterwards)."""
         if self.size == 1:
             return ctx.read((self.sheet, self.r1, self.c1))
-        rows, cols = self.shape
-        cells = self.cells(ctx)
-        return block([cells[r * cols:(r + 1) * cols] for r in range(rows)])
+        found = ctx.blocks.get(self)
+        if found is None:
+            rows, cols = self.shape
+            cells = self.cells(ctx)
+            found = ctx.blocks[self] = block([cells[r * cols:(r + 1) * cols] for r in range(rows)])
+            for part in (found.num, found.err, found.typ, found.txt):
+                if isinstance(part, np.ndarray):
+                    part.flags.writeable = False  # shared by every reader: none may change it
+        return found
 
     def intersect(self, ctx: Ctx) -> Val:
         """Implicit intersection with the formula cell's row or column (#VALUE! when there is none)."""
