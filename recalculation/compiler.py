@@ -32,7 +32,7 @@ from kpitree.udfs.excel_values import XlError
 from .functions import find_function, function_table
 from .functions.base import Ctx, Env, Rng, Spec, clock_serial
 from .functions.operators import arith, comparison, concat, negate, percent
-from .graph import MAX_RANGE_CELLS, Graph, Key, Node, Unsupported
+from .graph import MAX_RANGE_CELLS, Graph, Key, Node, Split, Unsupported
 from .parser import MAX_COL, MAX_ROW, deep_recursion
 from .values import BLANK, BLANK_VAL, EMPTY, NUM, Val, block, const, error
 
@@ -72,8 +72,9 @@ class Program:
         """Every cell the program computes: formula cells and the cells of array blocks."""
         return [s.key for s in self.steps] + [cell for s in self.steps for cell, _, _ in self.spills.get(s.key, ())]
 
-    def run(self, env: Env, n: int) -> Env:
-        """Evaluates every formula cell in order; ``env`` holds the inputs and receives the results.
+    def run(self, env: Env, n: int, start: int = 0) -> Env:
+        """Evaluates every formula cell in order (from step ``start``); ``env`` holds the inputs and receives
+        the results. A :class:`~.graph.Split` raised by a formula says which step asked for it.
 
         A formula whose inputs are the same in every input set (a scenario table changes a few
         cells; files of a batch share their lookup tables) is computed once, as one input set, and
@@ -83,12 +84,17 @@ class Program:
         now = clock_serial()
         blocks: dict[Rng, Val] = {}  # a range read as a block, built once per run
         varying = {k for k, v in env.items() if _varies(v)} if n > 1 else set()
-        for step in self.steps:
+        for index in range(start, len(self.steps)):
+            step = self.steps[index]
             wide = n == 1 or step.always_wide or any(d in varying for d in step.reads)
             v = None if wide else self._step(step, env, 1, now, blocks, narrow=True)
             if v is None or _varies(v):
                 wide = True
-                v = self._step(step, env, n, now, blocks)
+                try:
+                    v = self._step(step, env, n, now, blocks)
+                except Split as split:
+                    split.step = index
+                    raise
                 assert v is not None
             else:
                 v = _narrowed(v)
@@ -477,10 +483,55 @@ def compile_graph(graph: Graph, per_file: bool = False) -> Program:
 
 
 def run_program(program: Program, inputs: dict[Key, Val], n: int) -> Env:
-    env: Env = dict(inputs)
+    """Every cell of ``n`` input sets. Where a formula needs the input sets in groups (:class:`~.graph.Split`:
+    an OFFSET that moves by a value, a FILTER keeping more rows in some files), the rest of the program runs
+    once per group and the groups' values are put back together; only what cannot be grouped is
+    :class:`~.graph.Unsupported` (each file on its own)."""
     with deep_recursion():
-        program.run(env, n)
-    return env
+        return _run_from(program, dict(inputs), n, 0)
+
+
+def _run_from(program: Program, env: Env, n: int, start: int) -> Env:
+    try:
+        program.run(env, n, start)
+        return env
+    except Split as split:
+        labels = np.asarray(split.labels).reshape(-1)
+        groups = np.unique(labels) if labels.shape == (n,) else np.zeros(0)
+        if n <= 1 or len(groups) < 2:
+            raise Unsupported(str(split)) from None
+        pieces = []
+        for g in groups.tolist():
+            idx = np.flatnonzero(labels == g)
+            pieces.append((idx, _run_from(program, {k: _take(v, idx, n) for k, v in env.items()}, len(idx), split.step)))
+        return {k: _scatter([(idx, part[k]) for idx, part in pieces], n) for k in pieces[0][1]}
+
+
+def _take(v: Val, idx: np.ndarray, n: int) -> Val:
+    """The input sets ``idx`` of a value over ``n`` (a part that is the same for all stays as it is)."""
+    def part(a: Any) -> Any:
+        if a is None:
+            return None
+        a = np.asarray(a)
+        return a[..., idx] if a.ndim >= 1 and a.shape[-1] == n else a
+
+    return Val(part(v.num), part(v.err), part(v.typ), part(v.txt), v.dims)
+
+
+def _scatter(pieces: list[tuple[np.ndarray, Val]], n: int) -> Val:
+    """One single value over ``n`` input sets from the groups' values (a group's indices, its value)."""
+    if any(v.dims is not None for _, v in pieces):
+        raise Unsupported("a block whose size differs between groups of input sets")
+    num, err, typ = np.zeros(n), np.zeros(n, np.int8), np.zeros(n, np.int8)
+    txt = None
+    for idx, v in pieces:
+        m = (len(idx),)
+        num[idx], err[idx], typ[idx] = np.broadcast_to(v.num, m), np.broadcast_to(v.err, m), np.broadcast_to(v.typ, m)
+        if v.txt is not None:
+            if txt is None:
+                txt = np.full(n, "", dtype=object)
+            txt[idx] = v.texts(m)
+    return Val(num, err, typ, txt)
 
 
 __all__ = ["EMPTY_VAL", "Program", "compile_graph", "function_table", "run_program"]

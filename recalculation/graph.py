@@ -14,6 +14,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from kpitree.errors import KpitreeError
 
@@ -86,6 +87,27 @@ def fingerprint(wb: WorkbookData) -> str:
 
 class Unsupported(KpitreeError):
     """The compiled path cannot vectorise this across files; the workbook is evaluated on its own."""
+
+
+class Split(Unsupported):
+    """The input sets must go on in groups from here: within a group the reference, position or size this
+    formula needs is the same (an OFFSET moved by a value, FILTER keeping more rows in some files).
+    ``labels`` gives each input set's group; the compiled path runs the rest of the program per group."""
+
+    def __init__(self, reason: str, labels: Any):
+        super().__init__(reason)
+        self.labels = labels
+        self.step = 0  # set by the program: the formula that asked
+
+
+def split_by(reason: str, *keys: Any) -> Split:
+    """A :class:`Split` grouping the input sets by ``keys`` (arrays over the input sets: equal keys, one group)."""
+    import numpy as np
+
+    columns = [k.reshape(-1).tolist() for k in np.broadcast_arrays(*(np.asarray(k) for k in keys))]
+    groups: dict[tuple[Any, ...], int] = {}
+    labels = [groups.setdefault(key, len(groups)) for key in zip(*columns)]
+    return Split(reason, np.asarray(labels))
 
 
 @dataclass
@@ -419,5 +441,5 @@ def name_target(wb: WorkbookData, text: str) -> Key | None:
     return None if si is None else (si, r1, c1)
 
 
-__all__ = ["Graph", "Key", "Node", "Unsupported", "address", "build_graph", "col_number", "fingerprint", "name_target",
+__all__ = ["Graph", "Key", "Node", "Split", "Unsupported", "address", "build_graph", "col_number", "fingerprint", "name_target",
            "parse_formula", "split_ref"]

@@ -21,7 +21,7 @@ from kpitree.udfs.stage import evaluate_stage_index, recommend, resolve_stage
 from kpitree.udfs.status import ON_TRACK_FROM, STATUS_LABELS, WATCH_FROM, evaluate_status
 
 from .functions.base import VALUE, Ctx, Spec, grid, grid_texts
-from .graph import Unsupported
+from .graph import split_by
 from .values import BLANK, BOOL, EMPTY, NUM, TXT, Val, as_block, const, to_python
 
 
@@ -95,7 +95,11 @@ def _lang_of(lang: Val | None) -> Lang | None:
     if lang is None:
         return "ja"
     if lang.err.ndim or lang.typ.ndim or np.ndim(lang.txt):
-        raise Unsupported("lang argument that is not the same for every input set")
+        if np.size(lang.typ) > 1 or np.size(lang.err) > 1 or np.size(lang.txt) > 1:
+            raise split_by("lang argument that is not the same for every input set", lang.err, lang.typ,
+                           np.asarray(lang.txt if lang.txt is not None else "", dtype=object))
+        lang = Val(np.asarray(lang.num).reshape(()), lang.err.reshape(()), lang.typ.reshape(()),
+                   None if lang.txt is None else np.asarray(lang.txt, dtype=object).reshape(()))
     if int(lang.typ) == BLANK:
         return "ja"
     if int(lang.typ) != TXT or int(lang.err):

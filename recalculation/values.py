@@ -224,6 +224,41 @@ def texts(strings: np.ndarray, err: np.ndarray, dims: tuple[int, int] | None = N
     return Val(np.where(err == 0, 0.0, np.nan), err, np.where(err == 0, TXT, NUM), strings, dims)
 
 
+# --- element-wise work done once per distinct value ----------------------------------------------
+
+
+def collapsed(arr: np.ndarray) -> np.ndarray:
+    """``arr`` without the axes it is only broadcast along (stride 0): the elements that actually differ."""
+    arr = np.asarray(arr)
+    index = tuple(slice(0, 1) if stride == 0 and size > 1 else slice(None) for stride, size in zip(arr.strides, arr.shape))
+    return arr[index]
+
+
+def map_distinct(fn: Any, arr: Any, dtype: Any = object) -> np.ndarray:
+    """``fn`` of every element of ``arr``, called once per distinct element (and not at all for the copies a
+    broadcast makes): the per-element Python work of text and formatting functions, done only where values
+    differ. The result is broadcast back to ``arr``'s shape (read-only where it was broadcast)."""
+    arr = np.asarray(arr, dtype=object)
+    small = collapsed(arr)
+    items = small.ravel().tolist()
+    memo = {v: fn(v) for v in set(items)} if items and _hashable(items) else None
+    if memo is None:
+        values = [fn(v) for v in items]
+    else:
+        values = [memo[v] for v in items]
+    out = np.empty(len(values), dtype=dtype)
+    out[:] = values  # results are str, float, bool or XlError: one element each
+    return np.broadcast_to(out.reshape(small.shape), arr.shape)
+
+
+def _hashable(items: list[Any]) -> bool:
+    try:
+        hash(items[0])
+        return True
+    except TypeError:
+        return False
+
+
 # --- Excel's reading of values -------------------------------------------------------------------
 
 
@@ -235,6 +270,11 @@ def indices(mask: Any) -> list[tuple[int, ...]]:
     return [tuple(int(k) for k in ix) for ix in zip(*np.nonzero(mask))]
 
 
+def _parsed_number(text: Any) -> float:
+    parsed = parse_number_text(str(text))
+    return np.nan if parsed is None else parsed
+
+
 def numeric(v: Val) -> tuple[np.ndarray, np.ndarray]:
     """Values and error codes of ``v`` in arithmetic: booleans 0/1, blanks 0, text read as a number or #VALUE!."""
     if not v.has_text():
@@ -244,14 +284,21 @@ def numeric(v: Val) -> tuple[np.ndarray, np.ndarray]:
     err = np.array(np.broadcast_to(v.err, shape), dtype=np.int8)
     istxt = np.broadcast_to(v.typ == TXT, shape) & (err == 0)
     if istxt.any():
-        txt = v.texts(shape)
-        for i in indices(istxt):
-            parsed = parse_number_text(str(txt[i]))
-            if parsed is None:
-                num[i], err[i] = np.nan, VALUE_ERR
-            else:
-                num[i] = parsed
+        parsed = map_distinct(_parsed_number, v.texts(shape)[istxt], dtype=float)
+        num[istxt] = parsed
+        err[istxt] = np.where(np.isnan(parsed), np.int8(VALUE_ERR), np.int8(0))
     return num, err
+
+
+def general_texts(x: np.ndarray) -> np.ndarray:
+    """:func:`general_text` of every number of a 1-D array (once per distinct number; not finite: "")."""
+    x = np.asarray(x, dtype=float)
+    if x.size == 0:
+        return np.empty(0, dtype=object)
+    distinct, inverse = np.unique(x, return_inverse=True)
+    shown = np.empty(len(distinct), dtype=object)
+    shown[:] = [general_text(v) if np.isfinite(v) else "" for v in distinct.tolist()]
+    return shown[inverse.reshape(-1)]
 
 
 def as_text(v: Val, shape: tuple[int, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -260,15 +307,26 @@ def as_text(v: Val, shape: tuple[int, ...] | None = None) -> tuple[np.ndarray, n
     num = np.broadcast_to(v.num, shape)
     typ = np.broadcast_to(v.typ, shape)
     out = np.array(v.texts(shape), dtype=object)
-    for i in indices(typ != TXT):
-        t = typ[i]
+    if out.ndim == 0:  # one value: no arrays to fill
+        t, x = int(typ), float(num)
         if t == BOOL:
-            out[i] = "TRUE" if num[i] else "FALSE"
+            out = np.array("TRUE" if x else "FALSE", dtype=object)
         elif t in (BLANK, EMPTY):
-            out[i] = ""
-        else:
-            out[i] = general_text(float(num[i])) if np.isfinite(num[i]) else ""
+            out = np.array("", dtype=object)
+        elif t != TXT:
+            out = np.array(general_text(x) if np.isfinite(x) else "", dtype=object)
+        return out, np.broadcast_to(v.err, shape)
+    out[typ == BOOL] = np.where(num[typ == BOOL] != 0, "TRUE", "FALSE")
+    out[(typ == BLANK) | (typ == EMPTY)] = ""
+    numbers = (typ != TXT) & (typ != BOOL) & (typ != BLANK) & (typ != EMPTY)
+    if numbers.any():
+        out[numbers] = general_texts(num[numbers])
     return out, np.broadcast_to(v.err, shape)
+
+
+def _truth_text(text: Any) -> float:
+    s = str(text).strip().upper()
+    return 1.0 if s == "TRUE" else 0.0 if s == "FALSE" else np.nan
 
 
 def truth(v: Val) -> tuple[np.ndarray, np.ndarray]:
@@ -279,13 +337,10 @@ def truth(v: Val) -> tuple[np.ndarray, np.ndarray]:
     result = np.array(np.broadcast_to(v.num != 0, shape))
     err = np.array(np.broadcast_to(v.err, shape), dtype=np.int8)
     istxt = np.broadcast_to(v.typ == TXT, shape) & (err == 0)
-    txt = v.texts(shape)
-    for i in indices(istxt):
-        s = str(txt[i]).strip().upper()
-        if s in ("TRUE", "FALSE"):
-            result[i] = s == "TRUE"
-        else:
-            err[i] = VALUE_ERR
+    if istxt.any():
+        flags = map_distinct(_truth_text, v.texts(shape)[istxt], dtype=float)
+        result[istxt] = flags == 1.0
+        err[istxt] = np.where(np.isnan(flags), np.int8(VALUE_ERR), np.int8(0))
     return result, err
 
 
@@ -328,10 +383,14 @@ def compare(a: Val, b: Val) -> tuple[np.ndarray, np.ndarray]:
         sa = np.where(np.broadcast_to(a.typ >= BLANK, shape), "", a.texts(shape))
         sb = np.where(np.broadcast_to(b.typ >= BLANK, shape), "", b.texts(shape))
         order = np.array(order)
-        for i in indices(both_txt):
-            x, y = text_order_key(str(sa[i])), text_order_key(str(sb[i]))
-            order[i] = (x > y) - (x < y)
+        ka = map_distinct(_order_key, sa[both_txt])  # once per distinct text
+        kb = map_distinct(_order_key, sb[both_txt])
+        order[both_txt] = np.asarray(ka > kb, dtype=int) - np.asarray(ka < kb, dtype=int)
     return order, first_err(a.err, b.err)
+
+
+def _order_key(text: Any) -> tuple[str, str]:
+    return text_order_key(str(text))
 
 
 def text_order_key(text: str) -> tuple[str, str]:

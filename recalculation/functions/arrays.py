@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from kpitree.udfs.excel_values import XlError
 
-from ..graph import Unsupported
+from ..graph import split_by
 from ..values import BLANK, EMPTY, NUM, TXT, Val, as_block, const, finish, first_err, numeric, round15, truth
 from .base import VALUE, Ctx, Spec, spec
 
@@ -26,7 +26,7 @@ def _const_int(v: Val | None, default: int, ctx: Ctx) -> tuple[int, int]:
     x = np.broadcast_to(np.trunc(x), (ctx.n,))
     e = np.broadcast_to(e, (ctx.n,))
     if not (np.all(x == x[0]) and np.all(e == e[0])):
-        raise Unsupported("an array size that differs between input sets")
+        raise split_by("an array size that differs between input sets", x, e)
     return int(x[0]) if not e[0] else 0, int(e[0])
 
 
@@ -80,6 +80,24 @@ def _assemble(records: list[list[int]], parts: tuple[np.ndarray, ...], n: int, b
     return Val(num, err, typ, txt, dims)
 
 
+def _gather(order: np.ndarray, count: np.ndarray, parts: tuple[np.ndarray, ...], n: int, by_col: bool, fields: int) -> Val:
+    """A block of each input set's records in ``order`` (records, n), the first ``count[j]`` of them, padded
+    with empty cells: :func:`_assemble` without a loop over the input sets."""
+    size = max(int(count.max()) if count.size else 0, 1)
+    take = order[:size, None, :]
+    out = []
+    for part in parts:
+        full = np.broadcast_to(part, (part.shape[0], part.shape[1], n))
+        out.append(np.take_along_axis(full, np.broadcast_to(take, (size, full.shape[1], n)), axis=0))
+    num, err, typ, txt = out
+    past = np.arange(size)[:, None, None] >= count[None, None, :]
+    num, err = np.where(past, 0.0, num), np.where(past, np.int8(0), err).astype(np.int8)
+    typ, txt = np.where(past, np.int8(EMPTY), typ).astype(np.int8), np.where(past, "", txt)
+    if by_col:
+        num, err, typ, txt = num.transpose(1, 0, 2), err.transpose(1, 0, 2), typ.transpose(1, 0, 2), txt.transpose(1, 0, 2)
+    return Val(num, err, typ, txt, (fields, size) if by_col else (size, fields))
+
+
 @spec("aav", optional=1, category="array")
 def FILTER(ctx: Ctx, array: Val, include: Val, if_empty: Val | None = None) -> Val:
     """FILTER(array, include, [if_empty]): the rows (or columns) whose include value is TRUE."""
@@ -97,10 +115,14 @@ def FILTER(ctx: Ctx, array: Val, include: Val, if_empty: Val | None = None) -> V
     keep = np.broadcast_to(keep, (irows, icols, ctx.n)).reshape(-1, ctx.n)
     kerr = np.broadcast_to(kerr, (irows, icols, ctx.n)).reshape(-1, ctx.n)
     parts = _rows_of(block, ctx.n, by_col)
-    records = [[i for i in range(keep.shape[0]) if keep[i, j] and not kerr[i, j]] for j in range(ctx.n)]
-    out = _assemble(records, parts, ctx.n, by_col, cols if not by_col else rows)
+    kept = keep & (kerr == 0)
+    order = np.argsort(~kept, axis=0, kind="stable")  # each input set's kept records first, in their order
+    count = kept.sum(axis=0)
+    if np.any(count != count.flat[0]):  # results of different sizes: the input sets go on in groups of one size
+        raise split_by("FILTER keeps a different number of rows in different input sets", count)
+    out = _gather(order, count, parts, ctx.n, by_col, cols if not by_col else rows)
     bad = np.asarray(kerr.any(axis=0))
-    empty = np.array([not r for r in records], dtype=bool)
+    empty = count == 0
     first = np.where(bad, kerr[np.argmax(kerr != 0, axis=0), np.arange(ctx.n)], 0)
     if not (bad.any() or empty.any()):
         return out
@@ -137,6 +159,8 @@ def UNIQUE(ctx: Ctx, array: Val, by_col: Val | None = None, exactly_once: Val | 
             key = tuple((int(err[i, f, j]), *_key(num[i, f, j], int(typ[i, f, j]), str(txt[i, f, j]))) for f in range(num.shape[1]))
             seen.setdefault(key, []).append(i)
         records.append([idx[0] for idx in seen.values() if not once or len(idx) == 1])
+    if len({len(r) for r in records}) > 1:  # results of different sizes: the input sets go on in groups of one size
+        raise split_by("UNIQUE finds a different number of values in different input sets", [len(r) for r in records])
     if any(not r for r in records):
         out = _assemble(records, parts, ctx.n, col_wise, num.shape[1])
         from .logic import select
@@ -187,7 +211,12 @@ def SORT(ctx: Ctx, array: Val, index: Val | None = None, order: Val | None = Non
     fields = parts[0].shape[1]
     if ie or de or not 1 <= idx <= fields or direction not in (1, -1):
         return const(XlError(ie or de) if ie or de else XlError.VALUE)
-    num, _, typ, txt = parts
+    num, err, typ, txt = parts
+    key_num, key_typ, key_err = num[:, idx - 1], typ[:, idx - 1], err[:, idx - 1]
+    if np.all(key_typ == NUM) and not np.any(key_err):  # numbers only: one stable sort for every input set
+        keys = round15(np.broadcast_to(key_num, (key_num.shape[0], ctx.n)))
+        ranks = np.argsort(keys if direction > 0 else -keys, axis=0, kind="stable")
+        return _gather(ranks, np.full(ctx.n, key_num.shape[0]), parts, ctx.n, col_wise, fields)
     records = [_sort_records(parts, j, [(num[:, idx - 1], typ[:, idx - 1], txt[:, idx - 1], direction)]) for j in range(ctx.n)]
     return _assemble(records, parts, ctx.n, col_wise, fields)
 

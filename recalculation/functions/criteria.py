@@ -23,8 +23,8 @@ import numpy as np
 from kpitree.udfs.excel_values import XlError
 
 from ..excel_text import parse_number_text
-from ..graph import Unsupported
-from ..values import BLANK, BOOL, NUM, TXT, Val, const, finish, indices, ordered_sum
+from ..graph import Split
+from ..values import BLANK, BOOL, NUM, TXT, Val, const, finish, map_distinct, ordered_sum
 from .base import DIV0, Ctx, Rng, Spec, grid, grid_texts, spec
 
 _OPS = ("<=", ">=", "<>", "=", "<", ">")
@@ -91,15 +91,21 @@ def matcher(criterion: Any) -> Matcher:
     return _textual(op, operand)
 
 
+def _parsed(text: Any) -> float:
+    parsed = parse_number_text(str(text))
+    return np.nan if parsed is None else parsed
+
+
 def _numeric(op: str, operand: float) -> Matcher:
     def test(num: np.ndarray, err: np.ndarray, typ: np.ndarray, txt: np.ndarray) -> np.ndarray:
         values = np.array(num, dtype=float)
         isnum = (typ == NUM) & (err == 0)
         if op in ("=", "<>"):  # a text cell that reads as the number matches it too
-            for i in indices((typ == TXT) & (err == 0)):
-                parsed = parse_number_text(str(txt[i]))
-                if parsed is not None:
-                    values[i], isnum[i] = parsed, True
+            text = (typ == TXT) & (err == 0)
+            if text.any():
+                parsed = map_distinct(_parsed, np.broadcast_to(txt, np.shape(typ))[text], dtype=float)
+                values[text] = np.where(np.isnan(parsed), values[text], parsed)
+                isnum[text] = ~np.isnan(parsed)
         with np.errstate(invalid="ignore"):
             cmp = {"=": values == operand, "<>": values != operand, "<": values < operand, ">": values > operand,
                    "<=": values <= operand, ">=": values >= operand}[op]
@@ -113,16 +119,18 @@ def _textual(op: str, operand: str) -> Matcher:
     pattern = _wildcard(operand) if op in ("=", "<>") else None
     plain = _unescape(operand).lower()
 
+    def one(text: Any) -> bool:
+        s = str(text)
+        if op in ("=", "<>"):
+            return bool(pattern.fullmatch(s)) if pattern is not None else s.lower() == plain
+        a = s.lower()
+        return {"<": a < plain, ">": a > plain, "<=": a <= plain, ">=": a >= plain}[op]
+
     def test(num: np.ndarray, err: np.ndarray, typ: np.ndarray, txt: np.ndarray) -> np.ndarray:
         istxt = (typ == TXT) & (err == 0)
         hit = np.zeros(np.shape(typ), dtype=bool)
-        for i in indices(istxt):
-            s = str(txt[i])
-            if op in ("=", "<>"):
-                hit[i] = bool(pattern.fullmatch(s)) if pattern is not None else s.lower() == plain
-            else:
-                a = s.lower()
-                hit[i] = {"<": a < plain, ">": a > plain, "<=": a <= plain, ">=": a >= plain}[op]
+        if istxt.any():  # each distinct text tested once
+            hit[istxt] = map_distinct(one, np.broadcast_to(txt, np.shape(typ))[istxt], dtype=bool)
         return ~hit if op == "<>" else hit
 
     return test
@@ -166,8 +174,10 @@ def _criteria_values(criteria: Val, n: int) -> list[tuple[Any, np.ndarray]]:
     for i, v in enumerate(values):
         v = None if blank[i] else v
         groups.setdefault(repr(v), (v, []))[1].append(i)
-    if len(groups) > MAX_CRITERIA:
-        raise Unsupported("criteria that differ between many input sets")
+    if len(groups) > MAX_CRITERIA:  # the input sets go on in groups of at most MAX_CRITERIA criteria
+        number = {key: i for i, key in enumerate(groups)}
+        raise Split("criteria that differ between many input sets",
+                    np.array([number[repr(None if blank[i] else v)] // MAX_CRITERIA for i, v in enumerate(values)]))
     out = []
     for v, where in groups.values():
         mask = np.zeros(n, bool)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from kpitree.udfs.excel_values import XlError
 
-from ..graph import Unsupported
+from ..graph import split_by
 from ..values import BOOL, NUM, TXT, Val, boolean, compare, const, first_err, truth
 from .base import NA, VALUE, Ctx, Rng, Spec, align, as_value, cells_of, dims_of, grid, spec
 
@@ -51,8 +51,9 @@ def _reference(choice: np.ndarray, options: list[Any]) -> Rng | None:
         return None
     if not np.all(choice == choice.flat[0]):
         if any(isinstance(options[int(c)], Rng) for c in np.unique(choice) if c >= 0):
-            # only reached where the caller takes a reference (SUM(IF(…)), OR(IF(…))): each file on its own
-            raise Unsupported("a reference chosen differently in different files")
+            # only reached where the caller takes a reference (SUM(IF(…)), OR(IF(…))): the input sets go on in
+            # groups that choose alike
+            raise split_by("a reference chosen differently in different files", choice)
         return None
     if int(choice.flat[0]) < 0:
         return None

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from kpitree.udfs.excel_values import XlError
 
-from ..graph import Unsupported
+from ..graph import split_by
 from ..values import NUM, TXT, Val, as_block, const, finish, first_err, numeric
 from ..values import block as make_block
 from . import matching
@@ -242,7 +242,7 @@ def INDEX(ctx: Ctx, array: Any, row: Val, col: Val | None = None, area: Val | No
             return part if part.dims != (1, 1) else part.cell(0, 0)
         return array.cell(ri - 1, ci - 1)
     if np.any((r == 0) | (c == 0)):
-        raise Unsupported("INDEX of a whole row or column chosen per input set")
+        raise split_by("INDEX of a whole row or column chosen per input set", r, c, codes)
     block = as_block(array.value(ctx)) if isinstance(array, Rng) else array
     return _with_errors(_pick(block, r - 1, c - 1, ctx.n), codes)
 
@@ -263,7 +263,7 @@ def CHOOSE(ctx: Ctx, index: Val, *choices: Any) -> Any:
     from .logic import select
 
     if any(isinstance(c, Rng) for c in choices):  # a reference chosen differently per input set: each file alone
-        raise Unsupported("a reference chosen differently in different files")
+        raise split_by("a reference chosen differently in different files", i, codes)
     out = Val(np.nan, codes, NUM)
     for k, choice in enumerate(choices, start=1):
         out = select(i == k, as_value(choice, ctx), out)
@@ -280,7 +280,7 @@ def OFFSET(ctx: Ctx, ref: Any, rows: Val, cols: Val, height: Val | None = None, 
     values = [p[0] for p in parts]
     codes = first_err(*(p[1] for p in parts))
     if not all(np.all(v == v[0]) for v in values) or not np.all(codes == codes[0]):
-        raise Unsupported("OFFSET whose position or size differs between input sets")
+        raise split_by("OFFSET whose position or size differs between input sets", *values, codes)
     if codes[0]:
         return Val(np.nan, codes[0], NUM)
     moved = ref.offset(int(values[0][0]), int(values[1][0]), int(values[2][0]), int(values[3][0]))

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..values import BLANK, BOOL, EMPTY, NUM, TXT, Val, round15
+from ..values import BLANK, BOOL, EMPTY, NUM, TXT, Val, collapsed, map_distinct, round15
 from .criteria import _wildcard
 
 Cells = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # num, err, typ, txt; each (k, n)
@@ -34,36 +34,48 @@ def _classes(typ: np.ndarray) -> np.ndarray:
     return np.select([typ == TXT, typ == BOOL, (typ == BLANK) | (typ == EMPTY)], [1, 2, 3], 0)
 
 
+def _lower(s: Any) -> str:
+    return str(s).lower()
+
+
 def _needle(lookup: Val, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The lookup value per input set: number (15 digits), lower-case text, class, error."""
     num = round15(np.broadcast_to(lookup.num, (n,)))
     err = np.broadcast_to(lookup.err, (n,)).astype(np.int8)
     typ = np.broadcast_to(np.where(lookup.typ == BLANK, NUM, lookup.typ), (n,))  # a blank looks up 0
-    txt = np.array([s.lower() for s in lookup.texts((n,))], dtype=object)
+    txt = map_distinct(_lower, lookup.texts((n,)))
     return num, txt, _classes(typ), err
 
 
 def _text_keys(cells: Cells) -> np.ndarray:
-    return np.array([[str(s).lower() for s in row] for row in cells[3]], dtype=object).reshape(cells[3].shape)
+    return map_distinct(_lower, cells[3])
 
 
 def _equal(lookup: Val, cells: Cells, n: int, wildcards: bool) -> tuple[np.ndarray, np.ndarray]:
-    """(k, n) mask of cells equal to the lookup value, and the lookup value's errors."""
+    """(k, n) mask of cells equal to the lookup value, and the lookup value's errors.
+
+    Text is compared once per distinct lookup text (a wildcard pattern once per distinct cell text), not
+    input set by input set."""
     num, err, typ, _ = cells
     lnum, ltxt, lclass, lerr = _needle(lookup, n)
     same = (_classes(typ) == lclass[None, :]) & (err == 0)
     with np.errstate(invalid="ignore"):
         eq = same & (lclass[None, :] != 1) & (round15(num) == lnum[None, :])
-    text_columns = np.nonzero(lclass == 1)[0]
-    if text_columns.size:
+    text_columns = lclass == 1
+    if text_columns.any():
         keys = _text_keys(cells)
-        for j in text_columns.tolist():
-            pattern = _wildcard(str(ltxt[j])) if wildcards else None
-            rows = np.nonzero(same[:, j])[0]
+        needles = set(np.asarray(ltxt, dtype=object)[text_columns].tolist())
+        patterns = {t: _wildcard(t) for t in needles} if wildcards else {}
+        plain = text_columns & ~np.isin(np.asarray(ltxt, dtype=object), [t for t, p in patterns.items() if p is not None])
+        if plain.any():
+            hit = np.asarray(keys == np.asarray(ltxt, dtype=object)[None, :], dtype=bool)
+            eq = np.where(plain[None, :], same & hit, eq)
+        for text, pattern in patterns.items():
             if pattern is None:
-                eq[rows, j] = keys[rows, j] == ltxt[j]
-            else:
-                eq[rows, j] = [pattern.fullmatch(str(cells[3][i, j])) is not None for i in rows.tolist()]
+                continue
+            cols = text_columns & (np.asarray(ltxt, dtype=object) == text)
+            matched = map_distinct(lambda s, p=pattern: p.fullmatch(str(s)) is not None, cells[3], dtype=bool)
+            eq = np.where(cols[None, :], same & matched, eq)
     return eq, lerr
 
 
@@ -147,31 +159,38 @@ def _search(keys: list[Any], needle: Any, descending: bool) -> int:
 
 def binary(lookup: Val, cells: Cells, n: int, descending: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Binary search among the cells of the lookup value's class (blanks and other types are skipped, as
-    Excel skips them): the last cell ≤ the lookup value (``descending``: ≥) that the search lands on."""
+    Excel skips them): the last cell ≤ the lookup value (``descending``: ≥) that the search lands on.
+
+    Input sets that share the table and the lookup value are searched once (a table that is the same in
+    every input set: once per distinct lookup value)."""
     num, err, typ, _ = cells
     lnum, ltxt, lclass, lerr = _needle(lookup, n)
     classes = _classes(typ)
     texts = _text_keys(cells) if (lclass == 1).any() else None
+    shared = all(collapsed(np.asarray(a)).shape[1:] == (1,) for a in (num, err, typ, cells[3]))  # one table for all
     out = np.full(n, -1)
     columns: dict[Any, int] = {}
     for j in range(n):
+        needle: Any = ltxt[j] if lclass[j] == 1 else float(lnum[j])
+        memo: Any = (int(lclass[j]), needle) if shared else None
+        if memo is not None and memo in columns:
+            out[j] = columns[memo]
+            continue
         rows = np.nonzero((classes[:, j] == lclass[j]) & (err[:, j] == 0))[0]
         if rows.size == 0:
             continue
         if lclass[j] == 1:
             assert texts is not None
             keys: list[Any] = [texts[i, j] for i in rows.tolist()]
-            needle: Any = ltxt[j]
         else:
             keys = round15(num[rows, j]).tolist()
-            needle = float(lnum[j])
-        memo = (tuple(rows.tolist()), tuple(keys), needle) if n > 1 else None
-        if memo is not None and memo in columns:  # input sets sharing the table and the value: search once
-            out[j] = columns[memo]
-            continue
+        if memo is None and n > 1:  # input sets sharing the table and the value: search once
+            memo = (tuple(rows.tolist()), tuple(keys), needle)
+            if memo in columns:
+                out[j] = columns[memo]
+                continue
         at = _search(keys, needle, descending)
         out[j] = int(rows[at]) if at >= 0 else -1
         if memo is not None:
             columns[memo] = int(out[j])
     return out, lerr
-

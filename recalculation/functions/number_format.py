@@ -14,10 +14,12 @@ zero (``TEXT(2.675,"0.00")`` is "2.68", ``TEXT(0.125,"0%")`` is "13%").
 from __future__ import annotations
 
 import decimal
+import functools
 import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from kpitree.udfs.excel_values import XlError
@@ -122,9 +124,16 @@ def _split_sections(code: str) -> list[str]:
     return out
 
 
+@functools.lru_cache(maxsize=256)
+def _parsed(code: str) -> tuple[list[str], list[Section]]:
+    """A format's sections, as written and tokenized (once per distinct format)."""
+    sections = _split_sections(code)
+    return sections, [_tokenize(s) for s in sections]
+
+
 def format_value(value: float | str, code: str) -> str | XlError:
     """``value`` shown in the format ``code`` (an Excel number format), as TEXT gives it."""
-    sections = _split_sections(code)
+    sections, parsed = _parsed(code)
     if isinstance(value, str):
         text_section = sections[3] if len(sections) > 3 else next((s for s in sections if "@" in s), None)
         if text_section is None:
@@ -133,7 +142,6 @@ def format_value(value: float | str, code: str) -> str | XlError:
         return "".join(value if kind == "text" else text for kind, text in sec.tokens)
     if not math.isfinite(value):
         return XlError.NUM
-    parsed = [_tokenize(s) for s in sections]
     sec, negative_shown = _choose(parsed, value)
     number = abs(value) if negative_shown else value
     if code.strip().lower() in ("general", "g/標準", "") or (len(sec.tokens) == 0 and not sections[0].strip()):
@@ -145,6 +153,109 @@ def format_value(value: float | str, code: str) -> str | XlError:
     if sec.has_text and not any(kind == "digit" for kind, _ in sec.tokens):  # "@" shows a number as General does
         return "".join(general_text(value) if kind == "text" else text for kind, text in sec.tokens)
     return _number(number, sec)
+
+
+_SIMPLE = frozenset({"lit", "digit", "point", "comma", "percent"})
+
+
+def format_numbers(values: np.ndarray, code: str) -> list[str | XlError]:
+    """:func:`format_value` of many numbers at once (a 1-D float array), the same texts.
+
+    A format of plain number sections (digits, a decimal point, thousands, %, literal text; no dates,
+    exponents or conditions) is applied with numpy: Excel's rounding (:mod:`..excel_round`) for all,
+    then each text put together from whole numbers. Other formats: once per distinct value."""
+    values = np.asarray(values, dtype=float)
+    parsed = _parsed(code)[1]
+    simple = (code.strip().lower() not in ("general", "g/標準", "") and "general" not in code.lower()
+              and all(sec.condition is None and {k for k, _ in sec.tokens} <= _SIMPLE for sec in parsed[:3])
+              and any(k == "digit" for sec in parsed[:3] for k, _ in sec.tokens))
+    if not simple or not np.all(np.isfinite(values)):
+        done = map_value(values, code)
+        return done
+    out: list[Any] = [None] * len(values)
+    groups = [(values < 0, parsed[1], True)] if len(parsed) >= 2 else []
+    if len(parsed) >= 3:
+        groups.append((values == 0, parsed[2], False))
+    taken = np.zeros(len(values), bool)
+    for mask, sec, negate in groups:
+        mask = mask & ~taken
+        taken |= mask
+        _fill_numbers(out, np.flatnonzero(mask), np.abs(values[mask]) if negate else values[mask], sec)
+    rest = ~taken
+    _fill_numbers(out, np.flatnonzero(rest), values[rest], parsed[0])
+    return out
+
+
+def map_value(values: np.ndarray, code: str) -> list[str | XlError]:
+    """:func:`format_value` once per distinct number."""
+    memo: dict[float, str | XlError] = {}
+    out = []
+    for v in values.tolist():
+        shown = memo.get(v)
+        if shown is None:
+            shown = memo[v] = format_value(v, code)
+        out.append(shown)
+    return out
+
+
+def _fill_numbers(out: list[Any], where: np.ndarray, values: np.ndarray, sec: Section) -> None:
+    """``_number(value, sec)`` for each value, into ``out`` at ``where``."""
+    if not len(where):
+        return
+    from ..excel_round import excel_round
+
+    tokens = sec.tokens
+    point, int_ph, dec_ph, thousands, (times, per) = _layout(tokens)
+    places = len(dec_ph)
+    with np.errstate(all="ignore"):
+        scaled = values * times / per
+        rounded = excel_round(scaled, np.full(scaled.shape, float(places)))
+        units = np.rint(np.abs(rounded) * 10.0 ** places)
+    exact = np.abs(rounded) * 10.0 ** places < 1e15  # whole numbers below 2**53: their digits are exact
+    pieces = _template(tokens, point)
+    pads = [_fill_int("1" * k, int_ph, False)[:-k or None] for k in range(len(int_ph) + 1)]  # the padding before k digits
+    fracs: dict[int, str] = {}
+    for at, ok, v, r, u in zip(where.tolist(), exact.tolist(), values.tolist(), rounded.tolist(), units.tolist()):
+        if not ok:
+            out[at] = _number(v, sec)
+            continue
+        whole, frac = divmod(int(u), 10 ** places) if places else (int(u), 0)
+        digits = (f"{whole:,}" if thousands else str(whole)) if whole else ""
+        width = len(str(whole)) if whole else 0
+        int_text = (pads[width] if width < len(pads) else "") + digits
+        frac_text = fracs.get(frac)
+        if frac_text is None:
+            frac_text = fracs[frac] = _fill_frac(str(frac).rjust(places, "0") if places else "", dec_ph)
+        text = "".join(int_text if p is _INT else frac_text if p is _FRAC else p for p in pieces)
+        out[at] = ("-" + text) if r < 0 else text
+
+
+_INT, _FRAC = object(), object()
+
+
+def _template(tokens: list[tuple[str, str]], point: int | None) -> list[Any]:
+    """The pieces of :func:`_number`'s output in order, the integer and fraction digits as markers."""
+    out: list[Any] = []
+    int_done = frac_done = False
+    for i, (kind, text) in enumerate(tokens):
+        if kind == "digit":
+            if point is None or i < point:
+                if not int_done:
+                    out.append(_INT)
+                    int_done = True
+            elif not frac_done:
+                out.append(_FRAC)
+                frac_done = True
+        elif kind == "point":
+            if not int_done:
+                out.append(_INT)
+                int_done = True
+            out.append(".")
+        elif kind == "percent":
+            out.append("%")
+        elif kind not in ("comma", "text"):
+            out.append(text)
+    return out
 
 
 def _choose(sections: list[Section], value: float) -> tuple[Section, bool]:
@@ -175,43 +286,32 @@ def _round(value: float, places: int) -> decimal.Decimal:
     return d.quantize(decimal.Decimal(1).scaleb(-places), rounding=decimal.ROUND_HALF_UP, context=_WIDE)
 
 
-def _number(value: float, sec: Section) -> str:
-    tokens = sec.tokens
+def _layout(tokens: list[tuple[str, str]]) -> tuple[int | None, list[str], list[str], bool, tuple[int, int]]:
+    """A number section's shape: where the decimal point is, the integer and decimal placeholders, whether
+    it groups thousands, and what its % signs multiply by and its trailing commas divide by ("0,," shows
+    millions)."""
     kinds = [k for k, _ in tokens]
-    if "exp" in kinds:
-        return _scientific(value, sec)
     point = kinds.index("point") if "point" in kinds else None
     digit_at = [i for i, k in enumerate(kinds) if k == "digit"]
     last_digit = digit_at[-1] if digit_at else -1
     int_ph = [tokens[i][1] for i in digit_at if point is None or i < point]
     dec_ph = [tokens[i][1] for i in digit_at if point is not None and i > point]
     thousands = any(k == "comma" and i < last_digit and (point is None or i < point) for i, k in enumerate(kinds))
-    scale = sum(1 for i, k in enumerate(kinds) if k == "comma" and i > last_digit)  # "0,," shows millions
-    value = value * (100 ** kinds.count("percent")) / (1000 ** scale)
+    scale = sum(1 for i, k in enumerate(kinds) if k == "comma" and i > last_digit)
+    return point, int_ph, dec_ph, thousands, (100 ** kinds.count("percent"), 1000 ** scale)
+
+
+def _number(value: float, sec: Section) -> str:
+    tokens = sec.tokens
+    if any(k == "exp" for k, _ in tokens):
+        return _scientific(value, sec)
+    point, int_ph, dec_ph, thousands, (times, per) = _layout(tokens)
+    value = value * times / per
     rounded = _round(value, len(dec_ph))
     whole, _, frac = format(abs(rounded), "f").partition(".")
     int_text = _fill_int(whole.lstrip("0"), int_ph, thousands)
     frac_text = _fill_frac(frac.ljust(len(dec_ph), "0")[:len(dec_ph)], dec_ph)
-    out = []
-    int_done = frac_done = False
-    for i, (kind, text) in enumerate(tokens):
-        if kind == "digit":
-            if point is None or i < point:
-                if not int_done:
-                    out.append(int_text)
-                    int_done = True
-            elif not frac_done:
-                out.append(frac_text)
-                frac_done = True
-        elif kind == "point":
-            if not int_done:
-                out.append(int_text)
-                int_done = True
-            out.append(".")
-        elif kind == "percent":
-            out.append("%")
-        elif kind not in ("comma", "text"):
-            out.append(text)
+    out = [int_text if p is _INT else frac_text if p is _FRAC else p for p in _template(tokens, point)]
     return ("-" if rounded < 0 else "") + "".join(out)
 
 

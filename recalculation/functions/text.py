@@ -21,7 +21,7 @@ from ..values import BLANK, BOOL, NUM, TXT, Val, as_text, const, first_err, indi
 from .base import VALUE as VALUE_ERR
 from .base import Ctx, Spec, align, cells_of, dims_of, grid, grid_texts, spec
 from .criteria import _unescape, _wildcard
-from .number_format import format_value
+from .number_format import format_numbers, format_value
 
 Kinds = str  # one letter per argument: "s" text, "n" number (truncated where the function wants an integer)
 
@@ -219,30 +219,39 @@ def NUMBERVALUE(ctx: Ctx, text: Val, decimal: Val | None = None, group: Val | No
 
 @spec("vv", category="text")
 def TEXT(ctx: Ctx, value: Val, fmt: Val) -> Val:
-    """TEXT(value, format): the value shown in an Excel number format (dates, times, %, thousands …)."""
+    """TEXT(value, format): the value shown in an Excel number format (dates, times, %, thousands …).
+
+    Numbers are formatted all at once per distinct format (:func:`.number_format.format_numbers`)."""
     value, fmt = align(value, fmt)
     shape = np.broadcast_shapes(value.shape, fmt.shape)
     codes, ferr = as_text(fmt, shape)
-    vtext, _ = as_text(value, shape)
     num = np.broadcast_to(value.num, shape)
     typ = np.broadcast_to(value.typ, shape)
     err = np.array(first_err(np.broadcast_to(value.err, shape), ferr), dtype=np.int8)
     out = np.full(shape, "", dtype=object)
-    for i in indices(err == 0):
-        t = int(typ[i])
-        if t == TXT:
-            parsed = parse_number_text(str(vtext[i]))
-            shown = format_value(parsed, str(codes[i])) if parsed is not None else format_value(str(vtext[i]), str(codes[i]))
-        elif t == BLANK:
-            shown = format_value(0.0, str(codes[i]))
-        elif t == 2:
-            shown = "TRUE" if num[i] else "FALSE"
+    ok = err == 0
+    out[ok & (typ == BOOL)] = np.where(num[ok & (typ == BOOL)] != 0, "TRUE", "FALSE")
+    numbers = ok & (typ != TXT) & (typ != BOOL)
+    if numbers.any():
+        values = np.where(typ == BLANK, 0.0, num)
+        for code in set(np.asarray(codes, dtype=object)[numbers].tolist()):
+            where = numbers & (codes == code) if np.ndim(codes) else numbers
+            shown = format_numbers(values[where], str(code))
+            texts = np.empty(len(shown), dtype=object)
+            texts[:] = ["" if isinstance(x, XlError) else x for x in shown]
+            out[where] = texts
+            if any(isinstance(x, XlError) for x in shown):
+                err[where] = [int(x) if isinstance(x, XlError) else 0 for x in shown]
+    vtext = None
+    for i in indices(ok & (typ == TXT)):
+        if vtext is None:
+            vtext, _ = as_text(value, shape)
+        parsed = parse_number_text(str(vtext[i]))
+        shown_one = format_value(parsed, str(codes[i])) if parsed is not None else format_value(str(vtext[i]), str(codes[i]))
+        if isinstance(shown_one, XlError):
+            err[i] = int(shown_one)
         else:
-            shown = format_value(float(num[i]), str(codes[i]))
-        if isinstance(shown, XlError):
-            err[i] = int(shown)
-        else:
-            out[i] = shown
+            out[i] = shown_one
     return Val(np.where(err == 0, 0.0, np.nan), err, np.where(err == 0, TXT, NUM), out, dims_of(value, fmt))
 
 
