@@ -515,8 +515,15 @@ class _Batch:
             future: concurrent.futures.Future[list[Row]] = concurrent.futures.Future()
             future.set_result(unit.done)
             return future
-        return self.executor.submit(process_files, [f for f, _ in unit.items], None, self.limits, False,
-                                    [d for _, d in unit.items])
+        try:
+            return self.executor.submit(process_files, [f for f, _ in unit.items], None, self.limits, False,
+                                        [d for _, d in unit.items])
+        except concurrent.futures.process.BrokenProcessPool as exc:
+            # A worker died between two submissions: this unit was in flight as much as the others, so
+            # it takes the same road (requeued, or the culprit's error) instead of ending the batch.
+            broken: concurrent.futures.Future[list[Row]] = concurrent.futures.Future()
+            broken.set_exception(exc)
+            return broken
 
     def _may_submit(self, unit: _Unit, pending: collections.deque[tuple[_Unit, Any]]) -> bool:
         if not pending:
