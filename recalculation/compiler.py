@@ -30,7 +30,7 @@ import numpy as np
 from kpitree.udfs.excel_values import XlError
 
 from .functions import find_function, function_table
-from .functions.base import Ctx, Env, Rng, Spec, clock_serial
+from .functions.base import Ctx, Env, Rng, Spec, align, clock_serial
 from .functions.operators import arith, comparison, concat, negate, percent
 from .graph import MAX_RANGE_CELLS, Graph, Key, Node, Split, Unsupported
 from .parser import MAX_COL, MAX_ROW, deep_recursion
@@ -384,9 +384,12 @@ class Compiler:
         self._value_wanted = None
         prepared = [self.argument(spec, i, arg, sheet, depth, as_values) for i, arg in enumerate(node.args)]
         impl = spec.impl
+        singles = [] if spec.takes_arrays else [i for i in range(len(prepared)) if spec.kind(i) == "v"]
 
         def call(ctx: Ctx) -> Any:
-            return impl(ctx, *(p(ctx) for p in prepared))
+            args = [p(ctx) for p in prepared]
+            blocks = [i for i in singles if isinstance(args[i], Val) and args[i].dims is not None]
+            return _lift(impl, ctx, args, blocks) if blocks else impl(ctx, *args)
 
         return call
 
@@ -452,6 +455,23 @@ def _computed_span(tree: Node) -> bool:
 _slot_counter = iter(range(1 << 62))
 
 
+def _lift(impl: Callable[..., Any], ctx: Ctx, args: list[Any], blocks: list[int]) -> Val:
+    """A function of single values given arrays for them: one result per element, as a block of the
+    arrays' common size (a one-row or one-column array is repeated; where one is short, #N/A)."""
+    aligned = align(*(args[i] for i in blocks))
+    rows, cols = aligned[0].dims or (1, 1)
+
+    def one(r: int, c: int) -> Val:
+        given = list(args)
+        for i, v in zip(blocks, aligned):
+            given[i] = v.cell(r, c)
+        out = impl(ctx, *given)
+        out = out.intersect(ctx) if isinstance(out, Rng) else (BLANK_VAL if out is None else out)
+        return out.cell(0, 0) if out.dims is not None else out
+
+    return block([[one(r, c) for c in range(cols)] for r in range(rows)])
+
+
 def _local(slot: int) -> Thunk:
     return lambda ctx: ctx.locals[slot]
 
@@ -508,30 +528,38 @@ def _run_from(program: Program, env: Env, n: int, start: int) -> Env:
 
 
 def _take(v: Val, idx: np.ndarray, n: int) -> Val:
-    """The input sets ``idx`` of a value over ``n`` (a part that is the same for all stays as it is)."""
+    """The input sets ``idx`` of a value over ``n`` (a part that is the same for all stays as it is). The
+    input sets are the last axis: of a single value's one, of a block's three (rows, columns, sets)."""
+    sets_axis = 1 if v.dims is None else 3
+
     def part(a: Any) -> Any:
         if a is None:
             return None
         a = np.asarray(a)
-        return a[..., idx] if a.ndim >= 1 and a.shape[-1] == n else a
+        return a[..., idx] if a.ndim == sets_axis and a.shape[-1] == n else a
 
     return Val(part(v.num), part(v.err), part(v.typ), part(v.txt), v.dims)
 
 
 def _scatter(pieces: list[tuple[np.ndarray, Val]], n: int) -> Val:
-    """One single value over ``n`` input sets from the groups' values (a group's indices, its value)."""
-    if any(v.dims is not None for _, v in pieces):
+    """One value over ``n`` input sets from the groups' values (a group's indices, its value): a single value,
+    or a block of one size in every group (a spilled result); blocks of different sizes cannot be joined."""
+    sizes = {v.dims for _, v in pieces}
+    if len(sizes) > 1:
         raise Unsupported("a block whose size differs between groups of input sets")
-    num, err, typ = np.zeros(n), np.zeros(n, np.int8), np.zeros(n, np.int8)
+    dims = sizes.pop()
+    lead = () if dims is None else dims
+    num, err, typ = np.zeros((*lead, n)), np.zeros((*lead, n), np.int8), np.zeros((*lead, n), np.int8)
     txt = None
     for idx, v in pieces:
-        m = (len(idx),)
-        num[idx], err[idx], typ[idx] = np.broadcast_to(v.num, m), np.broadcast_to(v.err, m), np.broadcast_to(v.typ, m)
+        m = (*lead, len(idx))
+        num[..., idx], err[..., idx], typ[..., idx] = (np.broadcast_to(v.num, m), np.broadcast_to(v.err, m),
+                                                       np.broadcast_to(v.typ, m))
         if v.txt is not None:
             if txt is None:
-                txt = np.full(n, "", dtype=object)
-            txt[idx] = v.texts(m)
-    return Val(num, err, typ, txt)
+                txt = np.full((*lead, n), "", dtype=object)
+            txt[..., idx] = v.texts(m)
+    return Val(num, err, typ, txt, dims)
 
 
 __all__ = ["EMPTY_VAL", "Program", "compile_graph", "function_table", "run_program"]

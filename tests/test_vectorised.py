@@ -135,6 +135,7 @@ def test_positions_that_differ_between_files_stay_on_the_compiled_path(tmp_path:
         f.write_formula("A2", "=SUM(OFFSET(Data!A1,0,0,Data!B1+1,1))")
         f.write_formula("A3", "=SUM(CHOOSE(Data!B1+1,Data!A1:A2,Data!A3:A4,Data!A5:A6))")
         f.write_dynamic_array_formula("A4:A4", "=ROWS(FILTER(Data!A1:A6,Data!A1:A6>Data!A1+10*Data!B1))")
+        f.write_dynamic_array_formula("B1:B3", "=SORT(OFFSET(Data!A1,Data!B1,0,3,1),1,-1)")  # a block after a split
         wb.close()
         paths.append(str(path))
     rows = process_files(paths, None, dests=[str(tmp_path / f"out{i}.xlsx") for i in range(9)])
@@ -149,3 +150,5 @@ def test_positions_that_differ_between_files_stay_on_the_compiled_path(tmp_path:
         assert got[("F", 2, 1)] == sum(10.0 * (r + 1) + i for r in range(k + 1))
         assert got[("F", 3, 1)] == expected[("F", 3, 1)] == sum(10.0 * (r + 1) + i for r in (2 * k, 2 * k + 1))
         assert got[("F", 4, 1)] == expected[("F", 4, 1)] == 5.0 - k
+        assert [got[("F", r, 2)] for r in (1, 2, 3)] == [expected[("F", r, 2)] for r in (1, 2, 3)] \
+            == [10.0 * (k + r) + i for r in (3, 2, 1)]
