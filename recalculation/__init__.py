@@ -30,6 +30,7 @@ PathLike = str | os.PathLike[str]
 _WHERE = {"DEFAULT_LIMITS": ".io.package", "Limits": ".io.package", "WorkbookError": ".io.package",
           "ScenarioError": ".scenarios"}
 SUMMARY_SUFFIXES = (".csv", ".xlsx", ".parquet")  # what --summary may end in (summary.py writes each)
+SUMMARY_FIELDS = ("file", "path", "error", "general_because")  # a files-mode summary's columns before the named values
 
 
 def __getattr__(name: str) -> Any:
@@ -61,8 +62,9 @@ def recalc(
     folders of workbooks; their subfolders too with ``recursive``, copies keeping the
     relative path) is recalculated; with ``out`` the copy is written to ``out/<name>``.
     One row per workbook: ``file``, ``path`` (``fast`` or ``general``; empty when the
-    file could not be read), ``error`` (empty when all went well) and one column per
-    workbook-scoped single-cell defined name.
+    file could not be read), ``error`` (empty when all went well), ``general_because``
+    (for the general path: the function and cell that sent the file there, as
+    ``"OFFSET in F!A1: …"``) and one column per workbook-scoped single-cell defined name.
 
     Scenario mode: ``sources`` is one template and ``scenarios`` a DataFrame or a
     CSV/Excel/parquet path whose columns name input cells (a CSV may be UTF-8, with or
@@ -184,4 +186,4 @@ def recalc_file(src: PathLike, dst: PathLike, *, limits: Limits | None = None) -
     (row,) = process_files([src], None, DEFAULT_LIMITS if limits is None else limits, dests=[dst], strict_write=True)
     if not row["path"]:
         raise WorkbookError(row["error"])
-    return {k: v for k, v in row.items() if k not in ("file", "path", "error")}
+    return {k: v for k, v in row.items() if k not in SUMMARY_FIELDS}

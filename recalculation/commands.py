@@ -112,10 +112,13 @@ def run_recalc(args: argparse.Namespace) -> int:
         failed = sum(1 for e in frame["error"] if e != "")
         if args.json:
             print_json({"mode": "scenarios", "template": args.sources[0], "scenarios": len(frame),
-                        "path": frame.attrs["path"], "errors": failed, "summary": args.summary,
+                        "path": frame.attrs["path"], "general_because": frame.attrs.get("general_because", ""),
+                        "errors": failed, "summary": args.summary,
                         "encoding": frame.attrs.get("encoding"), "notes": frame.attrs.get("notes", [])})
         else:
-            print(f"{len(frame)} scenario(s) via the {frame.attrs['path']} path -> {args.summary}", file=sys.stderr)
+            because = frame.attrs.get("general_because", "")
+            print(f"{len(frame)} scenario(s) via the {frame.attrs['path']} path" + (f" ({because})" if because else "")
+                  + f" -> {args.summary}", file=sys.stderr)
         if failed:
             print(f"kpitree recalc: {failed} scenario(s) with #NAME?/#REF! (see the error column)", file=sys.stderr)
         return 1 if failed else 0
@@ -141,4 +144,6 @@ def _files_json(frame: Any, args: argparse.Namespace, failed: int) -> dict[str, 
         "mode": "files", "workbooks": len(frame), "fast": int(paths.get("fast", 0)), "general": int(paths.get("general", 0)),
         "errors": failed, "out": args.out, "summary": args.summary, "notes": frame.attrs.get("notes", []),
         "failed": [{"file": f, "error": e} for f, e in zip(frame["file"], frame["error"]) if e != ""],
+        "general_because": [{"file": f, "because": b} for f, p, b in zip(frame["file"], frame["path"], frame["general_because"])
+                            if p == "general"],
     }

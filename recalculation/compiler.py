@@ -92,8 +92,10 @@ class Program:
                 wide = True
                 try:
                     v = self._step(step, env, n, now, blocks)
-                except Split as split:
-                    split.step = index
+                except Unsupported as exc:
+                    exc.at(step.key)
+                    if isinstance(exc, Split):
+                        exc.step = index
                     raise
                 assert v is not None
             else:
@@ -214,7 +216,10 @@ class Compiler:
                 self.current = key
                 tree = self.graph.trees[key]
                 self._value_wanted = tree  # a cell shows a value
-                thunk = self.expr(tree, key[0], 0)
+                try:
+                    thunk = self.expr(tree, key[0], 0)
+                except Unsupported as exc:
+                    raise exc.at(key) from None
                 steps.append(Step(key, thunk, key in self.graph.arrays, key in self.graph.dynamic,
                                   tuple(self.graph.deps.get(key, ())), _computed_span(tree)))
         return Program(self.graph.inputs, steps, self.diagnostics, self.graph.spills)
@@ -382,14 +387,21 @@ class Compiler:
             return self.constant(const(XlError.VALUE))
         as_values = spec.chooses and self._value_wanted is node  # its result is read as a value anyway
         self._value_wanted = None
-        prepared = [self.argument(spec, i, arg, sheet, depth, as_values) for i, arg in enumerate(node.args)]
+        try:
+            prepared = [self.argument(spec, i, arg, sheet, depth, as_values) for i, arg in enumerate(node.args)]
+        except Unsupported as exc:  # the summary names the function that sent the file to the general path
+            raise exc.at(self.current, name) from None
         impl = spec.impl
         singles = [] if spec.takes_arrays else [i for i in range(len(prepared)) if spec.kind(i) == "v"]
 
         def call(ctx: Ctx) -> Any:
-            args = [p(ctx) for p in prepared]
-            blocks = [i for i in singles if isinstance(args[i], Val) and args[i].dims is not None]
-            return _lift(impl, ctx, args, blocks) if blocks else impl(ctx, *args)
+            try:
+                args = [p(ctx) for p in prepared]
+                blocks = [i for i in singles if isinstance(args[i], Val) and args[i].dims is not None]
+                return _lift(impl, ctx, args, blocks) if blocks else impl(ctx, *args)
+            except Unsupported as exc:  # the innermost function that declined is named
+                exc.at(ctx.cell, name)
+                raise
 
         return call
 
@@ -519,12 +531,12 @@ def _run_from(program: Program, env: Env, n: int, start: int) -> Env:
         labels = np.asarray(split.labels).reshape(-1)
         groups = np.unique(labels) if labels.shape == (n,) else np.zeros(0)
         if n <= 1 or len(groups) < 2:
-            raise Unsupported(str(split)) from None
+            raise Unsupported(str(split)).at(split.cell, split.function) from None
         pieces = []
         for g in groups.tolist():
             idx = np.flatnonzero(labels == g)
             pieces.append((idx, _run_from(program, {k: _take(v, idx, n) for k, v in env.items()}, len(idx), split.step)))
-        return {k: _scatter([(idx, part[k]) for idx, part in pieces], n) for k in pieces[0][1]}
+        return {k: _scatter(k, [(idx, part[k]) for idx, part in pieces], n) for k in pieces[0][1]}
 
 
 def _take(v: Val, idx: np.ndarray, n: int) -> Val:
@@ -541,12 +553,12 @@ def _take(v: Val, idx: np.ndarray, n: int) -> Val:
     return Val(part(v.num), part(v.err), part(v.typ), part(v.txt), v.dims)
 
 
-def _scatter(pieces: list[tuple[np.ndarray, Val]], n: int) -> Val:
+def _scatter(key: Key, pieces: list[tuple[np.ndarray, Val]], n: int) -> Val:
     """One value over ``n`` input sets from the groups' values (a group's indices, its value): a single value,
     or a block of one size in every group (a spilled result); blocks of different sizes cannot be joined."""
     sizes = {v.dims for _, v in pieces}
     if len(sizes) > 1:
-        raise Unsupported("a block whose size differs between groups of input sets")
+        raise Unsupported("a block whose size differs between groups of input sets").at(key)
     dims = sizes.pop()
     lead = () if dims is None else dims
     num, err, typ = np.zeros((*lead, n)), np.zeros((*lead, n), np.int8), np.zeros((*lead, n), np.int8)

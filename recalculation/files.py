@@ -101,6 +101,7 @@ class _Loaded:
     results: dict[Key, Any] = field(default_factory=dict)
     path: str = ""
     error: str = ""
+    because: str = ""  # why the general path: the function and cell that sent the file there
 
     def stored(self, key: Key) -> Any:
         """The stored value of an input cell (None for a blank or a formula cell)."""
@@ -244,18 +245,22 @@ def _evaluate_group(members: list[_Loaded], force_general: bool, phase: Callable
             m.error = unexpected("reading the formulas", exc)
         return
     general = force_general or isinstance(program, Unsupported)
+    because = "asked for (general=True)" if force_general else (
+        program.because(members[0].wb) if isinstance(program, Unsupported) else "")
     causes: dict[str, dict[Key, str]] = {}
     phase(f"evaluating {len(graph.trees):,} formulas" + (" (general path)" if general else ""))
     if not general:
         try:
             _run_compiled(program, members)
             causes = {m.file: program.diagnostics for m in members}
-        except Unsupported:  # found only at run time (a position that differs between files): each on its own
-            general = True
-        except Exception:  # noqa: BLE001 - whatever failed for the group is tried file by file, where it is each file's error
-            general = True
+        except Unsupported as exc:  # found only at run time (sizes that differ even within groups): each on its own
+            general, because = True, exc.because(members[0].wb)
+        except Exception as exc:  # noqa: BLE001 - whatever failed for the group is tried file by file, where it is each file's error
+            general, because = True, f"the compiled run failed ({type(exc).__name__}: {exc})"
     if general:
         causes = _run_general(members)
+        for m in members:
+            m.because = because if m.path == "general" else ""
     _diagnose(members, causes)
 
 
@@ -280,7 +285,7 @@ def _summary_row(item: _Loaded, dst: str | None, strict_write: bool = False) -> 
     """
     from .io.writeback import RawSource, apply, plan_writes, write_package
 
-    row: Row = {"file": item.file, "path": item.path, "error": item.error}
+    row: Row = {"file": item.file, "path": item.path, "error": item.error, "general_because": item.because}
     if item.wb is None or not item.path:
         return row
     try:
@@ -587,9 +592,9 @@ class _Batch:
 
 def _failed(file: str, exc: BaseException) -> Row:
     if isinstance(exc, concurrent.futures.process.BrokenProcessPool):
-        return {"file": file, "path": "", "error": "the worker process recalculating this file died "
+        return {"file": file, "path": "", "general_because": "", "error": "the worker process recalculating this file died "
                 "(killed, out of memory, or a crash); the other files went on"}
-    return {"file": file, "path": "", "error": unexpected("worker failed", exc)}
+    return {"file": file, "path": "", "error": unexpected("worker failed", exc), "general_because": ""}
 
 
 def recalc_files(

@@ -86,7 +86,25 @@ def fingerprint(wb: WorkbookData) -> str:
 
 
 class Unsupported(KpitreeError):
-    """The compiled path cannot vectorise this across files; the workbook is evaluated on its own."""
+    """The compiled path cannot vectorise this across files; the workbook is evaluated on its own.
+
+    ``function`` (the innermost function that declined, set as the error leaves its call) and ``cell``
+    (the formula's cell, set by the compiler or the program) say where; :meth:`because` says it all."""
+
+    function = ""
+    cell: Key | None = None
+
+    def because(self, wb: WorkbookData | None = None) -> str:
+        """``"OFFSET in F!A1: OFFSET whose position or size differs between input sets"``."""
+        where = address(wb, self.cell) if wb is not None and self.cell is not None and self.cell[0] < len(wb.sheets) else ""
+        head = " in ".join(p for p in (self.function, where) if p)
+        return f"{head}: {self}" if head else str(self)
+
+    def at(self, cell: Key | None, function: str = "") -> Unsupported:
+        """Where it happened, where not known yet; returns itself (to re-raise)."""
+        self.cell = self.cell if self.cell is not None else cell
+        self.function = self.function or function
+        return self
 
 
 class Split(Unsupported):

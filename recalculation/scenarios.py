@@ -89,7 +89,7 @@ def run_scenarios(template: Template, table: Any, *, force_general: bool = False
     mapping = check_scenarios(template, rows.names)
     by_key = {template.inputs[name]: col for col, name in mapping.items()}
     columns = {col: typed_column(rows[col]) for col in by_key.values()}
-    program, path = _program(template, force_general)
+    program, path, because = _program(template, force_general)
     outputs: dict[str, list[Any]] = {name: [] for name in template.outputs}
     errors: list[str] = []
     n_rows = len(rows)
@@ -102,8 +102,8 @@ def run_scenarios(template: Template, table: Any, *, force_general: bool = False
                     _run_rows(template, program, by_key, columns, start, stop, outputs, errors)
                     bar.advance(stop - start)
                     continue
-                except Unsupported:  # the rows differ where the program needs them alike: each row alone
-                    path = "general"
+                except Unsupported as exc:  # the rows differ where the program needs them alike: each row alone
+                    path, because = "general", exc.because(template.wb)
             for row in range(start, stop):
                 _run_rows(template, program, by_key, columns, row, row + 1, outputs, errors)
                 bar.advance(1)
@@ -112,24 +112,26 @@ def run_scenarios(template: Template, table: Any, *, force_general: bool = False
     result = {name: _joined(parts) for name, parts in outputs.items()}
     result["error"] = _error_column(template, by_key, columns, errors)
     if is_table:
-        return Table({**rows.columns, **result}, rows.attrs, n_rows), path
+        return Table({**rows.columns, **result}, {**rows.attrs, "general_because": because}, n_rows), path
     frame = table.reset_index(drop=True).copy()
     out = Table(result, length=n_rows).to_frame()
     for name in result:
         frame[name] = out[name]
+    frame.attrs["general_because"] = because
     return frame, path
 
 
-def _program(template: Template, force_general: bool) -> tuple[Any, str]:
-    """The template's program: across rows, or per row (the general path)."""
+def _program(template: Template, force_general: bool) -> tuple[Any, str, str]:
+    """The template's program: across rows, or per row (the general path); the path; why the general path."""
     from .compiler import compile_graph
 
+    because = "asked for (general=True)"
     if not force_general:
         try:
-            return compile_graph(template.graph), "fast"
-        except Unsupported:
-            pass
-    return compile_graph(template.graph, per_file=True), "general"
+            return compile_graph(template.graph), "fast", ""
+        except Unsupported as exc:
+            because = exc.because(template.wb)
+    return compile_graph(template.graph, per_file=True), "general", because
 
 
 def _run_rows(template: Template, program: Any, by_key: dict[Key, str], columns: dict[str, Any], start: int, stop: int,

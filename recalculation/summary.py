@@ -40,7 +40,7 @@ from typing import Any
 
 from kpitree.udfs.excel_values import XlError
 
-from . import SUMMARY_SUFFIXES
+from . import SUMMARY_FIELDS, SUMMARY_SUFFIXES
 
 CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP, "CSV Injection"
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
@@ -83,7 +83,7 @@ class Table:
             if len(r) != len(keys) or any(k not in keys for k in r):
                 keys.update(dict.fromkeys(r))
         if not rows:
-            return cls({"file": [], "path": [], "error": []}, length=0)
+            return cls({k: [] for k in SUMMARY_FIELDS}, length=0)
         nan = float("nan")
         return cls({k: [cell_out(r[k]) if k in r else nan for r in rows] for k in keys}, length=len(rows))
 
@@ -97,7 +97,7 @@ class Table:
         frame = pd.DataFrame({k: (v if hasattr(v, "dtype") else pd.Series(v, dtype=object) if _mixed(v) else v)
                               for k, v in self.columns.items()})
         if not self.columns:
-            frame = pd.DataFrame(columns=["file", "path", "error"])
+            frame = pd.DataFrame(columns=list(SUMMARY_FIELDS))
         frame.attrs.update(self.attrs)
         return frame
 
@@ -113,7 +113,7 @@ def rows_frame(rows: list[dict[str, Any]]) -> Any:
 
     frame = pd.DataFrame(Table.from_rows(rows).columns)
     if frame.empty:
-        frame = pd.DataFrame(columns=["file", "path", "error"])
+        frame = pd.DataFrame(columns=list(SUMMARY_FIELDS))
     return frame
 
 

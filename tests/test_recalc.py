@@ -162,7 +162,7 @@ def test_template_fast_equals_general(template: Path, tmp_path: Path) -> None:
     assert general["path"] == "general"
     assert fast["error"] == general["error"] == ""
     assert_same_workbooks(out_fast, out_general)
-    named = {k: v for k, v in fast.items() if k not in ("file", "path", "error")}
+    named = {k: v for k, v in fast.items() if k not in ("file", "path", "error", "general_because")}
     assert all(same(named[k], general[k]) for k in named)
 
 
@@ -336,6 +336,22 @@ def test_missing_sheet_and_name_reported_on_both_paths(tmp_path: Path) -> None:
         assert "no sheet named 'Missing'" in row["error"]
         assert "defined name 'dangling' refers to a missing sheet 'Gone'" in row["error"]
     assert fast["path"] == "general"  # a whole-column reference reads each file's own cells: the workbook goes general
+    assert fast["general_because"] == "SUM in S!A3: whole-column or whole-row reference B:B"  # the summary says why
+    assert general["general_because"] == "asked for (general=True)"
+
+
+def test_the_summary_names_the_function_and_cell_that_sent_files_to_the_general_path(tmp_path: Path) -> None:
+    """Files mode: the ``general_because`` column (empty on the compiled path); scenario mode: the frame's attrs."""
+    plain = write_book(tmp_path / "plain.xlsx", {"S": {"A1": 2, "A2": "=A1*3"}})
+    whole = write_book(tmp_path / "whole.xlsx", {"Data": {"A1": 2}, "F": {"B2": "=1+MAX(0,COUNT(Data!A:A))"}},
+                       {"x": "=Data!$A$1", "y": "=F!$B$2"})
+    frame = recalc([plain, whole], tmp_path / "out", summary=tmp_path / "s.csv", report=False)
+    why = dict(zip(frame["file"].map(lambda f: Path(f).name), frame["general_because"]))
+    assert why == {"plain.xlsx": "", "whole.xlsx": "COUNT in F!B2: whole-column or whole-row reference Data!A:A"}
+    assert list(frame.columns[:4]) == ["file", "path", "error", "general_because"]
+    scenarios = recalc(whole, scenarios=pd.DataFrame({"x": [1, "a"]}), report=False)
+    assert scenarios.attrs["path"] == "general" and list(scenarios["y"]) == [2.0, 1.0]
+    assert scenarios.attrs["general_because"] == why["whole.xlsx"]
 
 
 def test_unknown_scenario_column_is_an_error_before_running(template: Path, tmp_path: Path) -> None:
