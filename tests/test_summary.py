@@ -6,10 +6,13 @@ import csv
 import io
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from kpitree.recalculation import ScenarioError, recalc
 from kpitree.recalculation.scenarios import typed_value
 from kpitree.recalculation.summary import csv_cell, decode_text, read_table, write_summary
@@ -162,3 +165,92 @@ def test_the_csv_writer_writes_what_pandas_wrote(tmp_path: Path) -> None:
     table = Table({"x": np.array([1.0, np.nan, -0.5]), "y": ["a", "+b", None]}, length=3)
     write_summary(table, tmp_path / "arrays.csv", bom=False)
     assert (tmp_path / "arrays.csv").read_text().splitlines() == ["x,y", "1.0,a", ",'+b", "-0.5,"]
+
+
+# --- the pyarrow writer of large CSV summaries: the csv module's bytes -----------------------------
+
+HOSTILE_TEXTS = [LEAK, DDE, "@SUM(1,2)", "+1+2", "-2+3", "\tTAB", "\rCR", "-5", "+5", "-", "=", "1,234", 'say "hi"',
+                 "line\nbreak", "cr\ronly", "crlf\r\n", " lead", "trail ", "", "東京チーム", "大阪①", "ｱｲｳ", "＝全角",
+                 "𠮷野家", "é", "#DIV/0!", "True", "nan", "1e5", "'quoted", ",", '"', "\x00nul", "\u2028sep"]
+
+
+def _values() -> st.SearchStrategy[Any]:
+    import numpy as np
+    from kpitree.udfs.excel_values import XlError
+
+    return st.one_of(st.sampled_from(HOSTILE_TEXTS), st.text(max_size=6), st.none(), st.booleans(),
+                     st.integers(-10**18, 10**18), st.sampled_from([XlError.DIV0, XlError.NA, XlError.VALUE]),
+                     st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0.0, -0.0, 1.0, 1, True, 0, False]),
+                     st.floats(allow_nan=False).map(np.float64))  # numpy scalars in a list column
+
+
+def _columns(rows: int) -> st.SearchStrategy[Any]:
+    numbers = st.floats(allow_nan=True, allow_infinity=True, width=64)
+    few = st.sampled_from([0.0, -0.0, 0.1 + 0.2, 1e16, 1e-5, 123456789012345.6, float("nan"), 2.5, -1.0])
+    import numpy as np
+
+    return st.one_of(
+        st.lists(numbers, min_size=rows, max_size=rows).map(lambda v: np.array(v, dtype=float)),
+        st.lists(few, min_size=rows, max_size=rows).map(lambda v: np.array(v, dtype=float)),  # few distinct values
+        st.lists(_values(), min_size=rows, max_size=rows),
+        st.lists(st.sampled_from(HOSTILE_TEXTS), min_size=rows, max_size=rows),
+    )
+
+
+@st.composite
+def _tables(draw: Any) -> Any:
+    from kpitree.recalculation.summary import Table
+
+    rows = draw(st.integers(1, 40))
+    names = draw(st.lists(st.one_of(st.sampled_from([*HOSTILE_TEXTS[:20], "file", "plan_win_rate", "達成率"]), st.text(max_size=5)),
+                          min_size=2, max_size=6, unique=True))
+    return Table({name: draw(_columns(rows)) for name in names}, length=rows)
+
+
+def _both_writers(table: Any, folder: Path, bom: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[bytes, bytes]:
+    import kpitree.recalculation.summary as summary
+
+    taken = []
+    arrow = summary._write_csv_arrow
+    monkeypatch.setattr(summary, "_write_csv_arrow", lambda *a: taken.append(arrow(*a)) or taken[-1])
+    monkeypatch.setattr(summary, "FAST_CSV_CELLS", 10**12)
+    write_summary(table, folder / "csv_module.csv", bom=bom)
+    monkeypatch.setattr(summary, "FAST_CSV_CELLS", 0)
+    write_summary(table, folder / "pyarrow.csv", bom=bom)
+    assert taken == [True], "the pyarrow writer must have written the second file"
+    return (folder / "csv_module.csv").read_bytes(), (folder / "pyarrow.csv").read_bytes()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(table=_tables(), bom=st.booleans())
+def test_the_pyarrow_csv_writer_writes_the_csv_modules_bytes(table: Any, bom: bool, tmp_path_factory: pytest.TempPathFactory,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hostile text (formula starts, quotes, commas, line breaks, NUL), Japanese, ±0.0, NaN, ±inf, booleans,
+    integers and Excel errors: the fast writer's file is the csv module's, byte for byte, BOM or not."""
+    pytest.importorskip("pyarrow")
+    slow, fast = _both_writers(table, tmp_path_factory.mktemp("w"), bom, monkeypatch)
+    assert fast == slow
+
+
+def test_a_large_scenario_summary_takes_the_pyarrow_writer_and_stays_safe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """100,000 scenario rows as kpitree recalc writes them: the same bytes either way, written atomically over
+    an existing file whose mode is kept, with the BOM, the formula starts neutralised and negatives numeric."""
+    pytest.importorskip("pyarrow")
+    import os
+
+    import numpy as np
+    from kpitree.recalculation.summary import Table
+
+    n = 100_000
+    rng = np.random.default_rng(3)
+    table = Table({"memo": [LEAK, "-5", "東京", "a,b"] * (n // 4), "plan_win_rate": list(rng.choice([0.1, 0.25, 0.3], n)),
+                   "required_calls_month": rng.uniform(-1e6, 1e6, n), "constant": np.full(n, 0.25),
+                   "error": ["", "#DIV/0!"] * (n // 2)}, length=n)
+    (tmp_path / "pyarrow.csv").write_text("old")
+    os.chmod(tmp_path / "pyarrow.csv", 0o640)
+    slow, fast = _both_writers(table, tmp_path, True, monkeypatch)
+    assert fast == slow
+    assert fast.startswith(b"\xef\xbb\xbfmemo,plan_win_rate,required_calls_month,constant,error\n\"'=HYPERLINK(\"\"http")
+    assert (tmp_path / "pyarrow.csv").stat().st_mode & 0o777 == 0o640
+    assert b'\n-5,0.' in fast and "\n東京,".encode() in fast and b'\n"a,b",' in fast and b"np.float64" not in fast
+    assert not [p for p in os.listdir(tmp_path) if p not in ("pyarrow.csv", "csv_module.csv")]  # no temporary left
