@@ -7,17 +7,19 @@ xlwings UDF module), ``kpitree.recalculation`` (batch recalculation without Exce
 ``kpitree.addin`` (the Excel add-in).
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("kpitree")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
-
 __all__ = ["__version__", "recalc"]
 
 
 def __getattr__(name: str):  # PEP 562: keep `import kpitree` fast, load the engine on first use
+    if name == "__version__":  # importlib.metadata costs ≈ 40 ms, half of `kpitree --help`
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("kpitree")
+        except PackageNotFoundError:  # running from a source tree that was never installed
+            found = "0+unknown"
+        globals()["__version__"] = found
+        return found
     if name in ("recalc", "recalc_file"):
         from kpitree import recalculation as _recalc
 

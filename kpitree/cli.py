@@ -16,7 +16,6 @@ import warnings
 from collections.abc import Sequence
 from typing import NoReturn
 
-from . import __version__
 from .errors import KpitreeError, UserError
 
 COMMAND_MODULES = (
@@ -27,6 +26,20 @@ COMMAND_MODULES = (
     "kpitree.team.commands",
     "kpitree.demo",
 )
+
+
+class _Version(argparse.Action):
+    """``--version``: the installed version, looked up only when asked (importlib.metadata is slow to import)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: object) -> None:
+        super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0,
+                         help="show the program's version number and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: object, values: object, option_string: str | None = None) -> None:
+        from . import __version__
+
+        print(f"kpitree {__version__}")
+        parser.exit()
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -42,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Sales-KPI design in Excel, powered by Python: KPI catalogue, back-calculation "
         "from the annual goal (KGI), stage recommendations, template workbooks, batch recalculation.",
     )
-    parser.add_argument("--version", action="version", version=f"kpitree {__version__}")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)

@@ -127,6 +127,18 @@ def test_help_and_usage_errors_import_no_engine() -> None:
     assert _loaded("recalc", "missing.xlsx") == []  # no --out/--summary: exit 2 before the engine
 
 
+
+def test_help_does_not_look_up_the_installed_version() -> None:
+    """importlib.metadata (≈ 40 ms, half of `kpitree --help`) loads only for `--version` and `kpitree.__version__`."""
+    code = ("import atexit, sys\n"
+            "atexit.register(lambda: print('METADATA', 'importlib.metadata' in sys.modules))\n"
+            "from kpitree.cli import main\nsys.exit(main(sys.argv[1:]))")
+    for args, expected in ((["--help"], "METADATA False"), (["--version"], "METADATA True")):
+        done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0 and expected in done.stdout, (args, done.stdout, done.stderr)
+    assert "kpitree " in done.stdout
+
+
 def test_a_batch_and_its_csv_summary_need_no_pandas(tmp_path: Path) -> None:
     """The command line writes the summary itself: pandas (≈ 0.4 s to import) is for the Python API."""
     from kpitree.workbook_templates import template_path
