@@ -152,7 +152,9 @@ def plain(v: Any) -> Any:
             v = v.item()
         except (ValueError, AttributeError):
             pass
-    if isinstance(v, bool) or v is None or isinstance(v, str):
+    if isinstance(v, str):  # formulas' errors are a str subclass that does not pickle (for jobs 2): plain text
+        return str.__str__(v)
+    if isinstance(v, bool) or v is None:
         return v
     if isinstance(v, (int, float)):
         return float(v)
@@ -316,8 +318,8 @@ class IronCalcScenarios(Scenarios):
         import ironcalc as ic
 
         self.model = ic.load_from_xlsx(book, "en", "UTC")
-        names = [s.name for s in self.model.get_worksheets_properties()] if hasattr(self.model, "get_worksheets_properties") \
-            else None
+        names = [s["name"] if isinstance(s, dict) else s.name  # ironcalc 0.9 gives dicts
+                 for s in self.model.get_worksheets_properties()] if hasattr(self.model, "get_worksheets_properties") else None
         self.sheets = names or _sheet_names(book)
         self.ins = [self._addr(r) for r in inputs]
         self.outs = [self._addr(r) for r in outputs]
