@@ -264,3 +264,31 @@ def test_the_spelling_files_read_back_in_openpyxl_and_libreoffice(tmp_path: Path
         pytest.skip("LibreOffice is not installed")
     lo = libreoffice_folder([path])[0]
     assert lo[("F", 2, 1)] == 26.0 and isinstance(lo[("F", 1, 1)], Err)
+
+
+def test_a_log_sheet_of_more_than_100000_rows_read_by_whole_columns_is_computed(tmp_path: Path) -> None:
+    """Trial: SUMIFS(ログ!B:B,ログ!A:A,"佐藤") over a 150,000-row CRM log failed the whole file (a range limit)."""
+    import random
+
+    from kpitree.recalculation import recalc
+
+    rng = random.Random(7)
+    names, amounts = [], []
+    path = tmp_path / "log.xlsx"
+    wb = xlsxwriter.Workbook(path)
+    summary, log = wb.add_worksheet("集計"), wb.add_worksheet("ログ")
+    for r in range(120_000):
+        names.append(rng.choice(["佐藤", "鈴木", "高橋"]))
+        amounts.append(rng.randint(1, 100))
+        log.write_string(r, 0, names[-1])
+        log.write_number(r, 1, amounts[-1])
+    summary.write_formula("A1", '=SUMIFS(ログ!B:B,ログ!A:A,"佐藤")', None, 0)
+    summary.write_formula("A2", "=COUNTA(ログ!A:A)", None, 0)
+    wb.define_name("sato", "=集計!$A$1")
+    wb.define_name("rows", "=集計!$A$2")
+    wb.close()
+    frame = recalc([path], progress=False, report=False)
+    row = frame.iloc[0]
+    assert row["error"] == ""
+    assert row["sato"] == sum(a for n, a in zip(names, amounts) if n == "佐藤")  # counted here, independently
+    assert row["rows"] == 120_000
