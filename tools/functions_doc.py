@@ -78,7 +78,8 @@ DIFFERENCES = {
     "XLOOKUP": "search_mode 2 and -2 (binary search) give the linear search's answer, which is the same on the sorted "
                "data those modes require.",
     "XMATCH": "search_mode 2 and -2 as for XLOOKUP.",
-    "TEXT": "Fraction formats (`# ?/?`) are not supported; `g`/`e` (Japanese era) follow the Japanese calendar.",
+    "TEXT": "Fraction formats (`# ?/?`, `?/8`) as LibreOffice shows them (checked); `g`/`e` (Japanese era) follow the "
+            "Japanese calendar; `[DBNum1]`–`[DBNum3]` (kanji and full-width numerals) are not applied: Arabic digits.",
     "NUMBERVALUE": "Without separators the decimal point is `.` and the group separator `,` (English and Japanese "
                    "Excel), whatever the computer's settings.",
     "TODAY": "Read once per run (`KPITREE_TODAY` fixes it).",
