@@ -17,7 +17,7 @@ from kpitree.udfs.catalogue import LANGS, Lang, load_catalogue
 from kpitree.udfs.excel_values import Kind, XlError
 from kpitree.udfs.kpi_tree import LEVERS, NO_BOTTLENECK, evaluate_bottleneck
 from kpitree.udfs.registry import FUNCTIONS, WorksheetFunction
-from kpitree.udfs.stage import evaluate_stage_index, recommend, resolve_stage
+from kpitree.udfs.stage import evaluate_stage_index, recommend_table, resolve_stage
 from kpitree.udfs.status import ON_TRACK_FROM, STATUS_LABELS, WATCH_FROM, evaluate_status
 
 from .functions.base import VALUE, Ctx, Spec, grid, grid_texts
@@ -181,7 +181,7 @@ def _stage_recommend(spec: WorksheetFunction) -> Spec:
                 codes[i] = int(st)
             else:
                 choice[i] = next(j for j, s in enumerate(stages) if s.id == st.id)
-        tables = [[[r.tier_label, r.kpi_label, r.stars, r.why] for r in recommend(s, code_lang)] for s in stages]
+        tables = [recommend_table(s, code_lang) for s in stages]
         return _table(tables, choice, codes, ctx.n)
 
     return Spec(run, "vv", optional=1, category="kpi")

@@ -118,7 +118,7 @@ def test_udf_calls_stored_bare_and_spilling(built):
     with zipfile.ZipFile(path) as zf:
         s1 = zf.read("xl/worksheets/sheet1.xml").decode()
         assert "xl/metadata.xml" in zf.namelist()
-    assert '<c r="A27" s="17" cm="1"' in s1 and 'ref="A27:D31">KPI_STAGE_RECOMMEND(' in s1
+    assert '<c r="A27" s="17" cm="1"' in s1 and 'ref="A27:D32">KPI_STAGE_RECOMMEND(' in s1
     assert "_xludf." not in s1 and "[1]!" not in s1
     calc = zipfile.ZipFile(path).read("xl/workbook.xml").decode()
     assert "fullCalcOnLoad" not in calc

@@ -36,7 +36,7 @@ from .catalogue import LANGS, Lang, Stage, load_catalogue
 from .excel_values import XlError
 from .kpi_function import KpiFunction
 from .kpi_tree import LEVERS, NO_BOTTLENECK, evaluate_bottleneck
-from .stage import recommend, resolve_stage, stage_bounds_text
+from .stage import recommend_rows, recommend_table, resolve_stage, stage_bounds_text
 from .status import evaluate_status, status_label
 
 CATEGORY = "kpitree"
@@ -213,7 +213,7 @@ def KPI_STAGE_RECOMMEND(stage_or_months: Any, lang: Any = "ja") -> list[list[Any
         return stage
     if code_lang is None:
         return XlError.VALUE
-    return [[r.tier_label, r.kpi_label, r.stars, r.why] for r in recommend(stage, code_lang)]
+    return recommend_table(stage, code_lang)
 
 
 def KPI_BOTTLENECK(funnel_actuals: Any, funnel_targets: Any, lang: Any = "ja") -> list[list[Any]] | XlError:
@@ -265,7 +265,8 @@ def _build() -> dict[str, WorksheetFunction]:
         WorksheetFunction("KPI_STAGE", KPI_STAGE, "Stage of the inside-sales team from months since it started: "
                           f"{stage_bounds_text('ja')} ({stage_bounds_text('en')}).", "stage"),
         WorksheetFunction("KPI_STAGE_RECOMMEND", KPI_STAGE_RECOMMEND, "The stage's recommended KPIs as a table that "
-                          "spills: tier, KPI, priority (★★★), why (seed 000).", "stage_recommend"),
+                          f"spills: tier, KPI, priority (★★★), why (seed 000); always {recommend_rows()} rows, blank below a "
+                          "shorter list.", "stage_recommend"),
         WorksheetFunction("KPI_BOTTLENECK", KPI_BOTTLENECK, "Funnel bottleneck: the lever (calls, connect, conversion, "
                           "win rate, deal size) whose target recovers the most revenue, with seed 000's cause and "
                           "action; spills 1 x 4.", "bottleneck"),

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kpitree.udfs.catalogue import LANGS, Benchmark, Bilingual, Kpi, Lang, load_catalogue
-from kpitree.udfs.stage import stage_bounds_text
+from kpitree.udfs.stage import recommend_rows, stage_bounds_text
 from kpitree.udfs.texts import text, text_list, text_rows
 
 from .layout import FONTS, UNIT_FORMATS, PlannedCell, PlannedName, PlannedValidation, SheetSetup, cell_ref, validation_rule
@@ -306,7 +306,6 @@ class _SheetsWriter:
 def sheet_cells(lang: Lang = "ja", inputs: dict[str, Any] | None = None,
                 kpis: dict[str, tuple[str, ...]] | None = None) -> SheetsSpec:
     """Cells, names, validations and setups of sheets 1–3 for ``inputs`` (default: none, all blank)."""
-    cat = load_catalogue()
     v = dict(inputs or {})
     kpis = kpis or TEMPLATE_KPIS
     s1, s2, s3, _ = SHEETS[lang]
@@ -353,9 +352,10 @@ def sheet_cells(lang: Lang = "ja", inputs: dict[str, Any] | None = None,
     put(s1, r + 2, 0, text("template.recommend", lang), style="note")
     header(s1, r + 3, text_list("template.recommend_cols", lang))
     rec_first = r + 4
-    rec_rows = max(len(s.recommend) for s in cat.stages)  # room for the longest stage list
-    spill_rows = len(recommend_values(v.get("months_since_launch"), lang)) or 1
-    spill = f"{cell_ref(rec_first, 0)}:{cell_ref(rec_first + spill_rows - 1, 3)}"
+    # KPI_STAGE_RECOMMEND's table always has the longest stage list's rows (blank below a shorter list), so the
+    # block, the stage_recommend_kpis name and the dashboard's focus lookup cover every stage's list
+    rec_rows = recommend_rows()
+    spill = f"{cell_ref(rec_first, 0)}:{cell_ref(rec_first + rec_rows - 1, 3)}"
     put(s1, rec_first, 0, formula=f'=KPI_STAGE_RECOMMEND(months_since_launch,"{lang}")', style="calc", spill=spill)
     for i in range(rec_rows):
         for c in range(4):
@@ -439,11 +439,3 @@ def _number_text(x: float) -> str:
 
 def validation_kind(kpi: Kpi) -> str:
     return {"rate": "rate", "currency": "amount", "score": "score", "ratio": "ratio"}.get(kpi.unit, "count")
-
-
-def recommend_values(months: Any, lang: Lang) -> list[list[Any]]:
-    """What KPI_STAGE_RECOMMEND returns for ``months`` (the rows its spill fills); none for bad months."""
-    from kpitree.udfs.registry import KPI_STAGE_RECOMMEND
-
-    result = KPI_STAGE_RECOMMEND(months if months is not None else 0, lang)
-    return result if isinstance(result, list) else []
