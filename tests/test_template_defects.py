@@ -7,6 +7,7 @@ cells; user-facing texts cite articles, not "seeds".
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -71,3 +72,30 @@ def test_the_dashboard_marks_exactly_the_stages_kpis_as_focus(by_month: tuple[st
         assert marks == {label: focus if label in chosen else outside for label in marks}, f"{lang}, {m} months"
         if m < 6:  # the launch stage's sixth KPI, the one a 5-row block used to hide
             assert marks[cat.kpi("conversion_rate").label(lang)] == focus
+
+
+# --- the funnel's revenue guard --------------------------------------------------------------------------
+
+# the input that leaves each lever's actual blank: calls (and the connect rate), the connect rate alone (no calls
+# to divide by), the conversion rate (no leads), the win rate (no opportunities), the deal size
+FUNNEL_BLANKS = (("raw_calls_month", None), ("raw_calls_month", 0.0), ("raw_leads", None), ("actual_opportunities", None),
+                 ("raw_actual_deal_size", None))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("blank, value", FUNNEL_BLANKS)
+def test_a_blank_funnel_input_blanks_the_revenue_row_instead_of_an_error(tmp_path: Path, lang: str, blank: str, value: Any) -> None:
+    """A lever of the funnel without its actual: the revenue actual and its ratio are blank, never #VALUE!."""
+    from kpitree.workbook_templates.dashboard import plan_dashboard
+    from kpitree.workbook_templates.spec import sheet_cells
+
+    plan = plan_dashboard(sheet_cells(lang).kpi_rows, lang)
+    revenue = next(c for c in plan.cells if c.formula and "COUNT(" in c.formula)
+    row, s4 = int(revenue.ref[1:]), SHEETS[lang][3]
+    (place,) = input_places(lang)[blank]
+    values = ours_general(set_cells(template_path(lang), tmp_path / "b.xlsx", {place: value}))
+    levers = [values[(s4, r, 4)] for r in range(row - 5, row)]
+    assert "" in levers, levers  # the blank reached a lever
+    assert values[(s4, row, 4)] == "" and values[(s4, row, 5)] == ""
+    full = ours_general(template_path(lang))
+    assert isinstance(full[(s4, row, 4)], float) and full[(s4, row, 4)] > 0

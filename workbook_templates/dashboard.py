@@ -259,7 +259,10 @@ def plan_dashboard(kpi_rows: Iterable[KpiRow], lang: Lang = "ja", settings: dict
     put(rev, 1, text("dashboard.revenue", lang))
     act_cells = [cell_ref(lev_first + i, 3) for i in range(len(levers))]
     put(rev, 2, formula=f"={'*'.join(cell_ref(lev_first + i, 2) for i in range(len(levers)))}", style="calc:amount")
-    put(rev, 3, formula=f'=IF(COUNTA({act_cells[0]}:{act_cells[-1]})<5,"",{"*".join(act_cells)})', style="calc:amount")
+    # blank until every lever has a number: the lever cells are formulas showing "" for a missing actual, which
+    # COUNTA would count (the guard never fired and one blank made the product #VALUE!); COUNT counts numbers only
+    put(rev, 3, formula=f'=IF(COUNT({act_cells[0]}:{act_cells[-1]})<{len(levers)},"",{"*".join(act_cells)})',
+        style="calc:amount")
     put(rev, 4, formula=_ratio(cell_ref(rev, 3), cell_ref(rev, 2)), style="calc:rate")
     r = rev + 1
     header(r, text_list("dashboard.bottleneck_cols", lang))
