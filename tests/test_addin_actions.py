@@ -147,7 +147,7 @@ APPLIED = {
     "ValidationRule": {"minimum", "maximum", "title", "message"},
     "PlannedConditionalFormat": {"sheet", "ref", "equals", "fill", "color", "bold"},
     "PlannedChart": {"sheet", "kind", "title", "anchor", "width_px", "height_px", "series", "y_percent", "value_labels",
-                     "reverse_categories", "marker_size", "gap_width", "line_width_pt", "title_size", "axis_font_size",
+                     "reverse_categories", "marker_size", "log_axis", "gap_width", "line_width_pt", "title_size", "axis_font_size",
                      "legend_font_size", "gridline_color"},
     "ChartSeries": {"name", "categories", "values", "color"},
     "SheetSetup": {"sheet", "font", "widths", "freeze_rows", "landscape", "fit_height", "print_area", "font_size",
@@ -267,6 +267,7 @@ def test_dashboard_writer_with_com_does_what_the_plan_says(template: Path) -> No
                 assert com[f"{new}.Format.Fill.ForeColor.RGB"] == bgr(s.color)
         assert com.get(f"{c}.ChartGroups(1)#0.GapWidth") == (None if chart.kind == "line" else 60)
         assert com.get(f"{c}.Axes(2)#0.TickLabels.NumberFormat") == ("0%" if chart.y_percent else None)
+        assert com.get(f"{c}.Axes(2)#0.ScaleType") == (-4133 if chart.log_axis else None)
         assert com.get(f"{c}.Axes(1)#0.ReversePlotOrder") == (True if chart.kind == "bar" else None)
         assert com[f"{c}.HasLegend"] == (len(chart.series) > 1)
         assert com.get(f"{c}.Legend.Position") == (-4107 if len(chart.series) > 1 else None)

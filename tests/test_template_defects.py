@@ -99,3 +99,47 @@ def test_a_blank_funnel_input_blanks_the_revenue_row_instead_of_an_error(tmp_pat
     assert values[(s4, row, 4)] == "" and values[(s4, row, 5)] == ""
     full = ours_general(template_path(lang))
     assert isinstance(full[(s4, row, 4)], float) and full[(s4, row, 4)] > 0
+
+
+# --- charts -------------------------------------------------------------------------------------------------
+
+
+def _charts(path: Path) -> dict[tuple[str, int, int], bytes]:
+    import zipfile
+
+    from kpitree.workbook_templates.dashboard_openpyxl import chart_anchors
+
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    return {key: parts[part] for key, part in chart_anchors(parts).items()}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_rebuilt_or_imported_dashboard_has_the_templates_charts(tmp_path: Path, lang: str) -> None:
+    """openpyxl redraws every chart it saves, without the value labels, markers and title sizes; the rebuild, the
+    import and the review put the template's chart parts back (compared byte for byte)."""
+    from kpitree.cli import main
+    from kpitree.demo import build_demo
+
+    template = _charts(template_path(lang))
+    assert len(template) == 3
+    rebuilt = tmp_path / "rebuilt.xlsx"
+    assert main(["dashboard", str(template_path(lang)), "--out", str(rebuilt)]) == 0
+    assert _charts(rebuilt) == template
+    assert main(["dashboard", str(rebuilt)]) == 0  # a rebuild of a rebuild
+    assert _charts(rebuilt) == template
+    demo = tmp_path / "demo.xlsx"
+    build_demo(demo, lang)  # import of the sample export and the weekly review: two openpyxl round trips
+    charts = _charts(demo)
+    assert {k: v for k, v in charts.items() if k in template} == template
+
+
+def test_the_funnel_chart_reads_every_stage() -> None:
+    """Calls (≈1,240) and won deals (≈7) on one linear axis hide the lower stages: the funnel chart has a logarithmic
+    value axis and labels on its bars."""
+    import re
+
+    (funnel,) = [xml for xml in _charts(template_path("ja")).values() if "ファネル".encode() in xml]
+    value_axis = re.search(rb"<c:valAx>.*?</c:valAx>", funnel, re.S)
+    assert value_axis and b'<c:logBase val="10"/>' in value_axis.group(0)
+    assert funnel.count(b'<c:showVal val="1"/>') == 2 and b'formatCode="#,##0"' in funnel

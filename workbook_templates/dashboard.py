@@ -337,10 +337,11 @@ def plan_dashboard(kpi_rows: Iterable[KpiRow], lang: Lang = "ja", settings: dict
         PlannedChart(sheet, "bar", text("dashboard.chart_achievement", lang), "K4", 560, 420,
                      (ChartSeries(cols[5], rng(2, first, last), rng(5, first, last), "#2F5597"),), y_percent=True,
                      value_labels="0%", reverse_categories=True),
+        # calls (≈1,300) and won deals (≈8) on one linear axis hide the lower stages: a log axis and labels
         PlannedChart(sheet, "bar", text("dashboard.chart_funnel", lang), "K27", 560, 300,
                      (ChartSeries(target_series, rng(1, vol_first, vol_first + 3), rng(2, vol_first, vol_first + 3), "#A5A5A5"),
                       ChartSeries(actual_series, rng(1, vol_first, vol_first + 3), rng(3, vol_first, vol_first + 3), "#2F5597")),
-                     reverse_categories=True),
+                     value_labels="#,##0", reverse_categories=True, log_axis=True),
         PlannedChart(sheet, "line", text("dashboard.chart_trend", lang), f"K{tr_first - 4}", 560, 300,
                      (ChartSeries(trend_cols[2], rng(1, tr_first, tr_last), rng(2, tr_first, tr_last), "#2F5597"),
                       ChartSeries(trend_cols[3], rng(1, tr_first, tr_last), rng(3, tr_first, tr_last), "#C55A11")),

@@ -178,8 +178,9 @@ class PlannedChart:
 
     ``y_percent``: value axis as 0 %; ``value_labels``: the number format of value labels on
     the bars (None: no labels); ``reverse_categories``: first category at the top of a bar
-    chart; ``marker_size``: circle markers on a line chart's points (0: none); the legend sits
-    at the bottom when there is more than one series.
+    chart; ``marker_size``: circle markers on a line chart's points (0: none); ``log_axis``: a
+    logarithmic value axis (base 10), so values a thousand times apart (calls and won deals)
+    can both be read; the legend sits at the bottom when there is more than one series.
     """
 
     sheet: str
@@ -193,6 +194,7 @@ class PlannedChart:
     value_labels: str | None = None
     reverse_categories: bool = False
     marker_size: int = 0
+    log_axis: bool = False
     gap_width: int = 60  # % of a bar's width between groups
     line_width_pt: float = 2.25
     title_size: float = 11

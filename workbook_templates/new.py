@@ -280,4 +280,4 @@ def new_from_template(template: str | os.PathLike, out: str | os.PathLike, *, la
     _write_plan(wb, facts, inputs, cell)
     _empty_actuals(wb, facts, cell)
     _full_recommend_block(wb)
-    return out, save_atomic(wb, out)
+    return out, save_atomic(wb, out, source=template)
