@@ -202,7 +202,7 @@ def _guide_note(kpi: Any, target: float, lang: Lang) -> tuple[str, bool]:
     fmt = (lambda v: f"{v:.0%}") if kpi.unit == "rate" else (lambda v: f"{v:,g}")
     guide = f"{fmt(low)}" + ("" if high is None else f"–{fmt(high)}") + ("+" if high is None else "")
     if target < low:
-        return text("addin.below_guide", lang, label=b.label(lang), guide=guide, source=b.source), True
+        return text("addin.below_guide", lang, label=b.label(lang), guide=guide), True
     if high is not None and target > high:
-        return text("addin.above_guide", lang, label=b.label(lang), guide=guide, source=b.source), True
+        return text("addin.above_guide", lang, label=b.label(lang), guide=guide), True
     return text("addin.within_guide", lang, guide=guide), False

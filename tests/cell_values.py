@@ -18,6 +18,8 @@ from kpitree.recalculation.io.package import CELL_RE, attrs, load, split_ref
 from kpitree.udfs.excel_values import XlError
 from kpitree.workbook_templates.names import NAMED_CELLS
 
+ROOT_DIR = Path(__file__).resolve().parent.parent
+
 
 def _cell_xml(ref: str, style: str | None, value: Any) -> str:
     s = f' s="{style}"' if style else ""

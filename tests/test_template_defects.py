@@ -143,3 +143,58 @@ def test_the_funnel_chart_reads_every_stage() -> None:
     value_axis = re.search(rb"<c:valAx>.*?</c:valAx>", funnel, re.S)
     assert value_axis and b'<c:logBase val="10"/>' in value_axis.group(0)
     assert funnel.count(b'<c:showVal val="1"/>') == 2 and b'formatCode="#,##0"' in funnel
+
+
+# --- words users know ---------------------------------------------------------------------------------------
+
+SEED = __import__("re").compile(r"\bseeds?\b", __import__("re").IGNORECASE)
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def _help_texts() -> list[str]:
+    import argparse
+
+    from kpitree.cli import build_parser
+
+    out: list[str] = []
+
+    def walk(parser: argparse.ArgumentParser) -> None:
+        out.extend([parser.description or "", parser.epilog or ""])
+        for action in parser._actions:
+            out.append(action.help or "")
+            if isinstance(action, argparse._SubParsersAction):
+                out.extend(a.help or "" for a in action._choices_actions)
+                for sub in action.choices.values():
+                    walk(sub)
+
+    walk(build_parser())
+    return out
+
+
+def test_no_user_facing_text_says_seed() -> None:
+    """Users know the sources as articles, not as "seeds": the word stays in code comments and docs for maintainers."""
+    import tomllib
+
+    from cell_values import ROOT_DIR
+    from engine_values import stored_values
+    from kpitree.udfs.registry import ARG_DOCS, FUNCTIONS
+
+    texts = {
+        "texts.toml": _strings(tomllib.loads((ROOT_DIR / "udfs" / "texts.toml").read_text("utf-8"))),
+        "catalogue.toml": _strings(tomllib.loads((ROOT_DIR / "udfs" / "catalogue.toml").read_text("utf-8"))),
+        "function wizard": [f.description for f in FUNCTIONS.values()] + list(ARG_DOCS.values()),
+        "command-line help": _help_texts(),
+        "template workbooks": [v for lang in LANGS for v in stored_values(template_path(lang)).values() if isinstance(v, str)],
+    }
+    said = {where: [t for t in found if SEED.search(t)] for where, found in texts.items()}
+    assert not any(said.values()), said
+    assert all(len(found) > 10 for found in texts.values())

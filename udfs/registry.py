@@ -142,7 +142,7 @@ def _description(formula: KpiFunction) -> str:
     kpi = next((k for k in load_catalogue().kpis if k.function == formula.name), None)
     if kpi is None:
         return (formula.__doc__ or "").strip().splitlines()[0].replace("``", "")
-    return f"{kpi.ja} / {kpi.en}: {kpi.formula_en} (seed {kpi.source})."
+    return f"{kpi.ja} / {kpi.en}: {kpi.formula_en}."
 
 
 def _scalar(name: str, formula: KpiFunction, native: str) -> WorksheetFunction:
@@ -303,15 +303,15 @@ def _build() -> dict[str, WorksheetFunction]:
         WorksheetFunction("KPI_STAGE", KPI_STAGE, "Stage of the inside-sales team from months since it started: "
                           f"{stage_bounds_text('ja')} ({stage_bounds_text('en')}).", "stage", native=_stage_native()),
         WorksheetFunction("KPI_STAGE_RECOMMEND", KPI_STAGE_RECOMMEND, "The stage's recommended KPIs as a table that "
-                          f"spills: tier, KPI, priority (★★★), why (seed 000); always {recommend_rows()} rows, blank below a "
-                          "shorter list.", "stage_recommend",
+                          f"spills: tier, KPI, priority (★★★), why; always {recommend_rows()} rows, blank below a shorter "
+                          "list.", "stage_recommend",
                           # the stage's number (1, 2, …) from months or from a stage's name; then each cell of the table
                           native={"months": "MATCH(stage_or_months,stage_starts,1)",
                                   "name": "SUMPRODUCT((stage_keys=LOWER(TRIM(stage_or_months)))*stage_numbers)",
                                   "cell": 'INDEX(table,(stage-1)*rows+row,column)&""'}),
         WorksheetFunction("KPI_BOTTLENECK", KPI_BOTTLENECK, "Funnel bottleneck: the lever (calls, connect, conversion, "
-                          "win rate, deal size) whose target recovers the most revenue, with seed 000's cause and "
-                          "action; spills 1 x 4.", "bottleneck",
+                          "win rate, deal size) whose target recovers the most revenue, with its likely cause and "
+                          "improvement action; spills 1 x 4.", "bottleneck",
                           # revenue recovered by lifting lever k alone to its target; the lever that recovers most
                           native={"recovered": "lifted_product-product",
                                   "lever": "IF(MAX(recovered)>0,MATCH(MAX(recovered),recovered,0),0)",

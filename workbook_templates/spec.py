@@ -178,7 +178,7 @@ PLAN_NOTES = {
 def guide_text(kpi: Kpi, lang: Lang, context: str = "inside_sales") -> str:
     bench = kpi.benchmark(context)
     if bench is not None:
-        return text("template.guide_seed", lang, label=bench.label(lang), source=bench.source)
+        return bench.label(lang)
     if kpi.id in PLAN_NOTES:
         return text(PLAN_NOTES[kpi.id], lang)
     return ""
