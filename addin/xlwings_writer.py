@@ -309,6 +309,8 @@ class XlwingsWriter:
         for col, width in setup.widths.items():
             sheet.range(f"{col}:{col}").column_width = width
         sheet.range("1:1").row_height = setup.title_row_height
+        for row, height in setup.row_heights.items():
+            sheet.range(f"{row + 1}:{row + 1}").row_height = height
         sheet.activate()  # ActiveWindow's panes and gridlines are the active sheet's
 
         def window() -> None:

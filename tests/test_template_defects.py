@@ -198,3 +198,49 @@ def test_no_user_facing_text_says_seed() -> None:
     said = {where: [t for t in found if SEED.search(t)] for where, found in texts.items()}
     assert not any(said.values()), said
     assert all(len(found) > 10 for found in texts.values())
+
+
+# --- labels that fit ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_label_fits_its_cell_or_runs_into_empty_ones(lang: str) -> None:
+    """The texts of sheets 1–4 as the builder lays them out: a wrapping text's row is tall enough for its lines
+    and no word of it is broken inside (as 「achievemen|t」 was); any other text fits its column or runs on
+    into empty cells to its right (as 「順調」の基準(達成率) and 売上(月間 = 5指標の積) did not), and a
+    centred one fits its own cell (the status counts read 「5注意 9遅れ 1」). Widths are estimated by
+    layout.cell_lines; the rendered sheets (tools/render_sheets.py, LibreOffice) are what the estimate was
+    checked against."""
+    from kpitree.workbook_templates import layout
+    from kpitree.workbook_templates.builder import workbook_parts
+    from kpitree.workbook_templates.spec import sample_inputs
+
+    spec, plan = workbook_parts(lang, sample_inputs(lang))
+    setups = {s.sheet: s for s in [*spec.setups, plan.setup]}
+    cells = [*spec.cells, *plan.cells]
+    split_ref, cell_lines, col_letter = layout.split_ref, layout.cell_lines, layout.col_letter
+    filled = {(c.sheet, *split_ref(c.ref)) for c in cells if c.value is not None or c.formula}
+    wrong = []
+    for c in cells:
+        if not isinstance(c.value, str) or not c.value:
+            continue
+        setup = setups[c.sheet]
+        row, col = split_ref(c.ref)
+        p = layout.style_properties(c.style)
+        width = setup.widths.get(col_letter(col), layout.DEFAULT_WIDTH)
+        lines = cell_lines(c.value, width, c.style)
+        height = setup.title_row_height if row == 0 else setup.row_heights.get(row, layout.line_height())
+        if p.get("wrap"):
+            if lines * layout.line_height(p.get("size", layout.FONT_SIZE)) > height + 0.5:
+                wrong.append((c.sheet, c.ref, c.value, f"{lines} lines in {height} pt"))
+            broken = [word for word in c.value.split() if cell_lines(word, width, c.style) > 1 and word.isascii()]
+            if broken:
+                wrong.append((c.sheet, c.ref, c.value, f"{broken} broken inside"))
+        elif lines > 1:
+            room, k = width, col + 1
+            while cell_lines(c.value, room, c.style) > 1 and (c.sheet, row, k) not in filled and k < col + 12:
+                room += setup.widths.get(col_letter(k), layout.DEFAULT_WIDTH)
+                k += 1
+            if cell_lines(c.value, room, c.style) > 1 or p.get("align") in ("center", "right"):
+                wrong.append((c.sheet, c.ref, c.value, "cut"))
+    assert not wrong, wrong

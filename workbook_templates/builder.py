@@ -235,6 +235,8 @@ def _setup(ws: Any, setup: SheetSetup) -> None:
         i = col_index(letter)
         ws.set_column(i, i, width)
     ws.set_row(0, setup.title_row_height)
+    for row, height in setup.row_heights.items():
+        ws.set_row(row, height)
     ws.freeze_panes(setup.freeze_rows, 0)
     if not setup.gridlines:
         ws.hide_gridlines(2)

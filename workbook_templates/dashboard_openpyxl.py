@@ -370,6 +370,8 @@ def _setup(ws: Any, plan: DashboardPlan) -> None:
     for letter, width in setup.widths.items():
         ws.column_dimensions[letter].width = width
     ws.row_dimensions[1].height = setup.title_row_height
+    for row, height in setup.row_heights.items():
+        ws.row_dimensions[row + 1].height = height
     ws.freeze_panes = f"A{setup.freeze_rows + 1}"
     ws.sheet_view.showGridLines = setup.gridlines
     ws.page_setup.paperSize = setup.paper_size

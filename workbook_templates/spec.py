@@ -21,7 +21,17 @@ from kpitree.udfs.catalogue import LANGS, Benchmark, Bilingual, Kpi, Lang, load_
 from kpitree.udfs.stage import recommend_rows, stage_bounds_text
 from kpitree.udfs.texts import text, text_list, text_rows
 
-from .layout import FONTS, UNIT_FORMATS, PlannedCell, PlannedName, PlannedValidation, SheetSetup, cell_ref, validation_rule
+from .layout import (
+    FONTS,
+    UNIT_FORMATS,
+    PlannedCell,
+    PlannedName,
+    PlannedValidation,
+    SheetSetup,
+    cell_ref,
+    validation_rule,
+    wrapped_row_heights,
+)
 
 # lang -> the titles of sheets 1-4 (texts.toml [template]); a workbook's language is found by them
 SHEETS: dict[str, tuple[str, ...]] = {lang: text_list("template.sheets", lang) for lang in LANGS}
@@ -419,8 +429,9 @@ def sheet_cells(lang: Lang = "ja", inputs: dict[str, Any] | None = None,
         style="calc:count1")
     kpi_table(s3, r + 5, "action", 2)
 
-    widths = {"A": 24, "B": 34, "C": 30, "D": 16, "E": 16, "F": 14, "G": 40}
-    setups = [SheetSetup(s, FONTS[lang], dict(widths)) for s in (s1, s2, s3)]
+    widths = {"A": 24, "B": 40, "C": 30, "D": 16, "E": 16, "F": 14, "G": 40}
+    setups = [SheetSetup(s, FONTS[lang], dict(widths), row_heights=wrapped_row_heights([c for c in cells if c.sheet == s], widths))
+              for s in (s1, s2, s3)]
     return SheetsSpec(cells, names, vals, setups, kpi_rows)
 
 
