@@ -30,7 +30,7 @@ import numpy as np
 from kpitree.udfs.excel_values import XlError
 
 from .functions import function_table
-from .functions.base import Ctx, Env, Rng, Spec, clock_serial
+from .functions.base import Ctx, Env, Rng, Spec, align, clock_serial
 from .functions.operators import arith, comparison, concat, negate, percent
 from .graph import MAX_RANGE_CELLS, Graph, Key, Node, Unsupported
 from .parser import MAX_COL, MAX_ROW, deep_recursion
@@ -328,9 +328,12 @@ class Compiler:
         self._value_wanted = None
         prepared = [self.argument(spec, i, arg, sheet, depth, as_values) for i, arg in enumerate(node.args)]
         impl = spec.impl
+        singles = [] if spec.takes_arrays else [i for i in range(len(prepared)) if spec.kind(i) == "v"]
 
         def call(ctx: Ctx) -> Any:
-            return impl(ctx, *(p(ctx) for p in prepared))
+            args = [p(ctx) for p in prepared]
+            blocks = [i for i in singles if isinstance(args[i], Val) and args[i].dims is not None]
+            return _lift(impl, ctx, args, blocks) if blocks else impl(ctx, *args)
 
         return call
 
@@ -382,6 +385,23 @@ class Compiler:
 
 
 _slot_counter = iter(range(1 << 62))
+
+
+def _lift(impl: Callable[..., Any], ctx: Ctx, args: list[Any], blocks: list[int]) -> Val:
+    """A function of single values given arrays for them: one result per element, as a block of the
+    arrays' common size (a one-row or one-column array is repeated; where one is short, #N/A)."""
+    aligned = align(*(args[i] for i in blocks))
+    rows, cols = aligned[0].dims or (1, 1)
+
+    def one(r: int, c: int) -> Val:
+        given = list(args)
+        for i, v in zip(blocks, aligned):
+            given[i] = v.cell(r, c)
+        out = impl(ctx, *given)
+        out = out.intersect(ctx) if isinstance(out, Rng) else (BLANK_VAL if out is None else out)
+        return out.cell(0, 0) if out.dims is not None else out
+
+    return block([[one(r, c) for c in range(cols)] for r in range(rows)])
 
 
 def _local(slot: int) -> Thunk:

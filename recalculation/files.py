@@ -3,8 +3,8 @@
 Each workbook is read (:mod:`.io.package`, or :mod:`.io.layout` for a layout seen
 before), fingerprinted by its formulas and names, and grouped with the others of the
 same layout; a group runs once through the compiled program (:mod:`.compiler`) with
-every file's inputs as one column each, or, when the layout cannot be vectorised,
-file by file through ``formulas`` (:mod:`.general`). Results are written back
+every file's inputs as one column each, or, when the layout cannot be shared, file by
+file through the same evaluator (:mod:`.general`). Results are written back
 (:mod:`.io.writeback`). Work is cut into chunks of files so memory stays flat however
 many files stream past, and chunks go to any ``concurrent.futures.Executor`` (a process
 pool, Dask's ``client.get_executor()``, Ray's executor ...).
@@ -442,11 +442,6 @@ class _Finder:
         return True
 
 
-def expand_sources(sources: Iterable[str | os.PathLike[str]], recursive: bool = False) -> list[str]:
-    """Files as given, and the workbooks (by suffix) of each folder, sorted (see :func:`find_sources`)."""
-    return find_sources(sources, recursive=recursive).files
-
-
 def _chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
     for i in range(0, len(items), size):
         yield list(items[i : i + size])
@@ -520,8 +515,15 @@ class _Batch:
             future: concurrent.futures.Future[list[Row]] = concurrent.futures.Future()
             future.set_result(unit.done)
             return future
-        return self.executor.submit(process_files, [f for f, _ in unit.items], None, self.limits, False,
-                                    [d for _, d in unit.items])
+        try:
+            return self.executor.submit(process_files, [f for f, _ in unit.items], None, self.limits, False,
+                                        [d for _, d in unit.items])
+        except concurrent.futures.process.BrokenProcessPool as exc:
+            # A worker died between two submissions: this unit was in flight as much as the others, so
+            # it takes the same road (requeued, or the culprit's error) instead of ending the batch.
+            broken: concurrent.futures.Future[list[Row]] = concurrent.futures.Future()
+            broken.set_exception(exc)
+            return broken
 
     def _may_submit(self, unit: _Unit, pending: collections.deque[tuple[_Unit, Any]]) -> bool:
         if not pending:

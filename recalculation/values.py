@@ -63,10 +63,6 @@ class Val:
             return np.full(shape, "", dtype=object)
         return np.broadcast_to(np.asarray(self.txt, dtype=object), shape)
 
-    def text_at(self, n: int) -> np.ndarray:
-        """Text of each element of a single value over n input sets."""
-        return self.texts((n,))
-
     def cell(self, r: int, c: int) -> Val:
         """Cell (r, c) of a block as a single value (a single value is every cell of itself)."""
         if self.dims is None:

@@ -181,6 +181,8 @@ FUNCTIONS: list[tuple[str, str, tuple[str, ...], int]] = [
 # functions LibreOffice 7.4 (Debian's) does not have: checked by fast vs general and Microsoft's examples only
 NEWER_FUNCTIONS: list[tuple[str, str, tuple[str, ...], int]] = [
     ("XLOOKUP", "any", ("any", "vec8", "vec8", "any", "xmatch_mode"), 2), ("XMATCH", "num", ("any", "vec8", "xmatch_mode"), 1),
+    ("SORT", "any", ("vec8",), 0), ("UNIQUE", "any", ("vec8",), 0), ("SEQUENCE", "num", ("small", "small"), 1),
+    ("FILTER", "any", ("vec8", "vec8", "any"), 1), ("SORTBY", "any", ("vec8", "vec8"), 0),
 ]
 
 LITERALS = {

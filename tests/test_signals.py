@@ -183,3 +183,37 @@ def test_the_kernel_is_asked_to_signal_a_worker_when_its_parent_dies() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) == signal.SIGTERM
+
+
+class _BreaksOnSubmit:
+    """An executor whose worker died between two submissions: the next ``submit`` raises, as the stdlib does."""
+
+    def __init__(self, fail_on: int) -> None:
+        self.calls = 0
+        self.fail_on = fail_on
+
+    def submit(self, fn, *args):  # type: ignore[no-untyped-def]
+        import concurrent.futures.process
+
+        self.calls += 1
+        if self.calls == self.fail_on:
+            raise concurrent.futures.process.BrokenProcessPool("a child process terminated abruptly")
+        future: concurrent.futures.Future[object] = concurrent.futures.Future()
+        future.set_result(fn(*args))
+        return future
+
+
+def test_a_pool_found_broken_at_submission_reruns_the_files_instead_of_ending_the_batch(tmp_path: Path) -> None:
+    """The race CI met: a worker dies after one task's result and before the next ``submit``."""
+    from kpitree.recalculation import DEFAULT_LIMITS
+
+    files = []
+    for i in range(6):
+        shutil.copyfile(template_path("ja"), tmp_path / f"t{i}.xlsx")
+        files.append((str(tmp_path / f"t{i}.xlsx"), None))
+    pools = [_BreaksOnSubmit(fail_on=2), _BreaksOnSubmit(fail_on=0)]
+    batch = files_module._Batch([files[:2], files[2:4], files[4:]], DEFAULT_LIMITS, pools[0], 4,
+                                restart=lambda: pools[1])
+    rows = [row for part in batch.rows() for row in part]
+    assert sorted(Path(r["file"]).name for r in rows) == [f"t{i}.xlsx" for i in range(6)]
+    assert not [r for r in rows if r["error"]], "no file killed its worker, so none gets the error"

@@ -63,6 +63,13 @@ def convert_recalculated(paths: list[Path], out_dir: Path) -> list[Path]:
     with tempfile.TemporaryDirectory() as profile:
         _run(["--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out_dir), *map(str, paths)], Path(profile), True,
              timeout=60 + 10 * len(paths))
+        # a long batch now and then loses a file without a word: those once more, one call each
+        for p in paths:
+            if not (out_dir / (p.stem + ".xlsx")).exists():
+                _run(["--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out_dir), str(p)], Path(profile), True)
+    missing = [p.name for p in paths if not (out_dir / (p.stem + ".xlsx")).exists()]
+    if missing:
+        raise RuntimeError(f"LibreOffice wrote nothing for {', '.join(missing)}")
     return [out_dir / (p.stem + ".xlsx") for p in paths]
 
 

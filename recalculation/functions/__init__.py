@@ -7,6 +7,7 @@ is ``#NAME?``, and the summary names it.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 from . import aggregate, arrays, calendar, criteria, info, logic, lookup, math, text
@@ -15,12 +16,17 @@ from .base import Spec
 FAMILIES = (aggregate, math, logic, info, text, criteria, lookup, calendar, arrays)
 
 
+# families written over numpy broadcasting: a block given for a single value flows through element by element
+BROADCASTING = ("math", "information", "text", "logic")
+
+
 @functools.cache
 def native_table() -> dict[str, Spec]:
     """Excel's functions of the engine, by name."""
     table: dict[str, Spec] = {}
     for family in FAMILIES:
-        table.update(family.TABLE)
+        for name, spec in family.TABLE.items():
+            table[name] = dataclasses.replace(spec, takes_arrays=True) if spec.category in BROADCASTING else spec
     return table
 
 

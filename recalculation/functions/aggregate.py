@@ -99,7 +99,8 @@ def _product(v: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _median(v: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     k = c.sum(axis=0)
-    out = np.nanmedian(np.where(c, v, np.nan), axis=0) if v.shape[0] else np.zeros(v.shape[1])
+    values = np.where(c | (k == 0)[None, :], np.where(c, v, 0.0), np.nan)  # no number at all: #NUM!, not a numpy warning
+    out = np.nanmedian(values, axis=0) if v.shape[0] else np.zeros(v.shape[1])
     return np.where(k == 0, 0.0, out), np.where(k == 0, NUM_ERR, 0).astype(np.int8)
 
 

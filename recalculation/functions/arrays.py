@@ -60,7 +60,10 @@ def _rows_of(block: Val, n: int, by_col: bool) -> tuple[np.ndarray, np.ndarray, 
 
 
 def _assemble(records: list[list[int]], parts: tuple[np.ndarray, ...], n: int, by_col: bool, fields: int) -> Val:
-    """A block of the chosen records of each input set (index lists), padded with empty cells."""
+    """A block of the chosen records of each input set (index lists). Its size is part of the result, so
+    input sets that would get different sizes cannot share a run: each file goes on its own."""
+    if len({len(r) for r in records}) > 1:
+        raise Unsupported("an array whose size differs between files (FILTER, UNIQUE)")
     count = max((len(r) for r in records), default=0)
     count = max(count, 1)
     num = np.zeros((count, fields, n))

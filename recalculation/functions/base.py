@@ -32,7 +32,7 @@ from kpitree.udfs.excel_values import XlError
 
 from ..dates import date_serial
 from ..io.package import Key
-from ..values import BLANK, BLANK_VAL, NUM, Val, as_block, block, error
+from ..values import BLANK_VAL, NUM, Val, as_block, block, error
 
 Env = dict[Key, Val]
 DIV0, VALUE, REF, NAME, NUM_ERR, NA = (int(e) for e in (XlError.DIV0, XlError.VALUE, XlError.REF, XlError.NAME, XlError.NUM,
@@ -143,6 +143,9 @@ class Spec:
     # reads the choices as values ("x" arguments as "v"), so the function never has to choose a reference
     # differently per input set
     chooses: bool = False
+    # the implementation works element by element on blocks given for its "v" arguments (numpy broadcasting);
+    # otherwise the compiler lifts it, as Excel 365 lifts a function over an array given for a single value
+    takes_arrays: bool = False
 
     @property
     def min_args(self) -> int:
@@ -267,14 +270,3 @@ def align(*vals: Val) -> list[Val]:
             grown.txt[take_r, take_c] = full.texts()
         out.append(grown)
     return out
-
-
-def blank_or(v: Val | None, default: Any) -> Val:
-    """An optional argument: ``default`` (a plain value) when omitted."""
-    from ..values import const
-
-    return const(default) if v is None else v
-
-
-def is_blank(v: Val) -> np.ndarray:
-    return (v.typ == BLANK) & (v.err == 0)

@@ -28,8 +28,11 @@ def select(mask: Any, a: Val, b: Val) -> Val:
     if a.txt is not None or b.txt is not None:
         txt = np.where(mask, np.asarray(a.txt if a.txt is not None else "", dtype=object),
                        np.asarray(b.txt if b.txt is not None else "", dtype=object))
-    return Val(np.where(mask, a.num, b.num), np.where(mask, a.err, b.err), np.where(mask, a.typ, b.typ), txt,
-               dims_of(a, b) if np.ndim(mask) < 3 else (np.shape(mask)[0], np.shape(mask)[1]))
+    dims = dims_of(a, b)
+    if np.ndim(mask) == 3:  # a mask over a block: the larger of its size and the values' (a 1×1 mask is repeated)
+        rows, cols = dims or (1, 1)
+        dims = (max(rows, np.shape(mask)[0]), max(cols, np.shape(mask)[1]))
+    return Val(np.where(mask, a.num, b.num), np.where(mask, a.err, b.err), np.where(mask, a.typ, b.typ), txt, dims)
 
 
 def _branch(v: Any, missing: bool) -> Val:
@@ -38,8 +41,8 @@ def _branch(v: Any, missing: bool) -> Val:
     return const(0.0) if v is None else v
 
 
-def _error_of(err: Any) -> Val:
-    return Val(np.nan, err, NUM)
+def _error_of(err: Any, dims: tuple[int, int] | None = None) -> Val:
+    return Val(np.nan, err, NUM, None, dims)
 
 
 def _reference(choice: np.ndarray, options: list[Any]) -> Rng | None:
@@ -72,19 +75,23 @@ def IF(ctx: Ctx, cond: Val, yes: Any = ABSENT, no: Any = ABSENT) -> Any:
         if ref is not None:
             return ref
     yes, no = _values(ctx, [yes, no])
-    out = select(result, _branch(yes, True), _branch(no, False))
-    return select(err != 0, _error_of(err), out) if np.any(err) else out
+    yes, no = _branch(yes, True), _branch(no, False)
+    if cond.dims is not None or yes.dims is not None or no.dims is not None:  # arrays: brought to one size first
+        cond, yes, no = align(cond, yes, no)
+        result, err = truth(cond)
+    out = select(result, yes, no)
+    return select(err != 0, _error_of(err, cond.dims), out) if np.any(err) else out
 
 
 @spec("vv", category="logic")
 def IFERROR(ctx: Ctx, value: Val, alt: Val | None) -> Val:
-    alt = const(0.0) if alt is None else alt
+    value, alt = align(value, const(0.0) if alt is None else alt)
     return select(value.err != 0, alt, value)
 
 
 @spec("vv", category="logic")
 def IFNA(ctx: Ctx, value: Val, alt: Val | None) -> Val:
-    alt = const(0.0) if alt is None else alt
+    value, alt = align(value, const(0.0) if alt is None else alt)
     return select(value.err == NA, alt, value)
 
 
@@ -94,19 +101,21 @@ def IFS(ctx: Ctx, *pairs: Any) -> Any:
     if len(pairs) % 2:
         return const(XlError.VALUE)
     conds, values = list(pairs[::2]), list(pairs[1::2])
-    truths = [truth(c) for c in conds]
-    choice: Any = -1
-    for i in reversed(range(len(conds))):
-        result, err = truths[i]
-        choice = np.where(err != 0, -2, np.where(result, i, choice))
-    ref = _reference(choice, values)
-    if ref is not None:
-        return ref
+    if all(c is None or c.dims is None for c in conds):  # single conditions: the chosen value may be a reference
+        choice: Any = -1
+        for i in reversed(range(len(conds))):
+            result, err = truth(const(False) if conds[i] is None else conds[i])
+            choice = np.where(err != 0, -2, np.where(result, i, choice))
+        ref = _reference(choice, values)
+        if ref is not None:
+            return ref
     out = const(XlError.NA)
-    for (result, err), value in reversed(list(zip(truths, _values(ctx, values)))):
-        out = select(result, const(0.0) if value is None else value, out)
+    for cond, value in reversed(list(zip(conds, _values(ctx, values)))):
+        cond, value, out = align(const(False) if cond is None else cond, const(0.0) if value is None else value, out)
+        result, err = truth(cond)
+        out = select(result, value, out)
         if np.any(err):
-            out = select(err != 0, _error_of(err), out)
+            out = select(err != 0, _error_of(err, cond.dims), out)
     return out
 
 
@@ -138,9 +147,10 @@ def SWITCH(ctx: Ctx, expr: Val, *given: Any) -> Any:
         order, err = compare(e, v)
         out = select((order == 0) & (err == 0), r, out)
         if np.any(v.err):  # a case value that is an error, reached in turn, is the answer
-            out = select(v.err != 0, _error_of(v.err), out)
+            out = select(v.err != 0, _error_of(v.err, v.dims), out)
     if np.any(expr.err):
-        out = select(expr.err != 0, _error_of(expr.err), out)
+        expr, out = align(expr, out)
+        out = select(expr.err != 0, _error_of(expr.err, expr.dims), out)
     return out
 
 

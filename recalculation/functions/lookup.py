@@ -30,12 +30,6 @@ def _scalar_int(v: Val | None, default: int, ctx: Ctx) -> tuple[np.ndarray, np.n
     return np.trunc(np.broadcast_to(x, (ctx.n,))), np.broadcast_to(e, (ctx.n,)).astype(np.int8)
 
 
-def _as_block(arg: Any, ctx: Ctx) -> Val:
-    if isinstance(arg, Rng):
-        return as_block(arg.value(ctx))
-    return as_block(const(None) if arg is None else arg)
-
-
 def lifted(impl: Callable[..., Any]) -> Callable[..., Any]:
     """A lookup over an array of lookup values gives an array of results, one per value (Excel 365
     lifts functions that take one value over arrays; a dynamic-array formula can hand them one)."""

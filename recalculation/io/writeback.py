@@ -31,7 +31,7 @@ from typing import Any
 from kpitree.udfs.excel_values import XlError
 
 from . import outputs
-from .package import CELL_RE, Key, WorkbookData, col_letters
+from .package import CELL_RE, Key, WorkbookData
 
 Plan = dict[str, list[tuple[int, int, Any]]]  # sheet part -> [(start, end) of the <c> element, new value]
 
@@ -346,7 +346,3 @@ def write_raw_copy(fh: Any, src_infos: Sequence[zipfile.ZipInfo], raw: RawSource
     fh.write(directory)
     fh.write(_END.pack(_END_SIG, 0, 0, len(central), len(central), len(directory), pos, 0))
     return True
-
-
-def cell_ref(r: int, c: int) -> str:
-    return f"{col_letters(c)}{r}"
