@@ -73,11 +73,11 @@ End Function
 
 Public Function KpiIsKpitreeBook(ByVal wb As Workbook) As Boolean
     ' relink.is_kpitree_book: one of kpitree's named cells, a link to a kpitree.xlam, or a KPI_ in a formula.
-    Dim n As Name, short As String, links As Variant, link As Variant, ws As Worksheet, found As Range
+    Dim n As Name, bare As String, links As Variant, link As Variant, ws As Worksheet, found As Range
     On Error Resume Next
     For Each n In wb.Names
-        short = Mid$(n.Name, InStrRev(n.Name, "!") + 1)
-        If InStr(1, "," & KPI_MARK_NAMES & ",", "," & short & ",", vbTextCompare) > 0 Then
+        bare = Mid$(n.Name, InStrRev(n.Name, "!") + 1)
+        If InStr(1, "," & KPI_MARK_NAMES & ",", "," & bare & ",", vbTextCompare) > 0 Then
             KpiIsKpitreeBook = True
             Exit Function
         End If
@@ -128,14 +128,14 @@ End Function
 
 Private Function KpiRelinkFormulas(ByVal wb As Workbook) As Long
     ' relink.plan_relink's formulas: every formula cell KpiRelinkedFormula gives a text for, entered again.
-    Dim ws As Worksheet, cells As Range, cell As Range, fixed As String
+    Dim ws As Worksheet, formulaCells As Range, cell As Range, fixed As String
     For Each ws In wb.Worksheets
-        Set cells = Nothing
+        Set formulaCells = Nothing
         On Error Resume Next
-        Set cells = ws.UsedRange.SpecialCells(XL_CELL_TYPE_FORMULAS)
+        Set formulaCells = ws.UsedRange.SpecialCells(XL_CELL_TYPE_FORMULAS)
         On Error GoTo 0
-        If Not cells Is Nothing Then
-            For Each cell In cells
+        If Not formulaCells Is Nothing Then
+            For Each cell In formulaCells
                 fixed = KpiRelinkedFormula(KpiFormulaOf(cell), KpiShowsNameError(cell))
                 If fixed <> "" Then
                     If cell.HasArray Then  ' a legacy array formula: entered once, over its whole range
@@ -154,9 +154,9 @@ Private Function KpiRelinkFormulas(ByVal wb As Workbook) As Long
 End Function
 
 Private Function KpiShowsNameError(ByVal cell As Range) As Boolean
-    Dim value As Variant
-    value = cell.Value
-    If IsError(value) Then KpiShowsNameError = (value = CVErr(XL_ERR_NAME))
+    Dim shown As Variant
+    shown = cell.Value
+    If IsError(shown) Then KpiShowsNameError = (shown = CVErr(XL_ERR_NAME))
 End Function
 
 Private Function KpiFormulaOf(ByVal cell As Object) As String
