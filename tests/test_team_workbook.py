@@ -334,3 +334,21 @@ def test_the_review_uses_the_calendar_of_the_import(exports: dict[str, Path], tm
     assert json.loads(capsys.readouterr().out)["working_days"] == {"elapsed": 3, "total": 3}  # 4/13 and 4/14 off
     assert main(["review", str(path), "--week", "2026-W16", "--calendar", "weekdays", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["working_days"] == {"elapsed": 5, "total": 5}
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_every_label_of_the_member_sheet_fits(exports: dict[str, Path], tmp_path: Path, monkeypatch: Any, lang: str) -> None:
+    """The member sheet as the import lays it out: headings, long labels and the bottleneck's cause and action
+    fit (the rendered sheet once cut them, and English headings ran to a third line in two-line rows)."""
+    from kpitree.team import workbook
+    from test_template_defects import unfit_labels
+
+    planned = []
+    real = workbook.plan_member_sheet
+    monkeypatch.setattr(workbook, "plan_member_sheet", lambda *a, **k: planned.append(real(*a, **k)) or planned[-1])
+    path = tmp_path / "team.xlsx"
+    new_workbook(path, months=14, revenue=120_000_000, deal_size=1_000_000, lang=lang)
+    import_exports(path, **exports)
+    plan = planned[0]
+    assert plan.setup is not None and plan.setup.row_heights
+    assert not unfit_labels([c for c in plan.cells if c.style != "id"], {plan.sheet: plan.setup})

@@ -351,15 +351,15 @@ def plan_dashboard(kpi_rows: Iterable[KpiRow], lang: Lang = "ja", settings: dict
     widths = {"A": 20, "B": 26, "C": 26, "D": 22, "E": 16, "F": 13, "G": 13, "H": 9, "I": 10, "J": 2,
               **{c: 9.5 for c in "KLMNOPQR"}}
     # the bottleneck's label, cause and action: as tall as the longest the catalogue has
-    shown = {ref: texts for ref, texts in zip((cell_ref(b, c) for c in (1, 2, 3)), _bottleneck_texts(lang))}
+    shown = {ref: texts for ref, texts in zip((cell_ref(b, c) for c in (1, 2, 3)), bottleneck_texts(lang))}
     setup = SheetSetup(sheet, FONTS[lang], widths, freeze_rows=3, landscape=True, fit_height=1, print_area=f"A1:R{end + 1}",
                        row_heights=wrapped_row_heights(cells, widths, shown))
     return DashboardPlan(sheet, BLOCK, tuple(cells), tuple(names), tuple(vals), cfs + design_cfs, charts, setup,
                          ("status_on_track_from", "status_watch_from"))
 
 
-def _bottleneck_texts(lang: Lang) -> tuple[list[str], list[str], list[str]]:
-    """Every label, cause and action KPI_BOTTLENECK may show in ``lang``."""
+def bottleneck_texts(lang: Lang) -> tuple[list[str], list[str], list[str]]:
+    """Every label, cause and action KPI_BOTTLENECK may show in ``lang`` (a row is as tall as the longest)."""
     from kpitree.udfs.kpi_tree import NO_BOTTLENECK
 
     cat = load_catalogue()
