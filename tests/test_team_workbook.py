@@ -352,3 +352,15 @@ def test_every_label_of_the_member_sheet_fits(exports: dict[str, Path], tmp_path
     plan = planned[0]
     assert plan.setup is not None and plan.setup.row_heights
     assert not unfit_labels([c for c in plan.cells if c.style != "id"], {plan.sheet: plan.setup})
+    # and the weekly and monthly review's headings (the heat map's narrow KPI columns)
+    from kpitree.team import reviewing
+
+    reviews = []
+    real_review = reviewing.plan_review_sheet
+    monkeypatch.setattr(reviewing, "plan_review_sheet", lambda *a, **k: reviews.append(real_review(*a, **k)) or reviews[-1])
+    reviewing.review_workbook(path)
+    reviewing.review_workbook(path, month="2026-04")
+    assert len(reviews) == 2
+    for review in reviews:
+        assert review.setup is not None
+        assert not unfit_labels([c for c in review.cells if c.style == "header"], {review.sheet: review.setup})
