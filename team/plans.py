@@ -39,6 +39,7 @@ from kpitree.workbook_templates.layout import (
     validation_rule,
     wrapped_row_heights,
 )
+from kpitree.workbook_templates.team_parts import ACTUALS_MARKER, PACE_COL, TARGETS_MARKER
 
 from .figures import SPLIT_UNITS, UNASSIGNED, Figures, Pace
 from .measures import KPI_RECIPES, kpi_value, month_bounds
@@ -48,8 +49,6 @@ if TYPE_CHECKING:
 
 STATUS_COLORS = {"on_track": ("#C6EFCE", "#006100"), "watch": ("#FFEB9C", "#9C5700"), "behind": ("#FFC7CE", "#9C0006")}
 HEAT = (0.6, 0.9, 1.1)  # achievement at the red, yellow and green ends of the heat maps
-TARGETS_MARKER, ACTUALS_MARKER = "member_targets", "member_actuals"
-PACE_COL = 19  # column T: right of the dashboard's managed A:R and its spare column S
 PACE_BLOCK_COLS = 8
 DASHBOARD_ALERT_ROWS = 30  # the dashboard lists this many alerts; the review sheet and --json list all
 

@@ -40,6 +40,7 @@ from kpitree.workbook_templates.layout import (
     quote_sheet,
     wrapped_row_heights,
 )
+from kpitree.workbook_templates.team_parts import REVIEW_MARKER
 
 from .figures import Figures, Pace, alerts, figures, member_target, paces
 from .measures import KPI_RECIPES, kpi_value, month_bounds, month_key, shift_month, week_bounds, week_key
@@ -60,7 +61,6 @@ if TYPE_CHECKING:
 
     from .data import TeamData
 
-REVIEW_MARKER = "review_kpis"
 TEAM_NOTE_ID = "_team"  # the free-text row under the KPIs: the meeting's notes on the team as a whole
 WEEKLY_USER_COLS = 3  # highlights, causes, actions
 MONTHLY_USER_COLS = 2  # success cases, failure cases

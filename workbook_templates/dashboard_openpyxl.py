@@ -53,11 +53,12 @@ def load(path: str | os.PathLike) -> Any:
     from kpitree.recalculation.io.package import read_members
 
     try:
-        read_members(path)  # zip limits, DTDs, member names, encryption, .xls/.ods/.xlsb: refused here first
+        infos, _ = read_members(path)  # zip limits, DTDs, member names, encryption, .xls/.ods/.xlsb: refused here first
     except WorkbookError as exc:
         raise UserError(str(exc)) from None
+    macros = any(i.filename == "xl/vbaProject.bin" for i in infos)
     try:
-        return openpyxl.load_workbook(path)
+        return openpyxl.load_workbook(path, keep_vba=macros)  # an .xlsm keeps its macros, byte for byte
     except FileNotFoundError:
         raise
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for a file it cannot read
@@ -136,12 +137,18 @@ def rebuild_dashboard(path: str | os.PathLike, out: str | os.PathLike | None = N
     return target
 
 
-def save_atomic(wb: Any, target: Path, *, source: Path | None = None, plan: DashboardPlan | None = None) -> str | None:
+def save_atomic(wb: Any, target: Path, *, source: str | os.PathLike | None = None, plan: DashboardPlan | None = None) -> str | None:
     """Save next to ``target``, add cached values, restore dynamic arrays and charts, then replace ``target``.
 
     Charts: openpyxl writes every chart anew and loses value labels, markers and title sizes; the
     charts of ``plan`` get the parts the template's writer writes for them, and the other charts
     the parts they had in ``source`` (the file ``wb`` was read from), :func:`restore_charts`.
+
+    ``source`` is the file ``wb`` was loaded from: when the saved workbook holds less than it
+    of something openpyxl cannot carry (shapes, embedded objects, … :mod:`.losses`), nothing is
+    written and a :class:`~kpitree.errors.UserError` names what would be lost. A workbook
+    with macros is saved only under an ``.xlsm`` name, one without only under another (Excel
+    refuses a file whose extension and contents disagree).
 
     Order: openpyxl's file goes through the engine first (it reads the spills from the array
     formulas' ranges, marked or not) and :func:`restore_dynamic_arrays` runs last, on the file
@@ -153,9 +160,13 @@ def save_atomic(wb: Any, target: Path, *, source: Path | None = None, plan: Dash
     stays a link and its target is written (:mod:`kpitree.recalculation.io.outputs`).
     """
     from kpitree.recalculation.io.outputs import atomic_path, check_replaceable, real
+    from kpitree.udfs.texts import user_error
 
     note = None
     folder = Path(real(target)).parent
+    if bool(getattr(wb, "vba_archive", None)) != (target.suffix.lower() == ".xlsm"):
+        raise user_error("workbook.macro_suffix" if getattr(wb, "vba_archive", None) else "workbook.plain_suffix",
+                         file=target)
     check_replaceable(real(target))
     with tempfile.TemporaryDirectory(prefix=".kpitree-", dir=folder) as tmp:
         staged = Path(tmp) / target.name  # a message that names a file names the user's
@@ -176,9 +187,26 @@ def save_atomic(wb: Any, target: Path, *, source: Path | None = None, plan: Dash
             final = staged
         restore_dynamic_arrays(final)
         restore_charts(final, source, plan)
-        with atomic_path(target, suffix=".xlsx") as placed:  # mode, owner and links of a replaced file kept
+        if source is not None:
+            _refuse_losses(source, final, target)
+        with atomic_path(target, suffix=target.suffix.lower()) as placed:  # mode, owner and links of a replaced file kept
             os.replace(final, placed)
     return note
+
+
+def _refuse_losses(source: str | os.PathLike, saved: Path, target: Path) -> None:
+    """Nothing is replaced when the rewrite lost what the source holds (see :mod:`.losses`)."""
+    from kpitree.udfs.texts import text
+
+    from .losses import lost_content
+
+    lost = lost_content(source, saved)
+    if lost:
+        def say(lang: Any, sep: str) -> str:
+            what = sep.join(text(kind, lang) for kind in lost)
+            return text("workbook.would_lose", lang, file=target, lost=what)
+
+        raise UserError(say("en", ", "), ja=say("ja", "、"))
 
 
 # --- applying a plan ------------------------------------------------------------------------

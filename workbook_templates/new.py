@@ -246,8 +246,9 @@ def new_from_template(template: str | os.PathLike, out: str | os.PathLike, *, la
     plan figure or default keeps the template's target), and — only where the template
     has none — working days and status thresholds. Emptied: ``raw_*``, typed actuals
     (``actual_<id>`` cells that are not formulas) and the ``trend_*`` history (month
-    labels kept). Everything else (styles, other sheets, notes, the dashboard) is kept
-    as openpyxl round-trips it.
+    labels kept), and what the team commands added removed (members, reviews, data
+    sheet, the dashboard's pace block: :mod:`.team_parts`). Everything else (styles,
+    other sheets, notes, the dashboard) is kept as openpyxl round-trips it.
 
     Then the kpitree recalculation engine gives every formula its cached value and the
     file does not ask Excel to recalculate on load (as ``kpitree new``). If the engine
@@ -257,6 +258,7 @@ def new_from_template(template: str | os.PathLike, out: str | os.PathLike, *, la
     from .checks import NamedCellError
     from .contract import facts_from_openpyxl
     from .dashboard_openpyxl import load, save_atomic
+    from .team_parts import remove_team_parts
 
     template, out = Path(template), Path(out)
     _check_paths(template, out, force)
@@ -280,4 +282,6 @@ def new_from_template(template: str | os.PathLike, out: str | os.PathLike, *, la
     _write_plan(wb, facts, inputs, cell)
     _empty_actuals(wb, facts, cell)
     _full_recommend_block(wb)
+    dashboard = facts.sheets[3] if len(facts.sheets) > 3 else None
+    remove_team_parts(wb, dashboard)  # last year's members, reviews, data and pace stay with last year's workbook
     return out, save_atomic(wb, out, source=template)
