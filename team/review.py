@@ -38,6 +38,7 @@ from kpitree.workbook_templates.layout import (
     absolute,
     col_letter,
     quote_sheet,
+    wrapped_row_heights,
 )
 from kpitree.workbook_templates.team_parts import REVIEW_MARKER
 
@@ -393,7 +394,9 @@ def plan_review_sheet(review: Review, kept: dict[str, list[Any]], after: str | N
         charts, r = _history(c, review, r + 1)
     widths: dict[str, float] = {"A": 18, "B": 30, **{col_letter(j): 12 for j in range(2, 7)}, "H": 28, "I": 28, "J": 28,
                                 **{col_letter(j): 12 for j in range(10, 16)}}
-    setup = SheetSetup(sheet, FONTS[lang], widths, freeze_rows=3, landscape=True)
+    # headings as tall as their lines (the heat map's narrow KPI columns); rows the meeting types in keep Excel's own height
+    headers = [x for x in c.cells if x.style == "header"]
+    setup = SheetSetup(sheet, FONTS[lang], widths, freeze_rows=3, landscape=True, row_heights=wrapped_row_heights(headers, widths))
     return SheetPlan(sheet, tuple(c.cells), after=after, conditional_formats=tuple(formats), color_scales=tuple(scales),
                      charts=charts, setup=setup, activate=sheet,
                      message=(text("team.review_done", "ja", sheet=sheet, alerts=len(review.alerts)),

@@ -336,6 +336,36 @@ def test_the_review_uses_the_calendar_of_the_import(exports: dict[str, Path], tm
     assert json.loads(capsys.readouterr().out)["working_days"] == {"elapsed": 5, "total": 5}
 
 
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_every_label_of_the_member_sheet_fits(exports: dict[str, Path], tmp_path: Path, monkeypatch: Any, lang: str) -> None:
+    """The member sheet as the import lays it out: headings, long labels and the bottleneck's cause and action
+    fit (the rendered sheet once cut them, and English headings ran to a third line in two-line rows)."""
+    from kpitree.team import workbook
+    from test_template_defects import unfit_labels
+
+    planned = []
+    real = workbook.plan_member_sheet
+    monkeypatch.setattr(workbook, "plan_member_sheet", lambda *a, **k: planned.append(real(*a, **k)) or planned[-1])
+    path = tmp_path / "team.xlsx"
+    new_workbook(path, months=14, revenue=120_000_000, deal_size=1_000_000, lang=lang)
+    import_exports(path, **exports)
+    plan = planned[0]
+    assert plan.setup is not None and plan.setup.row_heights
+    assert not unfit_labels([c for c in plan.cells if c.style != "id"], {plan.sheet: plan.setup})
+    # and the weekly and monthly review's headings (the heat map's narrow KPI columns)
+    from kpitree.team import reviewing
+
+    reviews = []
+    real_review = reviewing.plan_review_sheet
+    monkeypatch.setattr(reviewing, "plan_review_sheet", lambda *a, **k: reviews.append(real_review(*a, **k)) or reviews[-1])
+    reviewing.review_workbook(path)
+    reviewing.review_workbook(path, month="2026-04")
+    assert len(reviews) == 2
+    for review in reviews:
+        assert review.setup is not None
+        assert not unfit_labels([c for c in review.cells if c.style == "header"], {review.sheet: review.setup})
+
+
 def test_next_years_workbook_from_a_team_workbook_carries_no_members_reviews_data_or_pace(
         team: tuple[Path, Any], tmp_path: Path) -> None:
     """`kpitree new --template` starts the new year from the design only (trial: last year's team came along)."""
