@@ -59,6 +59,14 @@ Public Sub KpiRibbon_NewWorkbookEn(control As IRibbonControl)
     KpiNewWorkbookEn
 End Sub
 
+Public Sub KpiRibbon_ShareCopy(control As IRibbonControl)
+    KpiShareCopy
+End Sub
+
+Public Sub KpiRibbon_Relink(control As IRibbonControl)
+    KpiRelinkActive
+End Sub
+
 Public Sub KpiRibbon_About(control As IRibbonControl)
     KpiAbout
 End Sub
@@ -102,6 +110,10 @@ End Sub
 
 Public Sub KpiNewWorkbookEn()
     KpiRun "new_workbook('en')", False
+End Sub
+
+Public Sub KpiShareCopy()
+    KpiRun "share_copy()", True
 End Sub
 
 Public Sub KpiAbout()

@@ -237,9 +237,14 @@ def new_workbook(lang: str = "ja", book: Any = None) -> None:
     _run("new_workbook", _new_workbook, lang, book=book)
 
 
+def documents_folder() -> Path:
+    """Documents (or home, when there is none): where a new workbook, or the copy of an unsaved one, goes."""
+    return Path.home() / "Documents" if (Path.home() / "Documents").is_dir() else Path.home()
+
+
 def new_workbook_path(lang: str, folder: Path | None = None) -> Path:
     """A fresh file name for a new workbook: Documents (or home)/kpitree_<lang>_<n>.xlsx."""
-    folder = folder or (Path.home() / "Documents" if (Path.home() / "Documents").is_dir() else Path.home())
+    folder = folder or documents_folder()
     n = 1
     while (folder / f"kpitree_{lang}_{n}.xlsx").exists():
         n += 1
@@ -257,6 +262,35 @@ def _new_workbook(book: Any, lang: str) -> tuple[str, str]:
     shutil.copyfile(template_path(lang), target)
     book.app.books.open(str(target))
     return ("", "")
+
+
+def share_copy(book: Any = None) -> None:
+    """共有用コピー: the portable copy of the workbook as it is on screen (kpitree share), written next to it."""
+    _run("share_copy", _share_copy, book=book)
+
+
+def _share_copy(book: Any) -> tuple[str, str]:
+    """Excel saves a snapshot (SaveCopyAs: unsaved edits in, the workbook untouched); kpitree share copies it."""
+    import tempfile
+
+    from kpitree.portable import share
+    from kpitree.udfs.texts import both, user_error
+
+    from .plans import plan_share
+
+    plan = plan_share(str(book.fullname), [s.name for s in book.sheets], documents_folder())
+    with tempfile.TemporaryDirectory(prefix="kpitree-") as tmp:
+        try:
+            save_copy = book.api.SaveCopyAs
+        except AttributeError:  # no COM (Excel for Mac): the workbook as last saved, if it is a file
+            source = Path(str(book.fullname))
+            if not source.is_file():
+                raise user_error("addin.share_unsaved") from None
+        else:
+            source = Path(tmp) / f"snapshot{plan.snapshot_suffix}"
+            save_copy(str(source))
+        report = share(source, plan.out)
+    return both("addin.shared", out=report.out, replaced=report.replaced)
 
 
 def _fix_surrogates(text: str) -> str:

@@ -18,6 +18,9 @@ The add-in's VBA project holds:
   Japanese or English by Excel's UI language, and the build's version constants;
 - ``KpiRibbon`` (``KpiRibbon.bas``) and ``ThisWorkbook`` (``ThisWorkbook.cls``):
   the ribbon callbacks and macros, and the Workbook_Open hook;
+- ``KpiRelink`` (``KpiRelink.bas``) and ``KpiAppEvents`` (``KpiAppEvents.cls``): the self-healing
+  KPI links (the mirror of :mod:`.relink`) and the application-event class that runs them when
+  Excel opens a workbook;
 
 and the ribbon is ``customUI14.xml``. Same installed packages, same bytes.
 """
@@ -33,11 +36,12 @@ from pathlib import Path
 from kpitree.errors import UserError
 
 from . import labels as ribbon_labels
+from . import relink
 from .vba_project import VbaModule, build_vba_project
 from .vba_text import assign, vba_string
 from .xlam_package import build_xlam
 
-ADDIN_FILE_NAME = "kpitree.xlam"
+ADDIN_FILE_NAME = relink.ADDIN_FILE
 PROJECT_NAME = "kpitree"  # VBA project name and xlwings' PROJECT_NAME (config file name)
 TITLE = "kpitree"
 UDF_MODULES = ("kpitree.udfs.excel_functions",)
@@ -173,6 +177,12 @@ def labels_module(version: str, readme_url: str) -> VbaModule:
         f"Public Const KPITREE_VERSION As String = {vba_string(version)}",
         f"Public Const KPITREE_README_URL As String = {vba_string(readme_url)}",
         "",
+        "' what module KpiRelink looks for (kpitree.addin.relink)",
+        f"Public Const KPI_ADDIN_FILE As String = {vba_string(relink.ADDIN_FILE)}",
+        f"Public Const KPI_FUNCTION_PREFIX As String = {vba_string(relink.FUNCTION_PREFIX)}",
+        f"Public Const KPI_XLUDF_PREFIX As String = {vba_string(relink.XLUDF_PREFIX)}",
+        f"Public Const KPI_MARK_NAMES As String = {vba_string(','.join(relink.MARK_NAMES))}",
+        "",
         "Public Function KpiUiIsJapanese() As Boolean",
         "    ' msoLanguageIDUI = 2; Japanese = 1041",
         "    On Error Resume Next",
@@ -231,6 +241,8 @@ def addin_modules(module_names: tuple[str, ...] = UDF_MODULES) -> list[VbaModule
         function_help_module(function_help(module_names)),
         labels_module(kpitree_version(), readme_url()),
         VbaModule("KpiRibbon", _read_text("KpiRibbon.bas")),
+        VbaModule("KpiRelink", _read_text("KpiRelink.bas")),
+        VbaModule("KpiAppEvents", _read_text("KpiAppEvents.cls"), "class"),
     ]
 
 

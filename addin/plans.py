@@ -12,6 +12,7 @@ pandas or formulas.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from kpitree.udfs.catalogue import LANGS, Lang
@@ -202,7 +203,43 @@ def _guide_note(kpi: Any, target: float, lang: Lang) -> tuple[str, bool]:
     fmt = (lambda v: f"{v:.0%}") if kpi.unit == "rate" else (lambda v: f"{v:,g}")
     guide = f"{fmt(low)}" + ("" if high is None else f"–{fmt(high)}") + ("+" if high is None else "")
     if target < low:
-        return text("addin.below_guide", lang, label=b.label(lang), guide=guide, source=b.source), True
+        return text("addin.below_guide", lang, label=b.label(lang), guide=guide), True
     if high is not None and target > high:
-        return text("addin.above_guide", lang, label=b.label(lang), guide=guide, source=b.source), True
+        return text("addin.above_guide", lang, label=b.label(lang), guide=guide), True
     return text("addin.within_guide", lang, guide=guide), False
+
+
+# --- 共有用コピー / Share a copy -----------------------------------------------------------------------------
+
+SHAREABLE = (".xlsx", ".xlsm")  # what kpitree share reads
+
+
+@dataclass(frozen=True)
+class SharePlan:
+    """How the ribbon makes the portable copy of the live workbook (``kpitree share``'s own plan).
+
+    Excel saves a snapshot of the workbook as it is on screen, unsaved edits included, without
+    touching the workbook (``Workbook.SaveCopyAs``) to a temporary file ending in ``snapshot_suffix``
+    (SaveCopyAs keeps the workbook's format, so the suffix must be its own); ``kpitree share`` then
+    writes the copy to ``out``: next to a saved workbook, in Documents for a new or cloud one, named as
+    ``kpitree share`` names it (``<name>_共有用.xlsx`` / ``<name>_shared.xlsx``, never a name taken).
+    """
+
+    snapshot_suffix: str
+    out: Path
+
+
+def plan_share(full_name: str, sheet_names: list[str], documents: Path) -> SharePlan:
+    """The share plan of a workbook Excel calls ``full_name`` (``Workbook.FullName``: a path, a URL for a
+    workbook on OneDrive/SharePoint, or just ``Book1`` for one never saved) with sheets ``sheet_names``."""
+    import re
+
+    from kpitree.portable import default_out, workbook_lang
+
+    name = re.split(r"[\\/]", full_name)[-1] or "kpitree"
+    suffix = Path(name).suffix.lower()
+    if suffix and suffix not in SHAREABLE:
+        raise user_error("addin.share_format", name=name)
+    local = full_name != name and not re.match(r"[a-z][a-z0-9+.-]*://", full_name, re.IGNORECASE)
+    folder = Path(full_name).parent if local else documents
+    return SharePlan(suffix or ".xlsx", default_out(folder / name, workbook_lang(sheet_names)))

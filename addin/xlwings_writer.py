@@ -52,6 +52,7 @@ XL_VALIGN = {"center": -4108, "top": -4160, "bottom": -4107}  # xlCenter, xlTop,
 XL_PORTRAIT, XL_LANDSCAPE = 1, 2
 XL_CATEGORY, XL_VALUE, XL_LEGEND_BOTTOM = 1, 2, -4107
 XL_MARKER_CIRCLE = 8  # XlMarkerStyle
+XL_SCALE_LOGARITHMIC = -4133  # XlScaleType
 XL_CONDITION_VALUE_NUMBER = 0  # XlConditionValueTypes: a colour scale's point is a number
 POINTS_PER_INCH = 72
 
@@ -289,6 +290,8 @@ class XlwingsWriter:
             values, categories = com.Axes(XL_VALUE), com.Axes(XL_CATEGORY)  # each fetched once
             if planned.y_percent:
                 values.TickLabels.NumberFormat = "0%"
+            if planned.log_axis:
+                values.ScaleType = XL_SCALE_LOGARITHMIC  # base 10
             values.TickLabels.Font.Size = planned.axis_font_size
             values.MajorGridlines.Format.Line.ForeColor.RGB = bgr(planned.gridline_color)
             if planned.reverse_categories:
@@ -306,6 +309,8 @@ class XlwingsWriter:
         for col, width in setup.widths.items():
             sheet.range(f"{col}:{col}").column_width = width
         sheet.range("1:1").row_height = setup.title_row_height
+        for row, height in setup.row_heights.items():
+            sheet.range(f"{row + 1}:{row + 1}").row_height = height
         sheet.activate()  # ActiveWindow's panes and gridlines are the active sheet's
 
         def window() -> None:

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "kpitree.addin.commands",
     "kpitree.recalculation.commands",
     "kpitree.team.commands",
+    "kpitree.portable.commands",
     "kpitree.demo",
 )
 

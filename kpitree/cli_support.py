@@ -61,7 +61,9 @@ def amount(text: str) -> float:
         value = _kanji_amount(raw)
     if value is None:
         raise argparse.ArgumentTypeError(f"not an amount: {text!r} ({_AMOUNT_HINT})")
-    if not math.isfinite(value) or value <= 0:
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not an amount: {text!r} is too large ({_AMOUNT_HINT})")
+    if value <= 0:
         raise argparse.ArgumentTypeError(f"amount must be > 0, got {text!r}")
     return value
 

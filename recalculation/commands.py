@@ -120,7 +120,8 @@ def run_recalc(args: argparse.Namespace) -> int:
             print(f"{len(frame)} scenario(s) via the {frame.attrs['path']} path" + (f" ({because})" if because else "")
                   + f" -> {args.summary}", file=sys.stderr)
         if failed:
-            print(f"kpitree recalc: {failed} scenario(s) with #NAME?/#REF! (see the error column)", file=sys.stderr)
+            print(f"kpitree recalc: {failed} scenario(s) with an error: an input that is not a number, or #NAME?/#REF! "
+                  "(see the error column)", file=sys.stderr)
         return 1 if failed else 0
 
     try:

@@ -32,7 +32,7 @@ from kpitree.udfs.excel_values import XlError
 from .functions import find_function, function_table
 from .functions.base import Ctx, Env, Rng, Spec, align, clock_serial
 from .functions.operators import arith, comparison, concat, negate, percent
-from .graph import MAX_RANGE_CELLS, Graph, Key, Node, Split, Unsupported
+from .graph import MAX_FILE_RANGE_CELLS, MAX_RANGE_CELLS, Graph, Key, Node, Split, Unsupported
 from .parser import MAX_COL, MAX_ROW, deep_recursion
 from .values import BLANK, BLANK_VAL, EMPTY, NUM, Val, block, const, error
 
@@ -270,8 +270,9 @@ class Compiler:
             if not self.per_file:
                 raise Unsupported(f"whole-column or whole-row reference {node.value}")
             r1, c1, r2, c2 = self.resolver.clamp(si, r1, c1, r2, c2)
-        if (r2 - r1 + 1) * (c2 - c1 + 1) > MAX_RANGE_CELLS:
-            raise Unsupported(f"range of more than {MAX_RANGE_CELLS:,} cells")
+        limit = MAX_FILE_RANGE_CELLS if self.per_file else MAX_RANGE_CELLS  # many files at once multiply the cost
+        if (r2 - r1 + 1) * (c2 - c1 + 1) > limit:
+            raise Unsupported(f"range of more than {limit:,} cells")
         rng = Rng(si, r1, c1, r2, c2)
         return lambda ctx: rng
 

@@ -421,6 +421,12 @@ class _Finder:
         self.found.names.append(name)
 
     def folder(self, root: Path) -> None:
+        before = len(self.found.files)
+        self._search(root)
+        if len(self.found.files) == before:  # a wrong folder, or .xls/.ods files: say so rather than report "0 workbooks"
+            self.found.skipped.append(f"{root}: no workbook ({', '.join(WORKBOOK_SUFFIXES)}) in the folder")
+
+    def _search(self, root: Path) -> None:
         seen = {self.real(root)}
         stack = [root]
         while stack:

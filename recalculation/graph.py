@@ -22,6 +22,8 @@ from .io.package import Cell, Key, WorkbookData, WorkbookError, col_letters, col
 from .parser import MAX_COL, MAX_ROW, FormulaSyntaxError, Node, deep_recursion, parse
 
 MAX_RANGE_CELLS = 100_000  # a range the compiled path reads cell by cell; larger ones: only the stored cells
+MAX_FILE_RANGE_CELLS = 4_000_000  # one file on its own (n = 1): a log sheet of a CRM export, B:B over 150,000
+# rows, costs ≈ 18 bytes a cell; past this a range is refused (the file's error, the batch goes on)
 ADDIN_FILE = "kpitree.xlam"
 
 

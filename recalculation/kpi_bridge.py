@@ -17,7 +17,7 @@ from kpitree.udfs.catalogue import LANGS, Lang, load_catalogue
 from kpitree.udfs.excel_values import Kind, XlError
 from kpitree.udfs.kpi_tree import LEVERS, NO_BOTTLENECK, evaluate_bottleneck
 from kpitree.udfs.registry import FUNCTIONS, WorksheetFunction
-from kpitree.udfs.stage import evaluate_stage_index, recommend, resolve_stage
+from kpitree.udfs.stage import evaluate_stage_index, recommend_table, resolve_stage
 from kpitree.udfs.status import ON_TRACK_FROM, STATUS_LABELS, WATCH_FROM, evaluate_status
 
 from .functions.base import VALUE, Ctx, Spec, grid, grid_texts
@@ -173,8 +173,6 @@ def _stage_recommend(spec: WorksheetFunction) -> Spec:
     def run(ctx: Ctx, stage_or_months: Val, lang: Val | None = None) -> Val:
         code_lang = _lang_of(lang)
         stages = load_catalogue().stages
-        if code_lang is None:
-            return const(XlError.VALUE)
         values = to_python(stage_or_months, ctx.n)
         blank = np.broadcast_to(stage_or_months.typ == BLANK, (ctx.n,))
         choice = np.zeros(ctx.n, int)
@@ -185,7 +183,9 @@ def _stage_recommend(spec: WorksheetFunction) -> Spec:
                 codes[i] = int(st)
             else:
                 choice[i] = next(j for j, s in enumerate(stages) if s.id == st.id)
-        tables = [[[r.tier_label, r.kpi_label, r.stars, r.why] for r in recommend(s, code_lang)] for s in stages]
+        if code_lang is None:  # a bad lang is #VALUE! after the stage's own error, as the worksheet function says it
+            codes = np.where(codes == 0, np.int8(XlError.VALUE), codes).astype(np.int8)
+        tables = [recommend_table(s, code_lang or "ja") for s in stages]
         return _table(tables, choice, codes, ctx.n)
 
     return Spec(run, "vv", optional=1, category="kpi")

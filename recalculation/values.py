@@ -113,6 +113,9 @@ def block(rows: Sequence[Sequence[Val]]) -> Val:
     out_shape = (r, c, n)
 
     def stack(get: Any, dtype: Any) -> np.ndarray:
+        if n == 1:  # one input set (a file on its own): one array from the cells' scalars, no broadcast per cell
+            items = [get(v) for v in flat]
+            return np.array([x.item() if isinstance(x, np.ndarray) else x for x in items], dtype=dtype).reshape(out_shape)
         arr = np.empty((r * c, n), dtype=dtype)
         for i, v in enumerate(flat):
             arr[i] = np.broadcast_to(get(v), (n,))

@@ -37,7 +37,9 @@ from kpitree.workbook_templates.layout import (
     cell_ref,
     col_letter,
     validation_rule,
+    wrapped_row_heights,
 )
+from kpitree.workbook_templates.team_parts import ACTUALS_MARKER, PACE_COL, TARGETS_MARKER
 
 from .figures import SPLIT_UNITS, UNASSIGNED, Figures, Pace
 from .measures import KPI_RECIPES, kpi_value, month_bounds
@@ -47,8 +49,6 @@ if TYPE_CHECKING:
 
 STATUS_COLORS = {"on_track": ("#C6EFCE", "#006100"), "watch": ("#FFEB9C", "#9C5700"), "behind": ("#FFC7CE", "#9C0006")}
 HEAT = (0.6, 0.9, 1.1)  # achievement at the red, yellow and green ends of the heat maps
-TARGETS_MARKER, ACTUALS_MARKER = "member_targets", "member_actuals"
-PACE_COL = 19  # column T: right of the dashboard's managed A:R and its spare column S
 PACE_BLOCK_COLS = 8
 DASHBOARD_ALERT_ROWS = 30  # the dashboard lists this many alerts; the review sheet and --json list all
 
@@ -292,8 +292,16 @@ def plan_member_sheet(lang: Lang, kpis: list[Kpi], fig: Figures, kept_targets: d
         for i, (label, why) in enumerate(unsupported):
             m.c.put(r + 2 + i, 0, label, style="label")
             m.c.put(r + 2 + i, 1, why, style="note")
-    widths: dict[str, float] = {"A": 22, **{col_letter(j + 1): 13 for j in range(max(len(kpis) + 3, 15))}}
-    setup = SheetSetup(sheet, FONTS[lang], widths, freeze_rows=3, landscape=True)
+    # the bottleneck's label (L), cause (M) and action (N) as wide as they read; headings, long labels, the
+    # cause and the action wrap, and each row is as tall as its longest (for M and N: the catalogue's longest)
+    widths: dict[str, float] = {"A": 24, **{col_letter(j + 1): 14 for j in range(max(len(kpis) + 3, 15))},
+                                "L": 20, "M": 22, "N": 28}
+    from kpitree.workbook_templates.dashboard import bottleneck_texts
+
+    _labels, causes, actions = bottleneck_texts(lang)
+    shown = {c.ref: causes if c.ref.startswith("M") else actions for c in m.c.cells if c.style == "calc_text"}
+    setup = SheetSetup(sheet, FONTS[lang], widths, freeze_rows=3, landscape=True,
+                       row_heights=wrapped_row_heights(m.c.cells, widths, shown))
     return SheetPlan(sheet, tuple(m.c.cells), owned=True, after=after, names=tuple(m.c.names), validations=tuple(validations),
                      status_scales=(heat_ref,) if m.members and kpis else (), setup=setup)
 
@@ -336,7 +344,7 @@ class _MemberSheet:
         team_row = self._table_head(r, text("team.targets_section", lang), TARGETS_MARKER)
         split_row = team_row + 1
         put(team_row, 0, text("team.team_target", lang), style="label")
-        put(split_row, 0, text("team.split", lang, members=n), style="label")
+        put(split_row, 0, text("team.split", lang, members=n), style="text")  # a long label: it wraps
         validations = []
         for j, k in enumerate(self.kpis):
             col, fmt = j + 1, kpi_fmt(k)
@@ -387,7 +395,7 @@ class _MemberSheet:
                  ("team.stdev", lambda k, v: statistics.pstdev(v) if v else None),
                  ("team.top_value", lambda k, v: (min(v) if k.lower_is_better else max(v)) if v else None)]
         for key, fn in stats:
-            put(rr, 0, text(key, lang), style="label")
+            put(rr, 0, text(key, lang), style="text")
             for j, k in enumerate(self.kpis):
                 put(rr, j + 1, fn(k, [v for v in values[k.id] if v is not None]), style=f"calc:{kpi_fmt(k)}")
             rr += 1
@@ -493,8 +501,8 @@ def _bottleneck_section(c: _Cells, r: int, lang: Lang, kpis: list[Kpi], fig: Fig
             continue
         acts, tgts = f"B{rr + 1}:F{rr + 1}", f"G{rr + 1}:K{rr + 1}"
         put(rr, 11, formula=f'=KPI_BOTTLENECK({acts},{tgts},"{lang}")', style="status", spill=f"L{rr + 1}:O{rr + 1}")
-        put(rr, 12, style="calc")
-        put(rr, 13, style="calc")
+        put(rr, 12, style="calc_text")  # the cause and the action take lines of their own
+        put(rr, 13, style="calc_text")
         put(rr, 14, style="calc:amount")
     put(first + len(members), 0, text("team.bottleneck_note", lang), style="note")
     return first + len(members) + 1

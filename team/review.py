@@ -38,7 +38,9 @@ from kpitree.workbook_templates.layout import (
     absolute,
     col_letter,
     quote_sheet,
+    wrapped_row_heights,
 )
+from kpitree.workbook_templates.team_parts import REVIEW_MARKER
 
 from .figures import Figures, Pace, alerts, figures, member_target, paces
 from .measures import KPI_RECIPES, kpi_value, month_bounds, month_key, shift_month, week_bounds, week_key
@@ -59,7 +61,6 @@ if TYPE_CHECKING:
 
     from .data import TeamData
 
-REVIEW_MARKER = "review_kpis"
 TEAM_NOTE_ID = "_team"  # the free-text row under the KPIs: the meeting's notes on the team as a whole
 WEEKLY_USER_COLS = 3  # highlights, causes, actions
 MONTHLY_USER_COLS = 2  # success cases, failure cases
@@ -393,7 +394,9 @@ def plan_review_sheet(review: Review, kept: dict[str, list[Any]], after: str | N
         charts, r = _history(c, review, r + 1)
     widths: dict[str, float] = {"A": 18, "B": 30, **{col_letter(j): 12 for j in range(2, 7)}, "H": 28, "I": 28, "J": 28,
                                 **{col_letter(j): 12 for j in range(10, 16)}}
-    setup = SheetSetup(sheet, FONTS[lang], widths, freeze_rows=3, landscape=True)
+    # headings as tall as their lines (the heat map's narrow KPI columns); rows the meeting types in keep Excel's own height
+    headers = [x for x in c.cells if x.style == "header"]
+    setup = SheetSetup(sheet, FONTS[lang], widths, freeze_rows=3, landscape=True, row_heights=wrapped_row_heights(headers, widths))
     return SheetPlan(sheet, tuple(c.cells), after=after, conditional_formats=tuple(formats), color_scales=tuple(scales),
                      charts=charts, setup=setup, activate=sheet,
                      message=(text("team.review_done", "ja", sheet=sheet, alerts=len(review.alerts)),

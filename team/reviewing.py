@@ -113,6 +113,6 @@ def review_workbook(workbook: str | os.PathLike[str], week: str | None = None, m
     sheets.apply(wb, block)
     data_plan = plan_data_sheet(lang, from_sheet_rows(rows[data_title]))  # as stored: its own calendar and settings
     sheets.apply(wb, data_plan, rows=False)
-    note = save_atomic(wb, path)
+    note = save_atomic(wb, path, source=path)  # the charts as they were, not as openpyxl redraws them
     append_rows(path, data_plan.sheet, data_plan.rows, data_plan.first_row + 1, skip_zero_from=3)
     return ReviewResult(review, plan.sheet, path, note)

@@ -118,6 +118,8 @@ def _setup(ws: Any, plan: SheetPlan) -> None:
         return
     for letter, width in setup.widths.items():
         ws.column_dimensions[letter].width = width
+    for row, height in setup.row_heights.items():  # rows whose text wraps
+        ws.row_dimensions[row + 1].height = height
     if plan.owned:
         ws.freeze_panes = f"A{setup.freeze_rows + 1}"
         ws.sheet_view.showGridLines = setup.gridlines

@@ -282,7 +282,7 @@ def write_team_workbook(target: Path, imported: Imported, *, period: str | None 
     low = alerts(items, watch)
     sheets.apply(wb, plan_pace_block(lang, _dashboard(lang), items, low, fig, watch))
     say(text("team.progress_saving", lang))
-    note = save_atomic(wb, target)
+    note = save_atomic(wb, target, source=target)  # the charts as they were, not as openpyxl redraws them
     say(text("team.progress_data", lang, rows=len(data_plan.rows)))
     append_rows(target, data_plan.sheet, data_plan.rows, data_plan.first_row + 1, skip_zero_from=3)
     return ImportReport(target, lang, (first, last), fig.as_of, imported, inputs, fig.members, low, items, note=note)

@@ -23,7 +23,8 @@ ERRORS = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A")
 # Functions newer than Excel 2007 are stored with the "_xlfn." prefix (XlsxWriter's list of future functions,
 # from Microsoft's file format documentation). NETWORKDAYS.INTL and WORKDAY.INTL are stored bare.
 XLFN = ("CEILING.MATH", "FLOOR.MATH", "ISOWEEKNUM", "DAYS", "IFNA", "IFS", "SWITCH", "XOR", "MAXIFS", "MINIFS", "CONCAT",
-        "TEXTJOIN", "NUMBERVALUE", "XLOOKUP", "XMATCH", "SEQUENCE", "UNIQUE", "SORTBY", "STDEV.P", "STDEV.S", "VAR.P", "VAR.S")
+        "TEXTJOIN", "NUMBERVALUE", "XLOOKUP", "XMATCH", "SEQUENCE", "UNIQUE", "SORTBY", "STDEV.P", "STDEV.S", "VAR.P", "VAR.S",
+        "RANK.EQ", "RANK.AVG", "PERCENTILE.INC")
 
 
 def as_stored(formula: str) -> str:

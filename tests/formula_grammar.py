@@ -177,6 +177,10 @@ FUNCTIONS: list[tuple[str, str, tuple[str, ...], int]] = [
     ("HLOOKUP", "any", ("any", "htable", "small", "exact"), 0),
     ("IFS", "any", ("bool", "any", "bool", "any"), 0), ("SWITCH", "any", ("any", "any", "any", "any"), 1),
     ("ERROR.TYPE", "num", ("anyerr",), 0),
+    ("ODD", "num", ("num",), 0), ("EVEN", "num", ("num",), 0),
+    ("RANK.EQ", "num", ("num", "range", "bool"), 1), ("RANK", "num", ("num", "range", "bool"), 1),
+    ("RANK.AVG", "num", ("num", "range", "bool"), 1),
+    ("PERCENTILE.INC", "num", ("range", "unit"), 0), ("PERCENTILE", "num", ("range", "unit"), 0),
 ]
 # functions LibreOffice 7.4 (Debian's) does not have: checked by fast vs general and Microsoft's examples only
 NEWER_FUNCTIONS: list[tuple[str, str, tuple[str, ...], int]] = [
@@ -209,6 +213,7 @@ LITERALS = {
     "datedif_unit": ['"d"', '"m"', '"y"', '"ym"', '"yd"'],  # "md": Microsoft warns it can be wrong
     "weekend": ["1", "2", "7", "11", "17", '"0000011"', '"1000001"'],
     "char": ["65", "97", "48", "32"],
+    "unit": ["0", "0.25", "0.5", "0.9", "1", "-0.1", "1.5", "0.333"],  # PERCENTILE's k: 0 to 1, and past both ends
     "date": ["45000", "45382", "46113", "DATE(2026,4,1)", "DATE(2024,2,29)", "44927.5"],
     "anyerr": ["#N/A", "#DIV/0!", "#VALUE!", "NA()", "(1/0)"],
 }

@@ -147,11 +147,11 @@ APPLIED = {
     "ValidationRule": {"minimum", "maximum", "title", "message"},
     "PlannedConditionalFormat": {"sheet", "ref", "equals", "fill", "color", "bold"},
     "PlannedChart": {"sheet", "kind", "title", "anchor", "width_px", "height_px", "series", "y_percent", "value_labels",
-                     "reverse_categories", "marker_size", "gap_width", "line_width_pt", "title_size", "axis_font_size",
+                     "reverse_categories", "marker_size", "log_axis", "gap_width", "line_width_pt", "title_size", "axis_font_size",
                      "legend_font_size", "gridline_color"},
     "ChartSeries": {"name", "categories", "values", "color"},
     "SheetSetup": {"sheet", "font", "widths", "freeze_rows", "landscape", "fit_height", "print_area", "font_size",
-                   "title_row_height", "gridlines", "paper_size", "fit_width", "margins_in"},
+                   "title_row_height", "row_heights", "gridlines", "paper_size", "fit_width", "margins_in"},
 }
 APPLIED_STYLE = {"fill", "num_format", "bold", "italic", "size", "color", "wrap", "align", "border"}
 
@@ -267,6 +267,7 @@ def test_dashboard_writer_with_com_does_what_the_plan_says(template: Path) -> No
                 assert com[f"{new}.Format.Fill.ForeColor.RGB"] == bgr(s.color)
         assert com.get(f"{c}.ChartGroups(1)#0.GapWidth") == (None if chart.kind == "line" else 60)
         assert com.get(f"{c}.Axes(2)#0.TickLabels.NumberFormat") == ("0%" if chart.y_percent else None)
+        assert com.get(f"{c}.Axes(2)#0.ScaleType") == (-4133 if chart.log_axis else None)
         assert com.get(f"{c}.Axes(1)#0.ReversePlotOrder") == (True if chart.kind == "bar" else None)
         assert com[f"{c}.HasLegend"] == (len(chart.series) > 1)
         assert com.get(f"{c}.Legend.Position") == (-4107 if len(chart.series) > 1 else None)
@@ -274,6 +275,7 @@ def test_dashboard_writer_with_com_does_what_the_plan_says(template: Path) -> No
     setup = plan.setup
     assert {k[1]: v for k, v in book.writes("column_width").items()} == {f"{c}:{c}": w for c, w in setup.widths.items()}
     assert book.writes("row_height")[(sh, "1:1")] == 24
+    assert setup.row_heights and all(book.writes("row_height")[(sh, f"{r + 1}:{r + 1}")] == h for r, h in setup.row_heights.items())
     first_window = next(i for i, e in enumerate(log) if e[0] == "com" and e[1].startswith("app.ActiveWindow."))
     assert [e for e in log[:first_window] if e[0] == "activate"][-1] == ("activate", sh)
     assert (com["app.ActiveWindow.SplitRow"], com["app.ActiveWindow.SplitColumn"]) == (setup.freeze_rows, 0)

@@ -26,7 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 SCHEMAS = Path(__file__).resolve().parent / "data"  # Microsoft's customUI schema, vendored (tests/data/README.md)
 CUSTOM_UI_NS = "{http://schemas.microsoft.com/office/2009/07/customui}"
 EXPECTED_MODULES = {
-    "ThisWorkbook", "Sheet1", "xlwings", "Dictionary", "xlwings_udfs", "KpiFunctionHelp", "KpiLabels", "KpiRibbon",
+    "ThisWorkbook", "Sheet1", "xlwings", "Dictionary", "xlwings_udfs", "KpiFunctionHelp", "KpiLabels", "KpiRibbon", "KpiRelink",
+    "KpiAppEvents",
 }
 _IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,30}\Z")
 

@@ -20,11 +20,12 @@ MAY_IMPORT = {
     "kpitree.recalculation": {"kpitree.udfs", "kpitree.errors"},
     "kpitree.workbook_templates": {"kpitree.recalculation", "kpitree.udfs", "kpitree.errors"},
     "kpitree.team": {"kpitree.workbook_templates", "kpitree.recalculation", "kpitree.udfs", "kpitree.errors", "kpitree"},
-    "kpitree.addin": {"kpitree.team", "kpitree.workbook_templates", "kpitree.recalculation", "kpitree.udfs", "kpitree.errors",
-                      "kpitree"},
+    "kpitree.portable": {"kpitree.recalculation", "kpitree.udfs", "kpitree.errors"},
+    "kpitree.addin": {"kpitree.team", "kpitree.portable", "kpitree.workbook_templates", "kpitree.recalculation", "kpitree.udfs",
+                      "kpitree.errors", "kpitree"},
 }
-PARTS = ("kpitree.udfs", "kpitree.recalculation", "kpitree.workbook_templates", "kpitree.team", "kpitree.addin", "kpitree.errors",
-         "kpitree.cli_support", "kpitree.cli", "kpitree.demo")
+PARTS = ("kpitree.udfs", "kpitree.recalculation", "kpitree.workbook_templates", "kpitree.team", "kpitree.portable", "kpitree.addin",
+         "kpitree.errors", "kpitree.cli_support", "kpitree.cli", "kpitree.demo")
 
 
 def modules() -> dict[str, Path]:
@@ -90,7 +91,8 @@ def test_the_rule_sees_what_it_checks() -> None:
     assert "kpitree.udfs.excel_values" in imported("kpitree.recalculation.values", known["kpitree.recalculation.values"])
 
 
-@pytest.mark.parametrize("module", ["kpitree.workbook_templates", "kpitree.recalculation", "kpitree.udfs.registry", "kpitree.team"])
+@pytest.mark.parametrize("module", ["kpitree.workbook_templates", "kpitree.recalculation", "kpitree.udfs.registry", "kpitree.team",
+                                    "kpitree.portable"])
 def test_light_parts_do_not_import_xlwings(module: str) -> None:
     code = f"import sys, {module}; print(sorted(m for m in ('xlwings', 'pandas') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

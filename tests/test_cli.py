@@ -38,6 +38,7 @@ def test_plan_table_is_readable(capsys):
         (["--win-rate", "abc"], "not a rate"),
         (["--revenue", "-5"], "not an amount"),
         (["--revenue", "0"], "amount must be > 0"),
+        (["--revenue", "1e400"], "is too large"),
         (["--working-days", "0"], "must be > 0"),
     ],
 )

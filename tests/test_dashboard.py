@@ -77,7 +77,7 @@ def test_rebuild_is_idempotent_and_keeps_inputs(book, tmp_path):
     with zipfile.ZipFile(once) as zf:
         assert "xl/metadata.xml" in zf.namelist()
         assert '<c r="A27" s="' in zf.read("xl/worksheets/sheet1.xml").decode()
-        assert 'cm="1"><f t="array" ref="A27:D31">KPI_STAGE_RECOMMEND' in zf.read("xl/worksheets/sheet1.xml").decode()
+        assert 'cm="1"><f t="array" ref="A27:D32">KPI_STAGE_RECOMMEND' in zf.read("xl/worksheets/sheet1.xml").decode()
 
 
 def test_rebuild_writes_cached_values(book, capsys):
@@ -108,7 +108,7 @@ def test_rebuild_writes_cached_values(book, capsys):
     with zipfile.ZipFile(book) as zf:
         assert "fullCalcOnLoad" not in zf.read("xl/workbook.xml").decode()  # the cached values are real
         assert 'cm="1"><f t="array" ref="B43:E43">KPI_BOTTLENECK' in zf.read("xl/worksheets/sheet4.xml").decode()
-        assert 'cm="1"><f t="array" ref="A27:D31">KPI_STAGE_RECOMMEND' in zf.read("xl/worksheets/sheet1.xml").decode()
+        assert 'cm="1"><f t="array" ref="A27:D32">KPI_STAGE_RECOMMEND' in zf.read("xl/worksheets/sheet1.xml").decode()
         assert "xl/metadata.xml" in zf.namelist()
 
 
@@ -125,7 +125,7 @@ def test_rebuild_without_the_engine_asks_excel_to_recalculate(book, tmp_path, ca
     assert "note: cached values not computed" in err and "no engine today" in err
     with zipfile.ZipFile(out) as zf:
         assert 'fullCalcOnLoad="1"' in zf.read("xl/workbook.xml").decode()
-        assert 'cm="1"><f t="array" ref="A27:D31">KPI_STAGE_RECOMMEND' in zf.read("xl/worksheets/sheet1.xml").decode()
+        assert 'cm="1"><f t="array" ref="A27:D32">KPI_STAGE_RECOMMEND' in zf.read("xl/worksheets/sheet1.xml").decode()
     assert _cells(out, (S4,)) == {k: v for k, v in _cells(template_path("ja"), (S4,)).items()
                                   if k[1] not in ("C43", "D43", "E43")}  # no cached spill children
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left behind

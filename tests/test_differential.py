@@ -189,6 +189,15 @@ def _texts(b: Blame) -> list[str]:
 DATE_FUNCTIONS = {"DATE", "TIME", "EDATE", "EOMONTH", "WORKDAY", "WORKDAY.INTL", "DATEVALUE", "TODAY", "NOW"}
 DATE_TEXT = re.compile(r"^\s*(\d{1,4}[/-]\d{1,2}([/-]\d{1,4})?|\d{1,4}年\d{1,2}月(\d{1,2}日)?)\s*$")
 NUMBER_TEXT = re.compile(r"^\s*[-+(]?[$¥]?[0-9０-９][0-9０-９,.]*[%)]?\s*$")
+def _rank_absent(b: Blame) -> bool:
+    """RANK's number is not among the numbers of its reference (the order, when given, is the last input)."""
+    values = b.inputs()
+    cells = values[1:len(values) - (1 if len(b.expr.children) == 3 else 0)]
+    x = _number(values[0]) if values else None
+    numbers = [round(v, 12) for v in cells if isinstance(v, float)]
+    return x is not None and round(x, 12) not in numbers
+
+
 CONDITIONS: dict[str, Callable[[Blame], bool]] = {
     # a TRUE/FALSE reached the call: typed, computed, or in a cell it reads
     "boolean": lambda b: any(isinstance(v, bool) for v in b.inputs()),
@@ -224,6 +233,13 @@ CONDITIONS: dict[str, Callable[[Blame], bool]] = {
         x is not None and (abs(x) >= 1e15 or 0 < abs(x) < 1e-4) for x in map(_number, b.inputs())),
     # a blank reached the call
     "blank": lambda b: any(v is None for v in b.inputs()),
+    # MOD's answer is (all but) its divisor where LibreOffice snaps the quotient to a whole number and says 0
+    "mod_near_divisor": lambda b: (isinstance(b.ours, float) and b.lo == 0.0 and (d := _number(b.inputs()[-1])) is not None
+                                   and d != 0 and abs(b.ours - d) <= 1e-9 * abs(d)),
+    # RANK of a number that is not in its list
+    "rank_absent": _rank_absent,
+    # a percentile's k (the last input) below 0 or above 1
+    "k_outside_unit": lambda b: (k := _number(b.inputs()[-1])) is not None and not 0 <= k <= 1,
     # a blank or the empty text "" reached the call
     "blank_or_empty": lambda b: any(v is None or v == "" for v in b.inputs()),
     # a plain number typed as text among the arguments ("30")

@@ -101,7 +101,7 @@ def test_design_check_counts_tiers_and_flags_out_of_focus():
     assert check.ok
     assert "calls" in check.outside_focus and "conversion_rate" not in check.outside_focus
     assert "won_deals" in check.missing_focus
-    assert any("seed 003" in m for m in check.messages)
+    assert any("3–5 organisation-wide" in m for m in check.messages)  # the other articles' count rules
     thin = design_check(["calls", "made_up"], CAT.stage("launch"), "ja")
     assert not thin.ok and thin.unknown == ("made_up",)
     assert thin.tiers[0].status == "too_few"

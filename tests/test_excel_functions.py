@@ -157,7 +157,7 @@ def test_descriptions_and_argument_docs_fit_the_function_wizard():
 
 
 def test_descriptions_come_from_the_catalogue():
-    assert xf.KPI_CONVERSION_RATE.__doc__ == "商談化率 / Opportunity conversion rate: opportunities ÷ leads worked (seed 000)."
+    assert xf.KPI_CONVERSION_RATE.__doc__ == "商談化率 / Opportunity conversion rate: opportunities ÷ leads worked."
 
 
 # --- xlwings' own Windows code path --------------------------------------------------

@@ -286,3 +286,62 @@ def test_an_offset_that_lands_on_another_offset_above_it(tmp_path: Path) -> None
     formulas = {"A1": "=Data!A1", "A2": "=OFFSET(A1,Data!B1,0)*2", "A3": "=OFFSET(A1,Data!B2,0)+1"}
     values = both(book(tmp_path / "chain.xlsx", formulas, {"A1": 5.0, "B1": 0, "B2": 1}))
     assert values["A2"] == 10.0 and values["A3"] == 11.0
+
+
+def test_a_log_sheet_of_more_than_100000_rows_read_by_whole_columns_is_computed(tmp_path: Path) -> None:
+    """Trial: SUMIFS(ログ!B:B,ログ!A:A,"佐藤") over a 150,000-row CRM log failed the whole file (a range limit)."""
+    import random
+
+    from kpitree.recalculation import recalc
+
+    rng = random.Random(7)
+    names, amounts = [], []
+    path = tmp_path / "log.xlsx"
+    wb = xlsxwriter.Workbook(path)
+    summary, log = wb.add_worksheet("集計"), wb.add_worksheet("ログ")
+    for r in range(120_000):
+        names.append(rng.choice(["佐藤", "鈴木", "高橋"]))
+        amounts.append(rng.randint(1, 100))
+        log.write_string(r, 0, names[-1])
+        log.write_number(r, 1, amounts[-1])
+    summary.write_formula("A1", '=SUMIFS(ログ!B:B,ログ!A:A,"佐藤")', None, 0)
+    summary.write_formula("A2", "=COUNTA(ログ!A:A)", None, 0)
+    wb.define_name("sato", "=集計!$A$1")
+    wb.define_name("rows", "=集計!$A$2")
+    wb.close()
+    frame = recalc([path], progress=False, report=False)
+    row = frame.iloc[0]
+    assert row["error"] == ""
+    assert row["sato"] == sum(a for n, a in zip(names, amounts) if n == "佐藤")  # counted here, independently
+    assert row["rows"] == 120_000
+
+
+FRACTION_FORMATS = ["?/?", "# ?/?", "# ??/??", "??/??", "0/4", "# ?/4", "# ?/8", "# ???/???", "0 ?/?"]
+
+
+def test_text_with_fraction_formats_agrees_with_libreoffice(tmp_path: Path) -> None:
+    """Trial: TEXT(1/3,"?/?") gave "  /". Generated values in every fraction format, against LibreOffice's TEXT
+    (which agrees with Excel on these: whole part, nearest fraction with the denominator's digits, fixed
+    denominators, blanks for a whole number)."""
+    import random
+
+    from engine_values import libreoffice_folder
+    from libreoffice import soffice
+    from xlsxwriter.utility import xl_col_to_name
+
+    if soffice() is None:
+        pytest.skip("LibreOffice is not installed")
+    rng = random.Random(11)
+    values = [0.5, 1 / 3, 2.5, 0.75, 0.3, 1.25, 5, 0.0, -2.5, 3.14159, 1.999, -0.04]
+    values += [round(rng.uniform(-50, 50), rng.randint(1, 4)) for _ in range(28)]
+    # a numerator exactly halfway between two (12.0625 in "# ?/8"): LibreOffice rounds down, Excel is not known
+    values = [v + 0.0 for v in values if (abs(v) % 1 * 8) % 1 != 0.5]  # + 0.0: no "-0.0" written into a formula
+    cells = {}
+    for i, v in enumerate(values):
+        for j, fmt in enumerate(FRACTION_FORMATS):
+            cells[f"{xl_col_to_name(j)}{i + 1}"] = f'=TEXT({v!r},"{fmt}")'
+    path = book(tmp_path / "fractions.xlsx", cells)
+    ours = ours_general(path)
+    lo = libreoffice_folder([path])[0]
+    differ = [(k, ours[k], lo[k]) for k in ours if not same(ours[k], lo[k])]
+    assert not differ, differ[:40]

@@ -39,3 +39,17 @@ def test_functions_page_and_deviation_table_are_current() -> None:
     import functions_doc
 
     assert functions_doc.main(["--check"]) == 0, "run: python tools/functions_doc.py"
+
+
+def test_every_picture_the_docs_show_exists() -> None:
+    """README.md and docs/*.md show pictures (``![…](path)`` or ``<img src="path">``) that are in the repository,
+    and every picture docs/images holds is shown somewhere (tools/render_sheets.py writes more pages than are used)."""
+    root = ROOT.resolve()
+    shown = set()
+    for doc in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        for ref in re.findall(r'!\[[^\]]*\]\(([^)\s]+)\)|<img\s[^>]*src="([^"]+)"', doc.read_text(encoding="utf-8")):
+            target = (doc.parent / (ref[0] or ref[1])).resolve()
+            assert target.is_file() and target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{doc.name}: {ref}"
+            shown.add(target)
+    assert {root / "docs/images/sheet1_ja.png", root / "docs/images/dashboard_ja.png"} <= shown
+    assert set((root / "docs" / "images").glob("*.png")) <= shown

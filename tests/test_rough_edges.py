@@ -119,6 +119,15 @@ def test_subfolders_are_noted_and_dangling_links_are_rows(cli, teams: Path, tmp_
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["tokyo.xlsx"]
 
 
+def test_a_folder_without_workbooks_is_said_not_reported_as_zero(cli, tmp_path: Path) -> None:
+    """Trial: `kpitree recalc emptydir` printed "0 workbook(s)" and exited 0 with no hint (a wrong folder, or .csv files)."""
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "calls.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    result = cli("recalc", str(tmp_path / "exports"), "--summary", str(tmp_path / "s.csv"), cwd=tmp_path)
+    assert result.returncode == 0
+    assert "exports: no workbook (.xlsx, .xlsm" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_recursive_keeps_the_relative_paths(cli, teams: Path, tmp_path: Path) -> None:
     out = teams / "recalculated"  # inside the input folder: never searched as input
     for _ in range(2):

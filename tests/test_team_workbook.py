@@ -334,3 +334,60 @@ def test_the_review_uses_the_calendar_of_the_import(exports: dict[str, Path], tm
     assert json.loads(capsys.readouterr().out)["working_days"] == {"elapsed": 3, "total": 3}  # 4/13 and 4/14 off
     assert main(["review", str(path), "--week", "2026-W16", "--calendar", "weekdays", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["working_days"] == {"elapsed": 5, "total": 5}
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_every_label_of_the_member_sheet_fits(exports: dict[str, Path], tmp_path: Path, monkeypatch: Any, lang: str) -> None:
+    """The member sheet as the import lays it out: headings, long labels and the bottleneck's cause and action
+    fit (the rendered sheet once cut them, and English headings ran to a third line in two-line rows)."""
+    from kpitree.team import workbook
+    from test_template_defects import unfit_labels
+
+    planned = []
+    real = workbook.plan_member_sheet
+    monkeypatch.setattr(workbook, "plan_member_sheet", lambda *a, **k: planned.append(real(*a, **k)) or planned[-1])
+    path = tmp_path / "team.xlsx"
+    new_workbook(path, months=14, revenue=120_000_000, deal_size=1_000_000, lang=lang)
+    import_exports(path, **exports)
+    plan = planned[0]
+    assert plan.setup is not None and plan.setup.row_heights
+    assert not unfit_labels([c for c in plan.cells if c.style != "id"], {plan.sheet: plan.setup})
+    # and the weekly and monthly review's headings (the heat map's narrow KPI columns)
+    from kpitree.team import reviewing
+
+    reviews = []
+    real_review = reviewing.plan_review_sheet
+    monkeypatch.setattr(reviewing, "plan_review_sheet", lambda *a, **k: reviews.append(real_review(*a, **k)) or reviews[-1])
+    reviewing.review_workbook(path)
+    reviewing.review_workbook(path, month="2026-04")
+    assert len(reviews) == 2
+    for review in reviews:
+        assert review.setup is not None
+        assert not unfit_labels([c for c in review.cells if c.style == "header"], {review.sheet: review.setup})
+
+
+def test_next_years_workbook_from_a_team_workbook_carries_no_members_reviews_data_or_pace(
+        team: tuple[Path, Any], tmp_path: Path) -> None:
+    """`kpitree new --template` starts the new year from the design only (trial: last year's team came along)."""
+    path = tmp_path / "team.xlsx"
+    shutil.copyfile(team[0], path)
+    assert main(["review", str(path), "--week", "2026-W15"]) == 0
+    before = openpyxl.load_workbook(path)
+    assert {"メンバー別", "集計データ", "週次 2026-W15"} <= set(before.sheetnames)
+    user_sheet = before.create_sheet("メモ")  # a sheet of the user's own is kept
+    user_sheet["A1"] = "来期の方針"
+    before["KPIダッシュボード"]["S2"] = "自分のメモ"  # the dashboard's spare column S is the user's
+    before.save(path)
+    out = tmp_path / "next.xlsx"
+    assert main(["new", str(out), "--template", str(path), "--months", "18"]) == 0
+    wb = openpyxl.load_workbook(out)
+    assert not {"メンバー別", "集計データ", "週次 2026-W15"} & set(wb.sheetnames)
+    assert wb["メモ"]["A1"].value == "来期の方針" and wb["KPIダッシュボード"]["S2"].value == "自分のメモ"
+    dashboard = wb["KPIダッシュボード"]
+    assert not [c.coordinate for row in dashboard.iter_rows(min_col=20) for c in row if c.value is not None]
+    for name, defined in wb.defined_names.items():
+        assert not any(t in (defined.attr_text or "") for t in ("メンバー別", "集計データ", "週次")), name
+    from kpitree.recalculation import recalc
+
+    frame = recalc([out], progress=False, report=False)
+    assert frame["error"].tolist() == [""], frame["error"].tolist()  # no formula points at a removed sheet

@@ -118,7 +118,7 @@ def test_udf_calls_stored_bare_and_spilling(built):
     with zipfile.ZipFile(path) as zf:
         s1 = zf.read("xl/worksheets/sheet1.xml").decode()
         assert "xl/metadata.xml" in zf.namelist()
-    assert '<c r="A27" s="17" cm="1"' in s1 and 'ref="A27:D31">KPI_STAGE_RECOMMEND(' in s1
+    assert '<c r="A27" s="17" cm="1"' in s1 and 'ref="A27:D32">KPI_STAGE_RECOMMEND(' in s1
     assert "_xludf." not in s1 and "[1]!" not in s1
     calc = zipfile.ZipFile(path).read("xl/workbook.xml").decode()
     assert "fullCalcOnLoad" not in calc
@@ -254,3 +254,28 @@ def test_render_writes_the_dashboard_picture(tmp_path):
     width, height = _png_size(dashboard)
     assert width > height  # the dashboard prints landscape on one page
     assert (width, height) == _png_size(committed)
+    sheet1 = tmp_path / "sheet1_ja.png"  # the README's other picture: sheet 1, cut below its last line
+    assert written[0] == sheet1 and _png_size(sheet1) == _png_size(committed.with_name("sheet1_ja.png"))
+    assert _png_size(sheet1)[0] > _png_size(sheet1)[1]
+
+
+@pytest.mark.libreoffice
+@pytest.mark.skipif(soffice() is None or shutil.which("pdftotext") is None,
+                    reason="LibreOffice (soffice) or pdftotext (poppler-utils) is not installed")
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_the_pictures_show_what_a_reader_without_the_add_in_sees(tmp_path, lang):
+    """The docs' pictures print the portable copy as LibreOffice recalculates it, nothing deleted (the
+    pictures once printed a copy with the KPI_* formulas cut out): no cell shows #NAME?, and the cells the
+    KPI functions fill (the stage, its recommended KPIs, the bottleneck) show their values."""
+    from libreoffice import to_pdf
+    from render_sheets import portable
+
+    copy = portable(template_path(lang), tmp_path / "copy.xlsx")
+    pdf = to_pdf(copy, tmp_path, recalc=True)
+    printed = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    assert "#NAME?" not in printed and "#VALUE!" not in printed and "#N/A" not in printed
+    wb = openpyxl.load_workbook(copy, data_only=True)  # the engine's values, cached in the copy
+    for name in ("stage_label", "bottleneck"):
+        sheet, ref = next(iter(wb.defined_names[name].destinations))
+        shown = wb[sheet][ref.replace("$", "").split(":")[0]].value
+        assert isinstance(shown, str) and shown and shown in printed, name

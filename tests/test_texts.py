@@ -17,8 +17,8 @@ from kpitree.errors import UserError
 
 ROOT = Path(__file__).resolve().parent.parent
 TOML = ROOT / "udfs" / "texts.toml"
-SOURCE_DIRS = ("udfs", "workbook_templates", "team", "addin", "kpitree", "recalculation")
-RIBBON_SOURCES = ("addin/customUI14.xml", "addin/KpiRibbon.bas")
+SOURCE_DIRS = ("udfs", "workbook_templates", "team", "portable", "addin", "kpitree", "recalculation")
+RIBBON_SOURCES = ("addin/customUI14.xml", "addin/KpiRibbon.bas", "addin/KpiRelink.bas")
 
 # Texts whose ja and en take different fields, and why.
 FIELD_EXCEPTIONS = {

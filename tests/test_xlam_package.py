@@ -203,7 +203,7 @@ def libreoffice_basic(xlam: bytes, workdir: Path) -> dict[str, tuple[str, str]]:
     modules = {}
     with zipfile.ZipFile(workdir / "out" / "KpiTree.ods") as ods:
         for name in ods.namelist():
-            if name.startswith("Basic/KpiTree/") and not name.endswith("script-lb.xml"):
+            if name.startswith("Basic/") and name.count("/") == 2 and not name.endswith(("script-lb.xml", "dialog-lb.xml")):
                 module = ElementTree.fromstring(ods.read(name))
                 modules[module.get(f"{_SCRIPT}name")] = (module.get(f"{_SCRIPT}moduleType"), module.text or "")
     return modules

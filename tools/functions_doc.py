@@ -57,7 +57,9 @@ in [recalc.md](recalc.md#libreoffice-deviations)), by Microsoft's own worked exa
 - A number becomes text as Excel's General format shows it: 15 significant digits, plain digits
   below 1E+20 unless more than 15 decimals would be needed (`1/3&""` is `0.333333333333333`,
   `1E+20&""` is `1E+20`).
-- Text is compared without regard to case and to width (`"a"="A"`, `"１２"` sorts with `"12"`).
+- Text equality ignores case, not width (`"a"="A"` is TRUE, `"Ａ"="A"` FALSE; MATCH and the criteria of
+  COUNTIF… likewise). Ordering (`<`, `>`, sorting) folds case and width first, so `"１２"` sorts with `"12"`;
+  texts alike but for width are then ordered by their characters.
 - When several arguments are errors, the leftmost one is the result.
 - `TODAY()` and `NOW()` are read once per run, so every file and scenario of a run sees the same
   moment; `KPITREE_TODAY=2026-04-01` fixes the date for reproducible runs.
@@ -76,7 +78,8 @@ DIFFERENCES = {
     "XLOOKUP": "search_mode 2 and -2 (binary search) give the linear search's answer, which is the same on the sorted "
                "data those modes require.",
     "XMATCH": "search_mode 2 and -2 as for XLOOKUP.",
-    "TEXT": "Fraction formats (`# ?/?`) are not supported; `g`/`e` (Japanese era) follow the Japanese calendar.",
+    "TEXT": "Fraction formats (`# ?/?`, `?/8`) as LibreOffice shows them (checked); `g`/`e` (Japanese era) follow the "
+            "Japanese calendar; `[DBNum1]`–`[DBNum3]` (kanji and full-width numerals) are not applied: Arabic digits.",
     "NUMBERVALUE": "Without separators the decimal point is `.` and the group separator `,` (English and Japanese "
                    "Excel), whatever the computer's settings.",
     "TODAY": "Read once per run (`KPITREE_TODAY` fixes it).",

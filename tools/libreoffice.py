@@ -73,9 +73,9 @@ def convert_recalculated(paths: list[Path], out_dir: Path) -> list[Path]:
     return [out_dir / (p.stem + ".xlsx") for p in paths]
 
 
-def to_pdf(path: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
-    """``path`` printed to PDF by LibreOffice with its cached values (no recalculation)."""
+def to_pdf(path: str | os.PathLike, out_dir: str | os.PathLike, recalc: bool = False) -> Path:
+    """``path`` printed to PDF by LibreOffice: with its cached values, or (``recalc``) with LibreOffice's own."""
     path, out_dir = Path(path), Path(out_dir)
     with tempfile.TemporaryDirectory() as profile:
-        _run(["--convert-to", "pdf", "--outdir", str(out_dir), str(path)], Path(profile), False)
+        _run(["--convert-to", "pdf", "--outdir", str(out_dir), str(path)], Path(profile), recalc)
     return out_dir / (path.stem + ".pdf")

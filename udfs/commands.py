@@ -22,7 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Back-calculate won deals, opportunities, connects and calls per year, quarter, month, "
         "week and working day from the annual revenue goal. Rates as 25% or 0.25 (a bare 25 or 1 is refused as "
         "ambiguous); amounts as 100000000, 1億, 1億5000万, 3千万 or 100万 (full-width digits too).",
-        epilog="example (seed 001): kpitree plan --revenue 1億 --deal-size 100万 --win-rate 25% --conversion-rate 10% --connect-rate 25%",
+        epilog="example (1億円 a year at 100万円 a deal): kpitree plan --revenue 1億 --deal-size 100万 --win-rate 25% "
+        "--conversion-rate 10% --connect-rate 25%",
     )
     p.add_argument("--revenue", type=amount, required=True, help="annual revenue goal in yen (KGI)")
     p.add_argument("--deal-size", type=amount, required=True, help="average deal size in yen")
@@ -38,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "stage",
         help="the team's stage and the KPIs to focus on",
         description=f"Stage from months since the inside-sales team started ({_stage_bounds()}), its "
-        "recommended KPIs and tips (seed 000); with --kpis, a KPI-design check.",
+        "recommended KPIs and tips; with --kpis, a KPI-design check.",
     )
     p.add_argument("months", type=non_negative, help="months since the inside-sales team started")
     p.add_argument("--kpis", help="comma-separated KPI ids you track, to check the design (see `kpitree catalog`)")
@@ -66,7 +67,7 @@ def run_catalog(args: argparse.Namespace) -> int:
     rows = []
     for k in kpis:
         guides = "; ".join(
-            f"{b.label(lang)} {_fmt_guide(b.low, b.high, k.unit)} ({b.source})" for b in k.benchmarks
+            f"{b.label(lang)} {_fmt_guide(b.low, b.high, k.unit)}" for b in k.benchmarks
         )
         rows.append((k.id, cat.tier(k.tier).label(lang), k.label(lang), k.unit, k.direction, k.formula(lang), guides))
     print_table(text("cli.catalog_title", lang), text_list("cli.catalog_heads", lang), rows)

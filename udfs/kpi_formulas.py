@@ -314,9 +314,9 @@ def gap(actual, target):
 
 @kpi_function(actual=N, target=N, elapsed_share=R)
 def pace(actual, target, elapsed_share):
-    """Pace against the elapsed share of a period (seed 002's milestones).
+    """Pace against the elapsed share of a period: 1.0 means on course to meet the target.
 
-    ``pace = actual / (target * elapsed_share)`` — on day 10 of a 30-day month
+    ``pace = actual / (target * elapsed_share)`` (the milestones of seed 002) — on day 10 of a 30-day month
     (``elapsed_share = 1/3``) 20 of a 50 target is a pace of 1.2.
 
     Examples

@@ -121,7 +121,7 @@ LEVERS = ("calls", "connect_rate", "conversion_rate", "win_rate", "avg_deal_size
 # lang -> (label, cause, action) when every lever is at or above its target (texts.toml [bottleneck]);
 # the worksheet function and the engine's bridge import this table
 NO_BOTTLENECK: dict[str, tuple[str, ...]] = {lang: text_list("bottleneck.none", lang) for lang in LANGS}
-_LEVER_KINDS = (Kind.COUNT, Kind.RATE, Kind.RATE, Kind.RATE, Kind.AMOUNT)
+LEVER_KINDS = (Kind.COUNT, Kind.RATE, Kind.RATE, Kind.RATE, Kind.AMOUNT)  # the input policy of each lever
 
 
 class BottleneckArrays(NamedTuple):
@@ -138,7 +138,7 @@ def evaluate_bottleneck(actuals: Any, targets: Any) -> BottleneckArrays:
     t, ct = to_checked(targets)
     if a.shape[-1:] != (len(LEVERS),) or t.shape != a.shape:
         raise ValueError(f"actuals and targets need {len(LEVERS)} values each, in the order {', '.join(LEVERS)}")
-    for i, kind in enumerate(_LEVER_KINDS):
+    for i, kind in enumerate(LEVER_KINDS):
         ca[..., i] = check_domain(a[..., i], ca[..., i], kind)
         ct[..., i] = check_domain(t[..., i], ct[..., i], kind)
     codes = first_error(*(ca[..., i] for i in range(len(LEVERS))), *(ct[..., i] for i in range(len(LEVERS))))

@@ -11,7 +11,10 @@ Nothing here imports xlwings, pandas or formulas. The faces over it:
 * :mod:`kpitree.udfs.excel_functions` — the xlwings UDF module Excel imports;
 * :mod:`kpitree.recalculation` — the batch engine, by :attr:`~WorksheetFunction.kind`;
 * the README's function table and the add-in's VBA wrappers (and, in the tests and
-  benchmarks, the ``formulas`` package's table: tools/formulas_peer.py).
+  benchmarks, the ``formulas`` package's table: tools/formulas_peer.py);
+* the portable copy (``kpitree share``, :mod:`kpitree.portable`): each function's
+  :attr:`~WorksheetFunction.native` form, declared here next to the function, is what the
+  copy computes with Excel's own functions in its place.
 
 A ``call`` follows the input policy of :mod:`kpitree.udfs.excel_values`: arguments are
 what Excel passes (numbers, text, booleans, ``None`` for a blank, an error as its text
@@ -36,7 +39,7 @@ from .catalogue import LANGS, Lang, Stage, load_catalogue
 from .excel_values import XlError
 from .kpi_function import KpiFunction
 from .kpi_tree import LEVERS, NO_BOTTLENECK, evaluate_bottleneck
-from .stage import recommend, resolve_stage, stage_bounds_text
+from .stage import recommend_rows, recommend_table, resolve_stage, stage_bounds_text
 from .status import evaluate_status, status_label
 
 CATEGORY = "kpitree"
@@ -109,6 +112,12 @@ class WorksheetFunction:
     kind: Kind
     # scalar: the KpiFunction; series: its evaluate(actuals, forecasts); otherwise None
     formula: Any = field(default=None, compare=False)
+    # The function in Excel's own functions, over its parameter names, for the values once they passed the
+    # input policy (kpitree.portable generates the checks from the argument kinds and writes the rest):
+    # scalar and series functions: the result; status and stage: which label ({0}, {1}, … are the labels);
+    # tables: the named pieces kpitree.portable.tables lays out over its lookup sheet (other identifiers
+    # there name that sheet's ranges and cells).
+    native: Any = field(default="", compare=False)
 
     @property
     def signature(self) -> inspect.Signature:
@@ -133,17 +142,17 @@ def _description(formula: KpiFunction) -> str:
     kpi = next((k for k in load_catalogue().kpis if k.function == formula.name), None)
     if kpi is None:
         return (formula.__doc__ or "").strip().splitlines()[0].replace("``", "")
-    return f"{kpi.ja} / {kpi.en}: {kpi.formula_en} (seed {kpi.source})."
+    return f"{kpi.ja} / {kpi.en}: {kpi.formula_en}."
 
 
-def _scalar(name: str, formula: KpiFunction) -> WorksheetFunction:
+def _scalar(name: str, formula: KpiFunction, native: str) -> WorksheetFunction:
     def call(*args: Any) -> float | XlError:
         return formula.excel(*args)
 
     kernel = inspect.signature(formula.kernel)
     call.__signature__ = kernel  # type: ignore[attr-defined]
     call.__name__ = name
-    return WorksheetFunction(name, call, _description(formula), "scalar", formula)
+    return WorksheetFunction(name, call, _description(formula), "scalar", formula, native)
 
 
 # --- functions over ranges, tables and labels -----------------------------------------------
@@ -213,7 +222,7 @@ def KPI_STAGE_RECOMMEND(stage_or_months: Any, lang: Any = "ja") -> list[list[Any
         return stage
     if code_lang is None:
         return XlError.VALUE
-    return [[r.tier_label, r.kpi_label, r.stars, r.why] for r in recommend(stage, code_lang)]
+    return recommend_table(stage, code_lang)
 
 
 def KPI_BOTTLENECK(funnel_actuals: Any, funnel_targets: Any, lang: Any = "ja") -> list[list[Any]] | XlError:
@@ -235,40 +244,79 @@ def _named(name: str, call: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
+def _stage_native() -> str:
+    """KPI_STAGE's label index from months, the catalogue's stage bounds in an IF chain."""
+    stages = load_catalogue().stages
+    expr = f"{{{len(stages) - 1}}}"
+    for i in range(len(stages) - 2, -1, -1):
+        expr = f"IF(months_since_launch<{stages[i + 1].from_months:.15g},{{{i}}},{expr})"
+    return expr
+
+
 def _build() -> dict[str, WorksheetFunction]:
+    # (Excel name, kernel, native form: the kernel's formula in Excel's operators, same order of operations)
     scalars = (
         # the contract of issue 2
-        ("KPI_CONVERSION_RATE", kf.conversion_rate), ("KPI_CONNECT_RATE", kf.connect_rate),
-        ("KPI_REQUIRED_CALLS", kf.required_calls), ("KPI_REVENUE_CONTRIBUTION", kf.revenue_contribution),
-        ("KPI_LTV", kf.ltv), ("KPI_CAC", kf.cac), ("KPI_LTV_CAC", kf.ltv_cac),
-        ("KPI_FORECAST_ACCURACY", kf.forecast_accuracy), ("KPI_BANT_RATE", kf.bant_rate),
-        ("KPI_FOLLOWUP_RATE", kf.followup_rate), ("KPI_ACHIEVEMENT", kf.achievement),
-        ("KPI_PIPELINE_COVERAGE", kf.pipeline_coverage), ("KPI_PLAN_OPPORTUNITIES", kf.plan_opportunities),
+        ("KPI_CONVERSION_RATE", kf.conversion_rate, "opportunities/leads"),
+        ("KPI_CONNECT_RATE", kf.connect_rate, "connects/calls"),
+        ("KPI_REQUIRED_CALLS", kf.required_calls, "target_opportunities/(conversion_rate*connect_rate)"),
+        ("KPI_REVENUE_CONTRIBUTION", kf.revenue_contribution, "won_deals*avg_deal_size"),
+        ("KPI_LTV", kf.ltv, "avg_monthly_revenue*retention_months*gross_margin"),
+        ("KPI_CAC", kf.cac, "(marketing_cost+sales_cost)/new_customers"),
+        ("KPI_LTV_CAC", kf.ltv_cac, "ltv/cac"),
+        ("KPI_FORECAST_ACCURACY", kf.forecast_accuracy, "actual/forecast"),
+        ("KPI_BANT_RATE", kf.bant_rate, "opps_with_3_of_4_bant/opportunities"),
+        ("KPI_FOLLOWUP_RATE", kf.followup_rate, "done_by_due_date/planned"),
+        ("KPI_ACHIEVEMENT", kf.achievement, "IF(lower_is_better=1,target/actual,actual/target)"),
+        ("KPI_PIPELINE_COVERAGE", kf.pipeline_coverage, "pipeline/remaining_target"),
+        ("KPI_PLAN_OPPORTUNITIES", kf.plan_opportunities, "annual_revenue/(avg_deal_size*win_rate*periods)"),
         # more formulas users expect next to those
-        ("KPI_WIN_RATE", kf.win_rate), ("KPI_MQL_TO_SQL_RATE", kf.mql_to_sql_rate),
-        ("KPI_EMAIL_OPEN_RATE", kf.email_open_rate), ("KPI_EMAIL_REPLY_RATE", kf.email_reply_rate),
-        ("KPI_MATERIAL_VIEW_RATE", kf.material_view_rate), ("KPI_AVG_TALK_TIME", kf.avg_talk_time),
-        ("KPI_CAC_PAYBACK", kf.cac_payback_months), ("KPI_GAP", kf.gap), ("KPI_PACE", kf.pace),
-        ("KPI_REQUIRED_COVERAGE", kf.required_coverage), ("KPI_FORECAST_ABS_ACCURACY", kf.forecast_abs_accuracy),
+        ("KPI_WIN_RATE", kf.win_rate, "won_deals/opportunities"),
+        ("KPI_MQL_TO_SQL_RATE", kf.mql_to_sql_rate, "sql/mql"),
+        ("KPI_EMAIL_OPEN_RATE", kf.email_open_rate, "opened/sent"),
+        ("KPI_EMAIL_REPLY_RATE", kf.email_reply_rate, "replies/sent"),
+        ("KPI_MATERIAL_VIEW_RATE", kf.material_view_rate, "viewed/sent"),
+        ("KPI_AVG_TALK_TIME", kf.avg_talk_time, "total_talk_minutes/connects"),
+        ("KPI_CAC_PAYBACK", kf.cac_payback_months, "cac/(avg_monthly_revenue*gross_margin)"),
+        ("KPI_GAP", kf.gap, "actual-target"),
+        ("KPI_PACE", kf.pace, "actual/(target*elapsed_share)"),
+        ("KPI_REQUIRED_COVERAGE", kf.required_coverage, "1/win_rate"),
+        ("KPI_FORECAST_ABS_ACCURACY", kf.forecast_abs_accuracy, "1-ABS(actual-forecast)/forecast"),
     )
-    functions = [_scalar(name, formula) for name, formula in scalars]
+    functions = [_scalar(name, formula, native) for name, formula, native in scalars]
+    # series: actuals and forecasts stand for the periods' checked values (ranges of the same size)
     series = (
-        ("KPI_MAPE", fm.evaluate_mape, "Mean absolute percentage error of a forecast series: mean(|actual - forecast| / actual)."),
-        ("KPI_WAPE", fm.evaluate_wape, "Weighted absolute percentage error of a forecast series: sum|actual - forecast| / sum actual."),
-        ("KPI_BIAS", fm.evaluate_bias, "Forecast bias: (sum forecast - sum actual) / sum actual; positive means over-forecasting."),
+        ("KPI_MAPE", fm.evaluate_mape, "Mean absolute percentage error of a forecast series: mean(|actual - forecast| / actual).",
+         "SUMPRODUCT(ABS(actuals-forecasts)/actuals)/COUNT(actuals)"),
+        ("KPI_WAPE", fm.evaluate_wape, "Weighted absolute percentage error of a forecast series: sum|actual - forecast| / sum actual.",
+         "SUMPRODUCT(ABS(actuals-forecasts))/SUM(actuals)"),
+        ("KPI_BIAS", fm.evaluate_bias, "Forecast bias: (sum forecast - sum actual) / sum actual; positive means over-forecasting.",
+         "(SUM(forecasts)-SUM(actuals))/SUM(actuals)"),
     )
-    functions += [WorksheetFunction(name, _named(name, _series(evaluate)), text, "series", evaluate)
-                  for name, evaluate, text in series]
+    functions += [WorksheetFunction(name, _named(name, _series(evaluate)), text, "series", evaluate, native)
+                  for name, evaluate, text, native in series]
     functions += [
         WorksheetFunction("KPI_STATUS", KPI_STATUS, "Status of a KPI from its achievement: 順調 / 注意 / 遅れ "
-                          "(On track / Watch / Behind); thresholds are arguments.", "status"),
+                          "(On track / Watch / Behind); thresholds are arguments.", "status",
+                          native="IF(watch_from>on_track_from,#NUM!,IF(achievement>=on_track_from,{2},"
+                          "IF(achievement>=watch_from,{1},{0})))"),
         WorksheetFunction("KPI_STAGE", KPI_STAGE, "Stage of the inside-sales team from months since it started: "
-                          f"{stage_bounds_text('ja')} ({stage_bounds_text('en')}).", "stage"),
+                          f"{stage_bounds_text('ja')} ({stage_bounds_text('en')}).", "stage", native=_stage_native()),
         WorksheetFunction("KPI_STAGE_RECOMMEND", KPI_STAGE_RECOMMEND, "The stage's recommended KPIs as a table that "
-                          "spills: tier, KPI, priority (★★★), why (seed 000).", "stage_recommend"),
+                          f"spills: tier, KPI, priority (★★★), why; always {recommend_rows()} rows, blank below a shorter "
+                          "list.", "stage_recommend",
+                          # the stage's number (1, 2, …) from months or from a stage's name; then each cell of the table
+                          native={"months": "MATCH(stage_or_months,stage_starts,1)",
+                                  "name": "SUMPRODUCT((stage_keys=LOWER(TRIM(stage_or_months)))*stage_numbers)",
+                                  "cell": 'INDEX(table,(stage-1)*rows+row,column)&""'}),
         WorksheetFunction("KPI_BOTTLENECK", KPI_BOTTLENECK, "Funnel bottleneck: the lever (calls, connect, conversion, "
-                          "win rate, deal size) whose target recovers the most revenue, with seed 000's cause and "
-                          "action; spills 1 x 4.", "bottleneck"),
+                          "win rate, deal size) whose target recovers the most revenue, with its likely cause and "
+                          "improvement action; spills 1 x 4.", "bottleneck",
+                          # revenue recovered by lifting lever k alone to its target; the lever that recovers most
+                          native={"recovered": "lifted_product-product",
+                                  "lever": "IF(MAX(recovered)>0,MATCH(MAX(recovered),recovered,0),0)",
+                                  "cell": "INDEX(labels,lever+1,column)",
+                                  "revenue": "IF(lever=0,0,INDEX(recovered,lever))"}),
     ]
     return {f.name: f for f in functions}
 

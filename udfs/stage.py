@@ -85,6 +85,19 @@ def recommend(stage: Stage, lang: Lang = "ja") -> list[RecommendedKpi]:
     return rows
 
 
+def recommend_rows() -> int:
+    """Rows of KPI_STAGE_RECOMMEND's table: the longest stage list, so the table never changes size."""
+    return max(len(s.recommend) for s in load_catalogue().stages)
+
+
+def recommend_table(stage: Stage, lang: Lang = "ja") -> list[list[Any]]:
+    """KPI_STAGE_RECOMMEND's table: tier, KPI, priority, why per recommended KPI, then blank rows ("") up to
+    :func:`recommend_rows`, so a block sized once shows blank, not ``#N/A``, below a shorter list in every
+    Excel (a pre-365 array formula fills cells past its result with ``#N/A``)."""
+    rows: list[list[Any]] = [[r.tier_label, r.kpi_label, r.stars, r.why] for r in recommend(stage, lang)]
+    return rows + [["", "", "", ""] for _ in range(recommend_rows() - len(rows))]
+
+
 @dataclass(frozen=True)
 class TierCount:
     tier: str

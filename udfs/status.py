@@ -19,6 +19,7 @@ ON_TRACK_FROM = 1.0
 WATCH_FROM = 0.8
 
 STATUS_IDS = ("behind", "watch", "on_track")
+STATUS_KINDS = (Kind.NUMBER, Kind.RATIO, Kind.RATIO)  # achievement, on_track_from, watch_from
 # lang -> the labels of STATUS_IDS, in that order (texts.toml [status]); other parts import this table
 STATUS_LABELS: dict[str, tuple[str, ...]] = {lang: text_list("status.labels", lang) for lang in LANGS}
 
@@ -33,9 +34,10 @@ def evaluate_status(
     a, ca = to_checked(achievement)
     hi, chi = to_checked(on_track_from)
     lo, clo = to_checked(watch_from)
-    ca = check_domain(a, ca, Kind.NUMBER)
-    chi = check_domain(hi, chi, Kind.RATIO)
-    clo = check_domain(lo, clo, Kind.RATIO)
+    ka, khi, klo = STATUS_KINDS
+    ca = check_domain(a, ca, ka)
+    chi = check_domain(hi, chi, khi)
+    clo = check_domain(lo, clo, klo)
     codes = first_error(ca, chi, clo)
     codes = np.where((codes == OK) & (lo > hi), np.int8(XlError.NUM), codes).astype(np.int8)
     index = np.where(a >= hi, 2, np.where(a >= lo, 1, 0))

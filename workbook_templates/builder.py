@@ -166,6 +166,32 @@ def write_cells(sheets: dict[str, Any], cells: Iterable[PlannedCell], fmt: _Form
             ws.write_number(row, col, c.value, f)
 
 
+def chart_parts(plan: DashboardPlan) -> list[bytes]:
+    """The chart parts of the plan's charts as the template's writer writes them, in the plan's order.
+
+    A rebuild through openpyxl (``kpitree dashboard``, the import, the review) writes charts of its own
+    that lose value labels, markers and title sizes; the rebuilt file gets these parts instead, so
+    its charts are the built template's (:func:`.dashboard_openpyxl.restore_charts`). XlsxWriter takes
+    the series' cached values from the sheet's cells, so the plan's cells are written too.
+    """
+    import io
+    import zipfile
+
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    setup = plan.setup
+    wb = xlsxwriter.Workbook(buffer, {"in_memory": True,
+                                      "default_format_properties": {"font_name": setup.font, "font_size": setup.font_size}})
+    sheet = wb.add_worksheet(plan.sheet)
+    write_cells({plan.sheet: sheet}, plan.cells, _Formats(wb, setup.font))
+    for chart in plan.charts:
+        sheet.insert_chart(chart.anchor, _chart(wb, chart, setup.font), {"object_position": 3})
+    wb.close()
+    with zipfile.ZipFile(buffer) as z:
+        return [z.read(f"xl/charts/chart{i}.xml") for i in range(1, len(plan.charts) + 1)]
+
+
 def _chart(wb: Any, chart: PlannedChart, font: str) -> Any:
     ch = wb.add_chart({"type": chart.kind})
     for s in chart.series:
@@ -187,6 +213,8 @@ def _chart(wb: Any, chart: PlannedChart, font: str) -> Any:
                                   "major_gridlines": {"visible": True, "line": {"color": chart.gridline_color}}}
     if chart.y_percent:
         value_axis["num_format"] = "0%"
+    if chart.log_axis:
+        value_axis["log_base"] = 10
     cat_axis: dict[str, Any] = {"num_font": {"name": font, "size": chart.axis_font_size}}
     if chart.reverse_categories:
         cat_axis["reverse"] = True
@@ -207,6 +235,8 @@ def _setup(ws: Any, setup: SheetSetup) -> None:
         i = col_index(letter)
         ws.set_column(i, i, width)
     ws.set_row(0, setup.title_row_height)
+    for row, height in setup.row_heights.items():
+        ws.set_row(row, height)
     ws.freeze_panes(setup.freeze_rows, 0)
     if not setup.gridlines:
         ws.hide_gridlines(2)

@@ -57,6 +57,7 @@ from .layout import (
     cell_ref,
     quote_sheet,
     validation_rule,
+    wrapped_row_heights,
 )
 from .spec import SHEETS, KpiRow, kpi_format
 
@@ -217,12 +218,9 @@ def plan_dashboard(kpi_rows: Iterable[KpiRow], lang: Lang = "ja", settings: dict
     )
     r = last + 1
     put(r, 1, text("dashboard.summary", lang), style="label")
-    put(r, 2, status[2], style="label")
-    put(r, 3, formula=f'=COUNTIF({status_range},"{status[2]}")', style="calc:count")
-    put(r, 4, status[1], style="label")
-    put(r, 5, formula=f'=COUNTIF({status_range},"{status[1]}")', style="calc:count")
-    put(r, 6, status[0], style="label")
-    put(r, 7, formula=f'=COUNTIF({status_range},"{status[0]}")', style="calc:count")
+    for col, label in ((2, status[2]), (4, status[1]), (6, status[0])):  # label and count centred: "順調 | 5 | 注意 | 9"
+        put(r, col, label, style="center")
+        put(r, col + 1, formula=f'=COUNTIF({status_range},"{label}")', style="calc_center:count")
 
     # funnel
     r += 2
@@ -259,7 +257,10 @@ def plan_dashboard(kpi_rows: Iterable[KpiRow], lang: Lang = "ja", settings: dict
     put(rev, 1, text("dashboard.revenue", lang))
     act_cells = [cell_ref(lev_first + i, 3) for i in range(len(levers))]
     put(rev, 2, formula=f"={'*'.join(cell_ref(lev_first + i, 2) for i in range(len(levers)))}", style="calc:amount")
-    put(rev, 3, formula=f'=IF(COUNTA({act_cells[0]}:{act_cells[-1]})<5,"",{"*".join(act_cells)})', style="calc:amount")
+    # blank until every lever has a number: the lever cells are formulas showing "" for a missing actual, which
+    # COUNTA would count (the guard never fired and one blank made the product #VALUE!); COUNT counts numbers only
+    put(rev, 3, formula=f'=IF(COUNT({act_cells[0]}:{act_cells[-1]})<{len(levers)},"",{"*".join(act_cells)})',
+        style="calc:amount")
     put(rev, 4, formula=_ratio(cell_ref(rev, 3), cell_ref(rev, 2)), style="calc:rate")
     r = rev + 1
     header(r, text_list("dashboard.bottleneck_cols", lang))
@@ -268,8 +269,8 @@ def plan_dashboard(kpi_rows: Iterable[KpiRow], lang: Lang = "ja", settings: dict
     targets = f"{cell_ref(lev_first, 2)}:{cell_ref(lev_first + 4, 2)}"
     put(b, 1, formula=f'=KPI_BOTTLENECK({actuals},{targets},"{lang}")', style="status", name="bottleneck",
         spill=f"{cell_ref(b, 1)}:{cell_ref(b, 4)}")
-    put(b, 2, style="calc")
-    put(b, 3, style="calc")
+    put(b, 2, style="calc_text")  # the cause and the action take lines of their own
+    put(b, 3, style="calc_text")
     put(b, 4, style="calc:amount")
 
     # design check
@@ -285,7 +286,7 @@ def plan_dashboard(kpi_rows: Iterable[KpiRow], lang: Lang = "ja", settings: dict
         count_cell = cell_ref(rr, 2)
         put(rr, 1, tier.label(lang))
         put(rr, 2, formula=f'=COUNTIF({tier_range},"{tier.label(lang)}")', style="calc:count")
-        put(rr, 3, f"{tier.min_count}–{tier.max_count}", style="label")
+        put(rr, 3, f"{tier.min_count}–{tier.max_count}", style="center")
         put(rr, 4, formula=(f'=IF({count_cell}<{tier.min_count},"{few}",IF({count_cell}>{tier.max_count},"{many}","{ok}"))'),
             style="status")
     rr = r + 2 + len(cat.tiers)
@@ -334,10 +335,11 @@ def plan_dashboard(kpi_rows: Iterable[KpiRow], lang: Lang = "ja", settings: dict
         PlannedChart(sheet, "bar", text("dashboard.chart_achievement", lang), "K4", 560, 420,
                      (ChartSeries(cols[5], rng(2, first, last), rng(5, first, last), "#2F5597"),), y_percent=True,
                      value_labels="0%", reverse_categories=True),
+        # calls (≈1,300) and won deals (≈8) on one linear axis hide the lower stages: a log axis and labels
         PlannedChart(sheet, "bar", text("dashboard.chart_funnel", lang), "K27", 560, 300,
                      (ChartSeries(target_series, rng(1, vol_first, vol_first + 3), rng(2, vol_first, vol_first + 3), "#A5A5A5"),
                       ChartSeries(actual_series, rng(1, vol_first, vol_first + 3), rng(3, vol_first, vol_first + 3), "#2F5597")),
-                     reverse_categories=True),
+                     value_labels="#,##0", reverse_categories=True, log_axis=True),
         PlannedChart(sheet, "line", text("dashboard.chart_trend", lang), f"K{tr_first - 4}", 560, 300,
                      (ChartSeries(trend_cols[2], rng(1, tr_first, tr_last), rng(2, tr_first, tr_last), "#2F5597"),
                       ChartSeries(trend_cols[3], rng(1, tr_first, tr_last), rng(3, tr_first, tr_last), "#C55A11")),
@@ -346,14 +348,23 @@ def plan_dashboard(kpi_rows: Iterable[KpiRow], lang: Lang = "ja", settings: dict
     # target_/actual_ of every KPI row: a rebuild (re)defines them (the template's builder has them already)
     names += [PlannedName(f"{prefix}_{k.kpi_id}", k.sheet, ref)
               for k in rows for prefix, ref in (("target", k.target_ref), ("actual", k.actual_ref))]
-    setup = SheetSetup(
-        sheet, FONTS[lang],
-        {"A": 20, "B": 16, "C": 26, "D": 14, "E": 14, "F": 11, "G": 13, "H": 9, "I": 10, "J": 2,
-         **{c: 9.5 for c in "KLMNOPQR"}},
-        freeze_rows=3, landscape=True, fit_height=1, print_area=f"A1:R{end + 1}",
-    )
+    widths = {"A": 20, "B": 26, "C": 26, "D": 22, "E": 16, "F": 13, "G": 13, "H": 9, "I": 10, "J": 2,
+              **{c: 9.5 for c in "KLMNOPQR"}}
+    # the bottleneck's label, cause and action: as tall as the longest the catalogue has
+    shown = {ref: texts for ref, texts in zip((cell_ref(b, c) for c in (1, 2, 3)), bottleneck_texts(lang))}
+    setup = SheetSetup(sheet, FONTS[lang], widths, freeze_rows=3, landscape=True, fit_height=1, print_area=f"A1:R{end + 1}",
+                       row_heights=wrapped_row_heights(cells, widths, shown))
     return DashboardPlan(sheet, BLOCK, tuple(cells), tuple(names), tuple(vals), cfs + design_cfs, charts, setup,
                          ("status_on_track_from", "status_watch_from"))
+
+
+def bottleneck_texts(lang: Lang) -> tuple[list[str], list[str], list[str]]:
+    """Every label, cause and action KPI_BOTTLENECK may show in ``lang`` (a row is as tall as the longest)."""
+    from kpitree.udfs.kpi_tree import NO_BOTTLENECK
+
+    cat = load_catalogue()
+    rows = [NO_BOTTLENECK[lang], *((b.label(lang), b.cause(lang), b.action(lang)) for b in map(cat.bottleneck, LEVERS))]
+    return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
 
 
 def _ratio(actual: str, target: str) -> str:

@@ -53,11 +53,12 @@ def load(path: str | os.PathLike) -> Any:
     from kpitree.recalculation.io.package import read_members
 
     try:
-        read_members(path)  # zip limits, DTDs, member names, encryption, .xls/.ods/.xlsb: refused here first
+        infos, _ = read_members(path)  # zip limits, DTDs, member names, encryption, .xls/.ods/.xlsb: refused here first
     except WorkbookError as exc:
         raise UserError(str(exc)) from None
+    macros = any(i.filename == "xl/vbaProject.bin" for i in infos)
     try:
-        return openpyxl.load_workbook(path)
+        return openpyxl.load_workbook(path, keep_vba=macros)  # an .xlsm keeps its macros, byte for byte
     except FileNotFoundError:
         raise
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for a file it cannot read
@@ -126,8 +127,9 @@ def rebuild_dashboard(path: str | os.PathLike, out: str | os.PathLike | None = N
         raise OutputError(f"--out {out} is the workbook itself; omit --out to rebuild it in place")
     check_replaceable(real(target))
     wb = load(path)
-    apply_plan(wb, plan_for(wb))
-    note = save_atomic(wb, target)
+    plan = plan_for(wb)
+    apply_plan(wb, plan)
+    note = save_atomic(wb, target, source=path, plan=plan)
     if note and notes is not None:
         notes.append(note)
     elif note:
@@ -135,8 +137,18 @@ def rebuild_dashboard(path: str | os.PathLike, out: str | os.PathLike | None = N
     return target
 
 
-def save_atomic(wb: Any, target: Path) -> str | None:
-    """Save next to ``target``, add cached values, restore dynamic arrays, then replace ``target``.
+def save_atomic(wb: Any, target: Path, *, source: str | os.PathLike | None = None, plan: DashboardPlan | None = None) -> str | None:
+    """Save next to ``target``, add cached values, restore dynamic arrays and charts, then replace ``target``.
+
+    Charts: openpyxl writes every chart anew and loses value labels, markers and title sizes; the
+    charts of ``plan`` get the parts the template's writer writes for them, and the other charts
+    the parts they had in ``source`` (the file ``wb`` was read from), :func:`restore_charts`.
+
+    ``source`` is the file ``wb`` was loaded from: when the saved workbook holds less than it
+    of something openpyxl cannot carry (shapes, embedded objects, … :mod:`.losses`), nothing is
+    written and a :class:`~kpitree.errors.UserError` names what would be lost. A workbook
+    with macros is saved only under an ``.xlsm`` name, one without only under another (Excel
+    refuses a file whose extension and contents disagree).
 
     Order: openpyxl's file goes through the engine first (it reads the spills from the array
     formulas' ranges, marked or not) and :func:`restore_dynamic_arrays` runs last, on the file
@@ -148,9 +160,13 @@ def save_atomic(wb: Any, target: Path) -> str | None:
     stays a link and its target is written (:mod:`kpitree.recalculation.io.outputs`).
     """
     from kpitree.recalculation.io.outputs import atomic_path, check_replaceable, real
+    from kpitree.udfs.texts import user_error
 
     note = None
     folder = Path(real(target)).parent
+    if bool(getattr(wb, "vba_archive", None)) != (target.suffix.lower() == ".xlsm"):
+        raise user_error("workbook.macro_suffix" if getattr(wb, "vba_archive", None) else "workbook.plain_suffix",
+                         file=target)
     check_replaceable(real(target))
     with tempfile.TemporaryDirectory(prefix=".kpitree-", dir=folder) as tmp:
         staged = Path(tmp) / target.name  # a message that names a file names the user's
@@ -170,9 +186,27 @@ def save_atomic(wb: Any, target: Path) -> str | None:
             wb.save(staged)
             final = staged
         restore_dynamic_arrays(final)
-        with atomic_path(target, suffix=".xlsx") as placed:  # mode, owner and links of a replaced file kept
+        restore_charts(final, source, plan)
+        if source is not None:
+            _refuse_losses(source, final, target)
+        with atomic_path(target, suffix=target.suffix.lower()) as placed:  # mode, owner and links of a replaced file kept
             os.replace(final, placed)
     return note
+
+
+def _refuse_losses(source: str | os.PathLike, saved: Path, target: Path) -> None:
+    """Nothing is replaced when the rewrite lost what the source holds (see :mod:`.losses`)."""
+    from kpitree.udfs.texts import text
+
+    from .losses import lost_content
+
+    lost = lost_content(source, saved)
+    if lost:
+        def say(lang: Any, sep: str) -> str:
+            what = sep.join(text(kind, lang) for kind in lost)
+            return text("workbook.would_lose", lang, file=target, lost=what)
+
+        raise UserError(say("en", ", "), ja=say("ja", "、"))
 
 
 # --- applying a plan ------------------------------------------------------------------------
@@ -346,6 +380,8 @@ def _chart(chart: PlannedChart) -> Any:
         ch.set_categories(Reference(range_string=s.categories.replace("$", "")))
     if chart.y_percent:
         ch.y_axis.number_format = "0%"
+    if chart.log_axis:
+        ch.y_axis.scaling.logBase = 10
     if chart.reverse_categories:
         ch.x_axis.scaling.orientation = "maxMin"
     if len(chart.series) < 2:
@@ -362,6 +398,8 @@ def _setup(ws: Any, plan: DashboardPlan) -> None:
     for letter, width in setup.widths.items():
         ws.column_dimensions[letter].width = width
     ws.row_dimensions[1].height = setup.title_row_height
+    for row, height in setup.row_heights.items():
+        ws.row_dimensions[row + 1].height = height
     ws.freeze_panes = f"A{setup.freeze_rows + 1}"
     ws.sheet_view.showGridLines = setup.gridlines
     ws.page_setup.paperSize = setup.paper_size
@@ -423,3 +461,98 @@ def restore_dynamic_arrays(path: str | os.PathLike) -> int:
             zf.writestr(name, data)
     os.replace(tmp, path)
     return marked
+
+
+# --- charts after openpyxl -----------------------------------------------------------------------------
+
+_ANCHOR = re.compile(rb"<(?:\w+:)?(?:twoCellAnchor|oneCellAnchor)\b.*?</(?:\w+:)?(?:twoCellAnchor|oneCellAnchor)>", re.S)
+_FROM = re.compile(rb"<(?:\w+:)?from>\s*<(?:\w+:)?col>(\d+)</(?:\w+:)?col>.*?<(?:\w+:)?row>(\d+)</(?:\w+:)?row>", re.S)
+_CHART_RID = re.compile(rb"<(?:\w+:)?chart\b[^>]*?\bid\s*=\s*\"([^\"]+)\"")
+
+
+def chart_anchors(parts: dict[str, bytes]) -> dict[tuple[str, int, int], str]:
+    """``(sheet title, column, row)`` of each chart's top-left cell (0-based, as drawings count) -> its chart part."""
+    import html
+    import posixpath
+
+    def rels(owner: str) -> dict[str, str]:
+        name = posixpath.join(posixpath.dirname(owner), "_rels", posixpath.basename(owner) + ".rels")
+        out = {}
+        for m in re.finditer(rb"<Relationship\b[^>]*>", parts.get(name, b"")):
+            rid = re.search(rb'\bId="([^"]+)"', m.group(0))
+            target = re.search(rb'\bTarget="([^"]+)"', m.group(0))
+            if rid and target:
+                t = html.unescape(target.group(1).decode())
+                out[rid.group(1).decode()] = t.lstrip("/") if t.startswith("/") else posixpath.normpath(
+                    posixpath.join(posixpath.dirname(owner), t))
+        return out
+
+    book = rels("xl/workbook.xml")
+    found: dict[tuple[str, int, int], str] = {}
+    for m in re.finditer(rb"<(?:\w+:)?sheet\b[^>]*>", parts.get("xl/workbook.xml", b"")):
+        name = re.search(rb'\bname="([^"]*)"', m.group(0))
+        rid = re.search(rb'\b\w+:id="([^"]+)"', m.group(0))
+        sheet = book.get(rid.group(1).decode(), "") if rid else ""
+        drawing = re.search(rb"<(?:\w+:)?drawing\b[^>]*?\bid=\"([^\"]+)\"", parts.get(sheet, b""))
+        if not (name and drawing):
+            continue
+        drawing_part = rels(sheet).get(drawing.group(1).decode(), "")
+        charts = rels(drawing_part)
+        for anchor in _ANCHOR.finditer(parts.get(drawing_part, b"")):
+            place, chart = _FROM.search(anchor.group(0)), _CHART_RID.search(anchor.group(0))
+            if place and chart and charts.get(chart.group(1).decode()) in parts:
+                key = (html.unescape(name.group(1).decode()), int(place.group(1)), int(place.group(2)))
+                found[key] = charts[chart.group(1).decode()]
+    return found
+
+
+def restore_charts(path: str | os.PathLike, source: str | os.PathLike | None, plan: DashboardPlan | None = None) -> int:
+    """Put back the chart parts openpyxl rewrote in ``path``: the plan's charts as the template's writer writes
+    them (:func:`.builder.chart_parts`), every other chart as it was in ``source`` — when it is the same chart
+    (the same data ranges and texts: a chart a plan redrew differently keeps its new part) and its part stood
+    alone (no relationships of its own to carry along). Charts are matched by sheet and top-left cell.
+    Returns how many parts were put back."""
+    from .builder import chart_parts
+    from .layout import split_ref
+
+    path = Path(path)
+    with zipfile.ZipFile(path) as zf:
+        parts = {i.filename: zf.read(i.filename) for i in zf.infolist()}
+    wanted: dict[tuple[str, int, int], bytes] = {}
+    if source is not None:
+        with zipfile.ZipFile(source) as zf:
+            old = {i.filename: zf.read(i.filename) for i in zf.infolist()}
+        for key, part in chart_anchors(old).items():
+            rels = part.rsplit("/", 1)[0] + "/_rels/" + part.rsplit("/", 1)[1] + ".rels"
+            if rels not in old:
+                wanted[key] = old[part]
+    written = chart_anchors(parts)
+    wanted = {k: xml for k, xml in wanted.items() if k in written and _same_chart(xml, parts[written[k]])}
+    if plan is not None and plan.charts:
+        for chart, xml in zip(plan.charts, chart_parts(plan)):
+            row, col = split_ref(chart.anchor)
+            wanted[(plan.sheet, col, row)] = xml
+    restored = 0
+    for key, part in written.items():
+        if key in wanted and parts[part] != wanted[key]:
+            parts[part] = wanted[key]
+            restored += 1
+    if restored:
+        tmp = path.with_name(path.name + ".part")
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, data in parts.items():
+                zf.writestr(name, data)
+        os.replace(tmp, path)
+    return restored
+
+
+def _same_chart(a: bytes, b: bytes) -> bool:
+    """Whether two chart parts show the same data with the same texts (series ranges, titles, names), however
+    each writer spells a reference (quotes, $)."""
+
+    def signature(xml: bytes) -> list[bytes]:
+        refs = re.findall(rb"<(?:\w+:)?f>(.*?)</(?:\w+:)?f>", xml, re.S)
+        texts = re.findall(rb"<(?:\w+:)?t>(.*?)</(?:\w+:)?t>", xml, re.S)
+        return [r.replace(b"$", b"").replace(b"'", b"") for r in refs] + texts
+
+    return signature(a) == signature(b)

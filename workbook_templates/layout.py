@@ -20,6 +20,7 @@ xlwings writer each map a plan and restate nothing.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +57,9 @@ STYLES: dict[str, dict[str, Any]] = {
     "input": {"color": INPUT_FONT, "fill": INPUT_FILL, "border": True},
     "calc": {"fill": CALC_FILL, "border": True},
     "status": {"fill": CALC_FILL, "border": True, "align": "center", "bold": True},
+    "center": {"border": True, "align": "center"},  # a label that stands beside a number (status counts, ranges)
+    "calc_center": {"fill": CALC_FILL, "border": True, "align": "center"},  # a number that stands beside a label
+    "calc_text": {"fill": CALC_FILL, "border": True, "wrap": True, "size": 9},  # computed text that may take lines
     "legend_input": {"color": INPUT_FONT, "fill": INPUT_FILL, "border": True, "size": 9},
     "legend_calc": {"fill": CALC_FILL, "border": True, "size": 9},
 }
@@ -178,8 +182,9 @@ class PlannedChart:
 
     ``y_percent``: value axis as 0 %; ``value_labels``: the number format of value labels on
     the bars (None: no labels); ``reverse_categories``: first category at the top of a bar
-    chart; ``marker_size``: circle markers on a line chart's points (0: none); the legend sits
-    at the bottom when there is more than one series.
+    chart; ``marker_size``: circle markers on a line chart's points (0: none); ``log_axis``: a
+    logarithmic value axis (base 10), so values a thousand times apart (calls and won deals)
+    can both be read; the legend sits at the bottom when there is more than one series.
     """
 
     sheet: str
@@ -193,12 +198,77 @@ class PlannedChart:
     value_labels: str | None = None
     reverse_categories: bool = False
     marker_size: int = 0
+    log_axis: bool = False
     gap_width: int = 60  # % of a bar's width between groups
     line_width_pt: float = 2.25
     title_size: float = 11
     axis_font_size: float = 8
     legend_font_size: float = 9
     gridline_color: str = "#D9D9D9"
+
+
+def text_lines(text: str, width: float, size: float = FONT_SIZE) -> int:
+    """Lines a wrapped text takes in a column ``width`` characters wide (Excel's unit: the default font's digit),
+    at font ``size``, wrapped as Excel and LibreOffice wrap: between words, and between any two full-width
+    (Japanese) characters. A full-width character takes the room of 1.8 digits, a Latin letter 0.9, others one
+    (an estimate: the rendered sheets in docs/images are the check)."""
+    import unicodedata
+
+    def units(piece: str) -> float:
+        return sum(1.8 if unicodedata.east_asian_width(ch) in "WF" else 0.9 if ch.isascii() and ch.isalpha() else 1.0
+                   for ch in piece)
+
+    room = max(1.0, width * FONT_SIZE / size - 0.5)  # the cell's inner margins
+    lines = 0
+    for part in str(text).split("\n"):
+        # what a line may break after: a word with its spaces, or one full-width character
+        pieces = re.findall(r"[^\s\u3000-\u9fff\uff00-\uffef]*\s*|[\u3000-\u9fff\uff00-\uffef]", part)
+        count, used = 1, 0.0
+        for piece in (p for p in pieces if p):
+            size_of = units(piece.rstrip())
+            if used and used + size_of > room:
+                count, used = count + 1, 0.0
+            while size_of > room:  # a word longer than the line is broken inside (「achievemen|t」)
+                count, size_of = count + 1, size_of - room
+            used += size_of + units(piece) - units(piece.rstrip())
+        lines += count
+    return lines
+
+
+BOLD_WIDTH = 1.1  # a bold text takes about a tenth more room
+
+
+def cell_lines(text: str, width: float, style: str) -> int:
+    """Lines ``text`` takes in a cell of column ``width`` with the named ``style`` (its size and boldness)."""
+    p = style_properties(style)
+    return text_lines(text, width / (BOLD_WIDTH if p.get("bold") else 1.0), p.get("size", FONT_SIZE))
+
+
+def line_height(size: float = FONT_SIZE) -> float:
+    """Points a line of text at font ``size`` takes in a row (Excel's default row is 13.5 pt at 10 pt)."""
+    return round(size * 1.35, 2)
+
+
+DEFAULT_WIDTH = 8.43  # a column without a width of its own
+
+
+def wrapped_row_heights(cells: Iterable[PlannedCell], widths: Mapping[str, float],
+                        texts: Mapping[str, Iterable[str]] | None = None) -> dict[int, float]:
+    """The rows whose wrapping cells need more than one line, as zero-based row -> points (what
+    :attr:`SheetSetup.row_heights` takes). Neither Excel nor LibreOffice grows a row for a wrapped text when
+    it opens a file, so a writer sets these. ``texts`` gives, for a formula cell (``"B43"``), every text
+    it may show (its row is as tall as the longest)."""
+    heights: dict[int, float] = {}
+    for c in cells:
+        p = style_properties(c.style)
+        shown = list((texts or {}).get(c.ref, ())) or ([c.value] if isinstance(c.value, str) else [])
+        if not p.get("wrap") or not shown:
+            continue
+        row, col = split_ref(c.ref)
+        lines = max(cell_lines(t, widths.get(col_letter(col), DEFAULT_WIDTH), c.style) for t in shown)
+        if lines > 1:
+            heights[row] = max(heights.get(row, 0.0), lines * line_height(p.get("size", FONT_SIZE)) + 3)
+    return heights
 
 
 PAPER_A4 = 9  # the paper size number of OOXML pageSetup, XlsxWriter's set_paper and Excel's XlPaperSize
@@ -221,6 +291,7 @@ class SheetSetup:
     print_area: str | None = None
     font_size: float = FONT_SIZE
     title_row_height: float = 24  # row 1 holds the sheet's title
+    row_heights: dict[int, float] = field(default_factory=dict)  # zero-based row -> points: rows whose text wraps
     gridlines: bool = False
     paper_size: int = PAPER_A4
     fit_width: int = 1

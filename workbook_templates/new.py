@@ -168,18 +168,17 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _resize_recommend_spill(wb: Any, months: float, lang: Lang) -> None:
-    """Fit KPI_STAGE_RECOMMEND's array block to the new stage's row count; empty stale children.
+def _full_recommend_block(wb: Any) -> None:
+    """KPI_STAGE_RECOMMEND's array block as large as its table always is (:func:`recommend_rows` × 4).
 
-    The block was sized for the template's stage (launch 6 rows, mature 5); its cached
-    children are plain values to openpyxl. The recalculation fills the stored block only.
+    A workbook built before the table had one size holds a block sized for its own stage (5 rows
+    at the mature stage), which hid the launch stage's sixth KPI; its cached children are plain
+    values to openpyxl and are emptied. The recalculation fills the stored block only.
     """
+    from kpitree.udfs.stage import recommend_rows
     from openpyxl.utils import get_column_letter, range_boundaries
 
-    from .spec import recommend_values
-
-    values = recommend_values(months, lang)
-    height, width = len(values), max(len(r) for r in values)
+    height, width = recommend_rows(), 4
     for ws in wb.worksheets:
         for row in ws.iter_rows():
             for cell in row:
@@ -247,8 +246,9 @@ def new_from_template(template: str | os.PathLike, out: str | os.PathLike, *, la
     plan figure or default keeps the template's target), and — only where the template
     has none — working days and status thresholds. Emptied: ``raw_*``, typed actuals
     (``actual_<id>`` cells that are not formulas) and the ``trend_*`` history (month
-    labels kept). Everything else (styles, other sheets, notes, the dashboard) is kept
-    as openpyxl round-trips it.
+    labels kept), and what the team commands added removed (members, reviews, data
+    sheet, the dashboard's pace block: :mod:`.team_parts`). Everything else (styles,
+    other sheets, notes, the dashboard) is kept as openpyxl round-trips it.
 
     Then the kpitree recalculation engine gives every formula its cached value and the
     file does not ask Excel to recalculate on load (as ``kpitree new``). If the engine
@@ -258,6 +258,7 @@ def new_from_template(template: str | os.PathLike, out: str | os.PathLike, *, la
     from .checks import NamedCellError
     from .contract import facts_from_openpyxl
     from .dashboard_openpyxl import load, save_atomic
+    from .team_parts import remove_team_parts
 
     template, out = Path(template), Path(out)
     _check_paths(template, out, force)
@@ -280,5 +281,7 @@ def new_from_template(template: str | os.PathLike, out: str | os.PathLike, *, la
                         working_days=days, kpi_ids=[r.kpi_id for r in facts.kpi_rows])
     _write_plan(wb, facts, inputs, cell)
     _empty_actuals(wb, facts, cell)
-    _resize_recommend_spill(wb, months, facts.lang)
-    return out, save_atomic(wb, out)
+    _full_recommend_block(wb)
+    dashboard = facts.sheets[3] if len(facts.sheets) > 3 else None
+    remove_team_parts(wb, dashboard)  # last year's members, reviews, data and pace stay with last year's workbook
+    return out, save_atomic(wb, out, source=template)

@@ -18,10 +18,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kpitree.udfs.catalogue import LANGS, Benchmark, Bilingual, Kpi, Lang, load_catalogue
-from kpitree.udfs.stage import stage_bounds_text
+from kpitree.udfs.stage import recommend_rows, stage_bounds_text
 from kpitree.udfs.texts import text, text_list, text_rows
 
-from .layout import FONTS, UNIT_FORMATS, PlannedCell, PlannedName, PlannedValidation, SheetSetup, cell_ref, validation_rule
+from .layout import (
+    FONTS,
+    UNIT_FORMATS,
+    PlannedCell,
+    PlannedName,
+    PlannedValidation,
+    SheetSetup,
+    cell_ref,
+    validation_rule,
+    wrapped_row_heights,
+)
 
 # lang -> the titles of sheets 1-4 (texts.toml [template]); a workbook's language is found by them
 SHEETS: dict[str, tuple[str, ...]] = {lang: text_list("template.sheets", lang) for lang in LANGS}
@@ -178,7 +188,7 @@ PLAN_NOTES = {
 def guide_text(kpi: Kpi, lang: Lang, context: str = "inside_sales") -> str:
     bench = kpi.benchmark(context)
     if bench is not None:
-        return text("template.guide_seed", lang, label=bench.label(lang), source=bench.source)
+        return bench.label(lang)
     if kpi.id in PLAN_NOTES:
         return text(PLAN_NOTES[kpi.id], lang)
     return ""
@@ -306,7 +316,6 @@ class _SheetsWriter:
 def sheet_cells(lang: Lang = "ja", inputs: dict[str, Any] | None = None,
                 kpis: dict[str, tuple[str, ...]] | None = None) -> SheetsSpec:
     """Cells, names, validations and setups of sheets 1–3 for ``inputs`` (default: none, all blank)."""
-    cat = load_catalogue()
     v = dict(inputs or {})
     kpis = kpis or TEMPLATE_KPIS
     s1, s2, s3, _ = SHEETS[lang]
@@ -353,9 +362,10 @@ def sheet_cells(lang: Lang = "ja", inputs: dict[str, Any] | None = None,
     put(s1, r + 2, 0, text("template.recommend", lang), style="note")
     header(s1, r + 3, text_list("template.recommend_cols", lang))
     rec_first = r + 4
-    rec_rows = max(len(s.recommend) for s in cat.stages)  # room for the longest stage list
-    spill_rows = len(recommend_values(v.get("months_since_launch"), lang)) or 1
-    spill = f"{cell_ref(rec_first, 0)}:{cell_ref(rec_first + spill_rows - 1, 3)}"
+    # KPI_STAGE_RECOMMEND's table always has the longest stage list's rows (blank below a shorter list), so the
+    # block, the stage_recommend_kpis name and the dashboard's focus lookup cover every stage's list
+    rec_rows = recommend_rows()
+    spill = f"{cell_ref(rec_first, 0)}:{cell_ref(rec_first + rec_rows - 1, 3)}"
     put(s1, rec_first, 0, formula=f'=KPI_STAGE_RECOMMEND(months_since_launch,"{lang}")', style="calc", spill=spill)
     for i in range(rec_rows):
         for c in range(4):
@@ -419,8 +429,9 @@ def sheet_cells(lang: Lang = "ja", inputs: dict[str, Any] | None = None,
         style="calc:count1")
     kpi_table(s3, r + 5, "action", 2)
 
-    widths = {"A": 24, "B": 34, "C": 30, "D": 16, "E": 16, "F": 14, "G": 40}
-    setups = [SheetSetup(s, FONTS[lang], dict(widths)) for s in (s1, s2, s3)]
+    widths = {"A": 24, "B": 40, "C": 30, "D": 16, "E": 16, "F": 14, "G": 40}
+    setups = [SheetSetup(s, FONTS[lang], dict(widths), row_heights=wrapped_row_heights([c for c in cells if c.sheet == s], widths))
+              for s in (s1, s2, s3)]
     return SheetsSpec(cells, names, vals, setups, kpi_rows)
 
 
@@ -439,11 +450,3 @@ def _number_text(x: float) -> str:
 
 def validation_kind(kpi: Kpi) -> str:
     return {"rate": "rate", "currency": "amount", "score": "score", "ratio": "ratio"}.get(kpi.unit, "count")
-
-
-def recommend_values(months: Any, lang: Lang) -> list[list[Any]]:
-    """What KPI_STAGE_RECOMMEND returns for ``months`` (the rows its spill fills); none for bad months."""
-    from kpitree.udfs.registry import KPI_STAGE_RECOMMEND
-
-    result = KPI_STAGE_RECOMMEND(months if months is not None else 0, lang)
-    return result if isinstance(result, list) else []

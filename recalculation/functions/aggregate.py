@@ -1,5 +1,5 @@
 """Aggregates over references, arrays and values: SUM, AVERAGE, MIN, MAX, PRODUCT, COUNT, COUNTA,
-COUNTBLANK, MEDIAN, LARGE, SMALL, STDEV.S/P, VAR.S/P, SUMPRODUCT.
+COUNTBLANK, MEDIAN, LARGE, SMALL, STDEV.S/P, VAR.S/P, SUMPRODUCT, RANK(.EQ/.AVG), PERCENTILE(.INC).
 
 Excel's counting rules, as the COUNT, SUM and AVERAGE pages state them: in a reference or an
 array only numbers count (text, TRUE/FALSE and blank cells are skipped); a value typed as an
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from kpitree.udfs.excel_values import XlError
 
-from ..values import BLANK, NUM, TXT, Val, const, finish, first_err, numeric, ordered_sum
+from ..values import BLANK, NUM, TXT, Val, const, finish, first_err, numeric, ordered_sum, round15
 from .base import DIV0, NUM_ERR, Ctx, Rng, Spec, cells_of, grid, grid_texts, spec
 
 
@@ -177,6 +177,57 @@ def _kth(largest: bool) -> Spec:
     return Spec(run, "xv", category="aggregate")
 
 
+def _rank(average: bool) -> Spec:
+    def run(ctx: Ctx, number: Val, ref: Any, order: Val | None = None) -> Val:
+        """RANK(number, ref, [order]): the number's place among the reference's numbers, largest first (order
+        non-zero: smallest first); ties share the best place (RANK.AVG: their average place); a number not
+        among them is #N/A (Microsoft's MS-OI29500). Only the numbers of the reference count."""
+        if not isinstance(ref, Rng):
+            return const(XlError.VALUE)
+        x, xe = numeric(number)
+        x, xe = np.broadcast_to(x, (ctx.n,)), np.broadcast_to(xe, (ctx.n,))
+        asc = np.zeros(ctx.n, bool)
+        oe = np.zeros(ctx.n, np.int8)
+        if order is not None:
+            o, oe = numeric(order)
+            asc, oe = np.broadcast_to(o != 0, (ctx.n,)), np.broadcast_to(oe, (ctx.n,))
+        values, counted, errors = gather((ref,), ctx)
+        err = first_error_down(errors)
+        v, key = round15(values), round15(x)[None, :]
+        better = np.where(asc[None, :], v < key, v > key) & counted
+        equal = (v == key) & counted
+        ties = equal.sum(axis=0)
+        place = better.sum(axis=0) + 1.0 + ((ties - 1) / 2.0 if average else 0.0)
+        codes = first_err(xe, err, oe)
+        codes = np.where((codes == 0) & (ties == 0), np.int8(int(XlError.NA)), codes)
+        return finish(place, codes)
+
+    return Spec(run, "vrv", optional=1, category="aggregate")
+
+
+def _percentile(ctx: Ctx, array: Any, k: Val) -> Val:
+    """PERCENTILE.INC(array, k): the k-th percentile, interpolating between the numbers (k from 0 to 1)."""
+    values, counted, errors = gather((array,), ctx)
+    err = first_error_down(errors)
+    kv, ke = numeric(k)
+    kv, ke = np.broadcast_to(kv, (ctx.n,)), np.broadcast_to(ke, (ctx.n,))
+    cnt = counted.sum(axis=0)
+    ordered = np.sort(np.where(counted, values, np.inf), axis=0)
+    with np.errstate(invalid="ignore"):
+        pos = np.where((cnt > 0) & (kv >= 0) & (kv <= 1), kv * (cnt - 1), 0.0)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, np.maximum(cnt - 1, 0))
+    cols = np.arange(ctx.n)
+    if values.shape[0]:
+        low, high = ordered[lo, cols], ordered[hi, cols]
+        out = np.where(np.isfinite(high), low + (pos - lo) * (high - low), low)
+    else:
+        out = np.zeros(ctx.n)
+    codes = first_err(err, ke)
+    codes = np.where((codes == 0) & ((cnt == 0) | (kv < 0) | (kv > 1)), np.int8(NUM_ERR), codes)
+    return finish(np.where(codes == 0, out, 0.0), codes)
+
+
 @spec("A", repeat="A", category="aggregate")
 def SUMPRODUCT(ctx: Ctx, *arrays: Val) -> Val:
     """SUMPRODUCT: the sum of element-wise products; arrays of different sizes are #VALUE!; text and
@@ -203,6 +254,8 @@ TABLE: dict[str, Spec] = {
     "VAR.P": _reducer("VAR.P", _variance(False)), "VARP": _reducer("VARP", _variance(False)),
     "COUNT": COUNT, "COUNTA": COUNTA, "COUNTBLANK": COUNTBLANK,
     "LARGE": _kth(True), "SMALL": _kth(False), "SUMPRODUCT": SUMPRODUCT,
+    "RANK.EQ": _rank(False), "RANK": _rank(False), "RANK.AVG": _rank(True),
+    "PERCENTILE.INC": Spec(_percentile, "xv", category="aggregate"), "PERCENTILE": Spec(_percentile, "xv", category="aggregate"),
 }
 
 __all__ = ["TABLE", "first_error_down", "gather"]

@@ -1,5 +1,5 @@
 """Math and rounding: ROUND family, MROUND, CEILING.MATH, FLOOR.MATH, INT, TRUNC, MOD, QUOTIENT,
-ABS, SIGN, SQRT, POWER, EXP, LN, LOG, LOG10, PI.
+ODD, EVEN, ABS, SIGN, SQRT, POWER, EXP, LN, LOG, LOG10, PI.
 
 Each works element by element on numbers, blocks included. Rounding follows Excel: the
 number is first read at 15 significant digits (so ``ROUND(1.005, 2)`` is 1.01 and
@@ -158,6 +158,16 @@ def _sign(x: np.ndarray) -> np.ndarray:
     return np.sign(x)
 
 
+def _odd_even(odd: bool) -> Callable[[np.ndarray], np.ndarray]:
+    """ODD/EVEN: away from zero to the next odd (even) integer; ODD(0) is 1, EVEN(0) is 0."""
+    def run(x: np.ndarray) -> np.ndarray:
+        a = np.ceil(np.abs(round15(x)))
+        a = np.where((a % 2 == 0) == odd, a + 1, a)
+        return np.where(x < 0, -a, a)
+
+    return run
+
+
 TABLE: dict[str, Spec] = {
     "ROUND": _round("round"), "ROUNDUP": _round("up"), "ROUNDDOWN": _round("down"), "MROUND": MROUND,
     "CEILING.MATH": _math_mode("ceiling"), "FLOOR.MATH": _math_mode("floor"),
@@ -165,5 +175,6 @@ TABLE: dict[str, Spec] = {
     "INT": _num1(np.floor), "TRUNC": TRUNC, "ABS": _num1(np.abs), "SIGN": _num1(_sign),
     "MOD": MOD, "QUOTIENT": QUOTIENT, "POWER": POWER,
     "SQRT": _num1(np.sqrt, lambda v: v >= 0), "EXP": _num1(np.exp),
+    "ODD": _num1(_odd_even(True)), "EVEN": _num1(_odd_even(False)),
     "LN": _num1(np.log, lambda v: v > 0), "LOG10": _num1(np.log10, lambda v: v > 0), "LOG": LOG, "PI": PI,
 }

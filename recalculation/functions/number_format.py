@@ -5,7 +5,8 @@ colours (``[Red]``) in brackets, ``[$¥-411]`` currency and locale tags; digits 
 ``?``, the decimal point, ``,`` as the thousands separator (or, trailing, dividing by 1,000),
 ``%``, ``E+``/``E-`` exponents, quoted ``"text"``, ``\\c`` literals, ``_c`` (a space) and ``*c``
 (ignored); dates and times ``yyyy yy m mm mmm mmmm d dd ddd dddd h hh m mm s ss AM/PM``,
-``[h]``, Japanese weekdays ``aaa``/``aaaa``; ``@`` for text; ``General`` (``G/標準``).
+``[h]``, Japanese weekdays ``aaa``/``aaaa``; ``@`` for text; ``General`` (``G/標準``); fractions
+``# ?/?``, ``?/?``, ``# ??/??``, ``# ?/8``.
 
 Numbers are rounded as Excel shows them: read at 15 significant digits, halves away from
 zero (``TEXT(2.675,"0.00")`` is "2.68", ``TEXT(0.125,"0%")`` is "13%").
@@ -167,7 +168,8 @@ def format_numbers(values: np.ndarray, code: str) -> list[str | XlError]:
     values = np.asarray(values, dtype=float)
     parsed = _parsed(code)[1]
     simple = (code.strip().lower() not in ("general", "g/標準", "") and "general" not in code.lower()
-              and all(sec.condition is None and {k for k, _ in sec.tokens} <= _SIMPLE for sec in parsed[:3])
+              and all(sec.condition is None and {k for k, _ in sec.tokens} <= _SIMPLE and _fraction_slash(sec.tokens) is None
+                      for sec in parsed[:3])
               and any(k == "digit" for sec in parsed[:3] for k, _ in sec.tokens))
     if not simple or not np.all(np.isfinite(values)):
         done = map_value(values, code)
@@ -305,6 +307,9 @@ def _number(value: float, sec: Section) -> str:
     tokens = sec.tokens
     if any(k == "exp" for k, _ in tokens):
         return _scientific(value, sec)
+    slash = _fraction_slash(tokens)
+    if slash is not None:
+        return _fraction(value, tokens, slash)
     point, int_ph, dec_ph, thousands, (times, per) = _layout(tokens)
     value = value * times / per
     rounded = _round(value, len(dec_ph))
@@ -313,6 +318,64 @@ def _number(value: float, sec: Section) -> str:
     frac_text = _fill_frac(frac.ljust(len(dec_ph), "0")[:len(dec_ph)], dec_ph)
     out = [int_text if p is _INT else frac_text if p is _FRAC else p for p in _template(tokens, point)]
     return ("-" if rounded < 0 else "") + "".join(out)
+
+
+def _fraction_slash(tokens: list[tuple[str, str]]) -> int | None:
+    """Where a fraction format's ``/`` is: a literal slash between a digit placeholder and a denominator
+    (placeholders, or a fixed number such as the ``4`` of ``# ?/4``)."""
+    for i, (kind, text) in enumerate(tokens):
+        if (kind, text) == ("lit", "/") and 0 < i < len(tokens) - 1 and tokens[i - 1][0] == "digit":
+            after = tokens[i + 1]
+            if after[0] == "digit" or (after[0] == "lit" and after[1] in "123456789"):
+                return i
+    return None
+
+
+def _fraction(value: float, tokens: list[tuple[str, str]], slash: int) -> str:
+    """``# ?/?``, ``?/?``, ``# ??/??``, ``0/4``, ``# ?/4``: a whole part (when the format has one), the numerator
+    right-aligned in its placeholders and the denominator left-aligned in its own; a variable denominator is the
+    nearest fraction with that many digits, a fixed one rounds the numerator. A whole number leaves the
+    fraction's width blank (``5`` in ``# ?/?`` is ``"5    "``)."""
+    from fractions import Fraction
+
+    end = slash + 1
+    while end < len(tokens) and (tokens[end][0] == "digit" or (tokens[end][0] == "lit" and tokens[end][1].isdigit())):
+        end += 1
+    den_tokens = tokens[slash + 1:end]
+    start = slash
+    while start > 0 and tokens[start - 1][0] == "digit":
+        start -= 1
+    num_ph = [t for _, t in tokens[start:slash]]
+    whole_end = start
+    while whole_end > 0 and tokens[whole_end - 1][0] == "lit" and not tokens[whole_end - 1][1].strip():
+        whole_end -= 1  # the space(s) between the whole part and the numerator
+    whole_start = whole_end
+    while whole_start > 0 and tokens[whole_start - 1][0] in ("digit", "comma"):
+        whole_start -= 1
+    has_whole = whole_start < whole_end and any(k == "digit" for k, _ in tokens[whole_start:whole_end])
+    x = abs(value)
+    whole = math.floor(x) if has_whole else 0
+    part = x - whole
+    if den_tokens[0][0] == "lit":  # a fixed denominator
+        den = int("".join(t for _, t in den_tokens))
+        num = int(_round(part * den, 0))
+    else:
+        best = Fraction(part).limit_denominator(10 ** len(den_tokens) - 1)
+        num, den = best.numerator, best.denominator
+    if has_whole and num == den:
+        whole, num = whole + 1, 0
+    den_ph = [t for k, t in den_tokens if k == "digit"]
+    num_text = _fill_int(str(num), num_ph, False)
+    den_text = str(den) + "".join("0" if p == "0" else " " if p == "?" else "" for p in den_ph[len(str(den)):])
+    fraction = "".join(t for _, t in tokens[whole_end:start]) + num_text + "/" + den_text
+    if has_whole and num == 0:  # a whole number: the fraction's place is left blank (a fixed denominator's own
+        fraction = " " * (len(fraction) - (len(den_text) if den_tokens[0][0] == "lit" else 0))  # digits, dropped)
+    whole_ph = [t for k, t in tokens[whole_start:whole_end] if k == "digit"]
+    whole_text = _fill_int(str(whole) if whole else ("0" if num == 0 else ""), whole_ph, False) if has_whole else ""
+    body = whole_text + fraction if has_whole else num_text + "/" + den_text
+    prefix = "".join(t for k, t in tokens[:whole_start if has_whole else start] if k == "lit")
+    suffix = "".join(t for k, t in tokens[end:] if k == "lit")
+    return ("-" if value < 0 and (whole or num) else "") + prefix + body + suffix  # -0.04 in "# ?/?": "0    "
 
 
 def _fill_int(digits: str, placeholders: list[str], thousands: bool) -> str:

@@ -42,3 +42,4 @@ def excel_app(tmp_path_factory: pytest.TempPathFactory):
         yield app
     finally:
         app.quit()
+

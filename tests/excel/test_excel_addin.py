@@ -8,22 +8,16 @@ xlwings, leaves the dashboard the file mode would produce.
 
 from __future__ import annotations
 
-import math
 import shutil
 from pathlib import Path
 
 import pytest
+from excel_cells import check_cells, same_value
 from openpyxl import load_workbook
 
 pytestmark = pytest.mark.excel
 
 MACROS = ("KpiBackCalculate", "KpiRecommendStage", "KpiCheckDesign", "KpiRebuildDashboard")
-
-
-def _same(a, b) -> bool:
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
-    return ((a in (None, "")) and (b in (None, ""))) or a == b
 
 
 @pytest.fixture(params=["ja", "en"])
@@ -45,15 +39,7 @@ def test_every_kpi_cell_equals_the_recalculation_engine(excel_app, workbook: Pat
     book = excel_app.books.open(str(workbook))
     try:
         excel_app.calculate()
-        checked = 0
-        for ws in formulas.worksheets:
-            for row in ws.iter_rows():
-                for cell in row:
-                    if isinstance(cell.value, str) and "KPI_" in cell.value:
-                        got = book.sheets[ws.title].range(cell.coordinate).value
-                        want = expected[ws.title][cell.coordinate].value
-                        assert _same(got, want), f"{ws.title}!{cell.coordinate} {cell.value}: Excel {got!r}, engine {want!r}"
-                        checked += 1
+        checked = check_cells(book, formulas, expected, lambda text: "KPI_" in text)
         assert checked > 0
     finally:
         book.close()
@@ -90,7 +76,7 @@ def test_ribbon_macros_match_the_file_mode(excel_app, workbook: Path, tmp_path: 
         for cell in plan.cells:
             got = live[plan.sheet].range(cell.ref).value
             want = expected[plan.sheet][cell.ref].value
-            assert _same(got, want), f"{plan.sheet}!{cell.ref}: Excel {got!r}, file mode {want!r}"
+            assert same_value(got, want), f"{plan.sheet}!{cell.ref}: Excel {got!r}, file mode {want!r}"
     finally:
         book.close()
 
