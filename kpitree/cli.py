@@ -14,7 +14,7 @@ import signal
 import sys
 import warnings
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Literal, NoReturn
 
 from . import __version__
 from .errors import KpitreeError, UserError
@@ -61,8 +61,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         with signals_raise():  # SIGTERM/SIGHUP end a command like Ctrl-C: temporary files removed, workers stopped
             return int(args.run(args) or 0)
-    except UserError as exc:  # the command line speaks English; the ribbon shows exc.text("ja")
-        print(f"kpitree {args.command}: error: {exc.text('en')}", file=sys.stderr)
+    except UserError as exc:  # in the language the command speaks: its --lang (ja by default), else English
+        from kpitree.udfs.texts import text
+
+        lang: Literal["ja", "en"] = getattr(args, "lang", None) or "en"  # add_lang's choices: "ja" (default), "en"
+        label = text("cli.error", lang)
+        print(f"kpitree {args.command}: {label}: {exc.text(lang)}", file=sys.stderr)
         return 2
     except KpitreeError as exc:
         print(f"kpitree {args.command}: error: {exc}", file=sys.stderr)

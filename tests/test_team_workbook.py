@@ -222,8 +222,20 @@ def test_the_default_week_is_the_last_complete_one(team: tuple[Path, Any], tmp_p
 def test_review_arguments_are_checked(team: tuple[Path, Any], tmp_path: Path, capsys: Any, args: list[str], message: str) -> None:
     path = tmp_path / "team.xlsx"
     shutil.copyfile(team[0], path)
-    assert main(["review", str(path), *args]) == 2
+    assert main(["review", str(path), *args, "--lang", "en"]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_an_argument_error_is_said_in_the_commands_language(team: tuple[Path, Any], tmp_path: Path, capsys: Any) -> None:
+    """Trial: `kpitree review` spoke Japanese but said its errors in English. ja is the default, en with --lang en."""
+    path = tmp_path / "team.xlsx"
+    shutil.copyfile(team[0], path)
+    assert main(["review", str(path), "--week", "2026-15"]) == 2
+    ja = capsys.readouterr().err
+    assert main(["review", str(path), "--week", "2026-15", "--lang", "en"]) == 2
+    en = capsys.readouterr().err
+    assert "kpitree review: エラー: " in ja and "ISO week" not in ja and any(ord(ch) > 0x3000 for ch in ja.split("エラー")[1])
+    assert "kpitree review: error: " in en and "ISO week" in en
 
 
 def test_review_without_imported_data_says_to_import(template_copy: Any, capsys: Any) -> None:
@@ -293,7 +305,8 @@ def test_render_writes_the_member_sheet_and_weekly_review_pictures(tmp_path: Pat
 ])
 def test_import_arguments_are_one_line_errors(exports: dict[str, Path], tmp_path: Path, capsys: Any,
                                               args: list[str], message: str) -> None:
-    assert main(["import", "--activities", str(exports["activities"]), "--into", str(tmp_path / "t.xlsx"), *args]) == 2
+    assert main(["import", "--activities", str(exports["activities"]), "--into", str(tmp_path / "t.xlsx"), *args,
+                 "--lang", "en"]) == 2
     err = capsys.readouterr().err
     assert message in err.strip().splitlines()[-1] and "Traceback" not in err
     assert not (tmp_path / "t.xlsx").exists() and not list(tmp_path.iterdir())  # nothing left behind
