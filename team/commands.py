@@ -110,6 +110,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--members", type=positive_int, default=8, help="team size (default 8, with Japanese names)")
     s.add_argument("--variant", type=int, default=13, help="another number gives another team with the same flaws; the "
                    "same number writes the same files (default 13)")
+    s.add_argument("--force", action="store_true", help="overwrite sample files already in DIR")
     add_lang(s)
     s.set_defaults(run=run_sample)
 
@@ -157,7 +158,9 @@ def run_import(args: argparse.Namespace) -> int:
 
     report = import_exports(args.into, args.activities, args.opportunities, args.leads, period=args.period,
                             start=args.start, end=args.end, mapping=mapping_from(args.map), calendar=calendar_from(args),
-                            rejects=args.rejects, per_member=args.per_member, lang=args.lang, progress=progress)
+                            rejects=args.rejects, per_member=args.per_member, lang=args.lang, progress=progress,
+                            inputs=[*([("--map", args.map)] if Path(args.map).is_file() else []),
+                                    *([("--holidays", args.holidays)] if args.holidays is not None else [])])
     if args.json:
         print_json(import_json(report))
     else:
@@ -282,7 +285,7 @@ def run_sample(args: argparse.Namespace) -> int:
     from .sample import MEMBERS, write_sample
 
     members: int | tuple[str, ...] = MEMBERS if args.members == len(MEMBERS) else args.members
-    files = write_sample(args.folder, args.style, members=members, seed=args.variant)
+    files = write_sample(args.folder, args.style, members=members, seed=args.variant, force=args.force)
     for path in files.values():
         print(path)
     print(text("team.cli_sample_next", args.lang, activities=files["activities"], opportunities=files["opportunities"],

@@ -1,0 +1,115 @@
+"""The team commands under the "nothing lost" rules: outputs never onto inputs, modes, limits, bad rows, messages."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kpitree.cli import main
+
+CALLS = "日付,担当者,種別,結果\r\n2026/4/1,佐藤,架電,接続\r\n2026/13/1,鈴木,架電,接続\r\n"
+
+
+@pytest.fixture
+def calls(tmp_path: Path) -> Path:
+    path = tmp_path / "calls.csv"
+    path.write_bytes(CALLS.encode("utf-8"))
+    return path
+
+
+def _import(calls: Path, *args: str) -> int:
+    return main(["import", "--activities", str(calls), "--quiet", *args])
+
+
+# --- 1. no output onto an input ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["same", "dotdot", "hardlink", "symlink"])
+def test_rejects_never_overwrite_the_export(calls: Path, tmp_path: Path, capsys: Any, how: str) -> None:
+    before = calls.read_bytes()
+    (tmp_path / "sub").mkdir()
+    if how == "same":
+        out = str(calls)
+    elif how == "dotdot":
+        out = str(tmp_path / "sub" / ".." / "calls.csv")
+    elif how == "hardlink":
+        os.link(calls, tmp_path / "hl.csv")
+        out = str(tmp_path / "hl.csv")
+    else:
+        (tmp_path / "ln.csv").symlink_to(calls)
+        out = str(tmp_path / "ln.csv")
+    assert _import(calls, "--into", str(tmp_path / "team.xlsx"), "--rejects", out) == 2
+    assert "--rejects" in capsys.readouterr().err
+    assert calls.read_bytes() == before
+    assert not (tmp_path / "team.xlsx").exists()  # refused before anything was written
+
+
+def test_rejects_never_replace_the_team_workbook(calls: Path, tmp_path: Path, capsys: Any) -> None:
+    team = tmp_path / "team.xlsx"
+    assert _import(calls, "--into", str(team)) == 0
+    before = team.read_bytes()
+    assert _import(calls, "--into", str(team), "--rejects", str(team)) == 2
+    assert "--into" in capsys.readouterr().err
+    assert team.read_bytes() == before
+
+
+def test_into_is_never_an_export(tmp_path: Path, capsys: Any) -> None:
+    from kpitree.team import write_sample
+
+    files = write_sample(tmp_path / "x", "xlsx")
+    before = files["activities"].read_bytes()
+    assert main(["import", "--activities", str(files["activities"]), "--into", str(files["activities"]), "--quiet"]) == 2
+    assert files["activities"].read_bytes() == before
+
+
+def test_a_member_workbook_never_lands_on_an_input(calls: Path, tmp_path: Path, capsys: Any) -> None:
+    victim = tmp_path / "team_佐藤.xlsx"
+    assert _import(calls, "--into", str(tmp_path / "team.xlsx"), "--per-member", str(tmp_path), "--map",
+                   "kpitree", "--rejects", str(victim)) == 2
+    assert "--per-member" in capsys.readouterr().err
+
+
+def test_the_mapping_file_is_an_input(calls: Path, tmp_path: Path, capsys: Any) -> None:
+    mapping = tmp_path / "map.toml"
+    mapping.write_text('extends = "kpitree"\n', encoding="utf-8")
+    assert _import(calls, "--into", str(tmp_path / "team.xlsx"), "--map", str(mapping), "--rejects", str(mapping)) == 2
+    assert mapping.read_text(encoding="utf-8") == 'extends = "kpitree"\n'
+
+
+# --- 2. sample never overwrites without --force --------------------------------------------------
+
+
+def test_sample_refuses_files_already_there(tmp_path: Path, capsys: Any) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "activities.csv").write_text("real\n", encoding="utf-8")
+    assert main(["sample", str(folder)]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert (folder / "activities.csv").read_text(encoding="utf-8") == "real\n"
+    assert not (folder / "leads.csv").exists()
+    assert main(["sample", str(folder), "--force"]) == 0
+    assert (folder / "activities.csv").stat().st_size > 1000
+
+
+# --- 3. modes ---------------------------------------------------------------------------------
+
+
+def test_new_outputs_get_the_umask_mode_and_replaced_ones_keep_theirs(calls: Path, tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        team, rejects = tmp_path / "team.xlsx", tmp_path / "rejects.csv"
+        assert _import(calls, "--into", str(team), "--rejects", str(rejects)) == 0
+        assert main(["sample", str(tmp_path / "ex")]) == 0
+        for path in (team, rejects, *(tmp_path / "ex").iterdir()):
+            assert stat.S_IMODE(path.stat().st_mode) == 0o644, path
+        team.chmod(0o640)
+        rejects.chmod(0o660)
+        assert _import(calls, "--into", str(team), "--rejects", str(rejects)) == 0
+        assert stat.S_IMODE(team.stat().st_mode) == 0o640
+        assert stat.S_IMODE(rejects.stat().st_mode) == 0o660
+    finally:
+        os.umask(old)
