@@ -57,12 +57,18 @@ def read_export(path: Path, header_score: Callable[[list[Any]], int]) -> tuple[p
         raise user_error("team.no_file", file=path)
     suffix = path.suffix.lower()
     if suffix in XLSX_SUFFIXES:
+        from .safety import safe_members
+
+        safe_members(path)  # the package limits of kpitree recalc: a zip bomb or a locked workbook is one message
         try:
             top = pd.read_excel(path, header=None, nrows=HEADER_SEARCH_ROWS, dtype=object, engine="openpyxl")
         except Exception as exc:  # noqa: BLE001 - a broken or encrypted workbook: one message
             raise user_error("team.unreadable", file=path, error=type(exc).__name__) from None
         header = _header_row(top, header_score)
-        frame = pd.read_excel(path, header=header, dtype=object, engine="openpyxl")
+        try:
+            frame = pd.read_excel(path, header=header, dtype=object, engine="openpyxl")
+        except Exception as exc:  # noqa: BLE001 - a sheet damaged below its first rows: one message
+            raise user_error("team.unreadable", file=path, error=type(exc).__name__) from None
         encoding = "xlsx"
     elif suffix in CSV_SUFFIXES:
         data, encoding = _csv_text(path)

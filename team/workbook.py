@@ -115,6 +115,9 @@ def read_rows(path: Path) -> dict[str, list[list[Any]]]:
     """Every sheet's values (formulas' cached values) as rows, read once in read-only mode."""
     import openpyxl
 
+    from .safety import safe_members
+
+    safe_members(path)  # within the package limits before openpyxl reads it
     book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
         return {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in book.worksheets}

@@ -113,3 +113,41 @@ def test_new_outputs_get_the_umask_mode_and_replaced_ones_keep_theirs(calls: Pat
         assert stat.S_IMODE(rejects.stat().st_mode) == 0o660
     finally:
         os.umask(old)
+
+
+# --- 4. xlsx inputs within the package limits of kpitree recalc ----------------------------------
+
+
+def _bombed(tmp_path: Path) -> Path:
+    import zipfile
+
+    from kpitree.team import write_sample
+
+    src = write_sample(tmp_path / "x", "xlsx")["activities"]
+    bomb = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info, zin.read(info))
+        zout.writestr("xl/media/big.bin", b"\0" * (130 * 2**20))  # past Limits.max_member_bytes, ~130 KB zipped
+    return bomb
+
+
+def test_an_xlsx_export_past_the_package_limits_is_one_error(tmp_path: Path, capsys: Any) -> None:
+    bomb = _bombed(tmp_path)
+    assert main(["import", "--activities", str(bomb), "--into", str(tmp_path / "t.xlsx"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "bomb.xlsx" in err and "limit" in err and err.count("\n") == 1
+
+
+def test_a_team_workbook_past_the_package_limits_is_one_error(tmp_path: Path, capsys: Any) -> None:
+    bomb = _bombed(tmp_path)
+    assert main(["review", str(bomb)]) == 2
+    assert "limit" in capsys.readouterr().err
+
+
+def test_a_password_protected_export_is_said_so(calls: Path, tmp_path: Path, capsys: Any) -> None:
+    locked = tmp_path / "locked.xlsx"
+    locked.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512 + "EncryptedPackage".encode("utf-16-le"))
+    assert main(["import", "--activities", str(locked), "--into", str(tmp_path / "t.xlsx"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "password" in err and "BadZipFile" not in err
