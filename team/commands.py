@@ -205,7 +205,8 @@ def print_import(report: ImportReport, lang: Lang) -> None:
             listed = ", ".join(f"{v} ({n})" for v, n in list(values.items())[:5])
             print(text("team.cli_unknown", lang, table=r.table, field=name, values=listed))
     for _t, f, n, reason, c, v in imported.rejects.rows[:MAX_LISTED]:
-        print(text("team.cli_reject", lang, file=Path(f).name, row=n, reason=text(REASONS[reason], lang), column=c, value=v))
+        print(text("team.cli_reject" if c else "team.cli_reject_row", lang, file=Path(f).name, row=n,
+                   reason=text(REASONS[reason], lang), column=c, value=v))
     if len(imported.rejects) > MAX_LISTED:
         print(text("team.cli_more_rejects", lang, count=len(imported.rejects) - MAX_LISTED))
     print_table(text("team.cli_kpis_title", lang, start=report.period[0].isoformat(), end=report.period[1].isoformat(),

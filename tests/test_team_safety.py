@@ -151,3 +151,31 @@ def test_a_password_protected_export_is_said_so(calls: Path, tmp_path: Path, cap
     assert main(["import", "--activities", str(locked), "--into", str(tmp_path / "t.xlsx"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "password" in err and "BadZipFile" not in err
+
+
+# --- 5. a malformed CSV row is one reject with its line, never dropped in silence ---------------
+
+
+def test_rows_with_extra_cells_are_rejects_with_their_line(tmp_path: Path, capsys: Any) -> None:
+    import warnings
+
+    import pandas as pd
+    from kpitree.team import read_exports
+
+    path = tmp_path / "calls.csv"
+    path.write_bytes(("日付,担当者,種別,結果\r\n2026/4/1,佐藤,架電,接続\r\n\r\n2026/13/1,鈴木,架電,接続\r\n"
+                      "2026/4/3,鈴木,架電,接続,余分,列\r\n2026/4/4,佐藤,=HYPERLINK(\"a\",\"b\"),接続\r\n"
+                      "2026/4/6,佐藤,架電\r\n").encode())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no parser warning reaches the user
+        imported = read_exports(path)
+    report = imported.reports["activities"]
+    assert (report.rows, report.kept, report.rejected) == (5, 2, 3)
+    assert [(r[2], r[3]) for r in imported.rejects.rows] == [(4, "bad_date"), (5, "extra_cells"), (6, "extra_cells")]
+    assert imported.rejects.rows[2][5] == '2026/4/4,佐藤,=HYPERLINK("a","b"),接続'
+    rejects = tmp_path / "rejects.csv"
+    assert main(["import", "--activities", str(path), "--into", str(tmp_path / "t.xlsx"), "--rejects", str(rejects)]) == 0
+    captured = capsys.readouterr()
+    assert "Warning" not in captured.err and "6行目" in captured.out
+    written = pd.read_csv(rejects, encoding="utf-8-sig", dtype=str)
+    assert written["行"].tolist() == ["4", "5", "6"] and written["値"].iloc[2].startswith("2026/4/4")
