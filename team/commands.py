@@ -137,6 +137,8 @@ def mapping_from(name: str) -> Any:
 
     try:
         return mapping_for(name)
+    except UserError:  # already names the file and the key
+        raise
     except OSError as exc:
         raise UserError(f"--map {name}: {exc.strerror or exc}") from None
     except (KeyError, ValueError) as exc:

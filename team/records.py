@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import jp
 from .mapping import FIELDS, Mapping, key, resolve
+from .safety import cell_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -118,7 +119,8 @@ def _members(column: pd.Series | None, length: int, index: Any) -> pd.Series:
     if column is None:
         return pd.Series("", index=index, dtype=object)
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    names = [" ".join(jp.nfkc(v).split()) for v in uniques] + [""]
+    # control characters a cell cannot hold become U+FFFD here, so every sheet names the member alike
+    names = [cell_text(" ".join(jp.nfkc(v).split())) for v in uniques] + [""]
     return pd.Series(names, dtype=object).take(codes).set_axis(column.index)
 
 

@@ -179,3 +179,43 @@ def test_rows_with_extra_cells_are_rejects_with_their_line(tmp_path: Path, capsy
     assert "Warning" not in captured.err and "6行目" in captured.out
     written = pd.read_csv(rejects, encoding="utf-8-sig", dtype=str)
     assert written["行"].tolist() == ["4", "5", "6"] and written["値"].iloc[2].startswith("2026/4/4")
+
+
+# --- 6. no internal error from a cell a workbook cannot hold, or from a mapping file -----------
+
+
+def test_a_member_name_with_a_control_character_is_imported(tmp_path: Path) -> None:
+    import openpyxl
+
+    path = tmp_path / "ctl.csv"
+    path.write_bytes("日付,担当者,種別,結果\r\n2026/4/1,a\x01b,架電,接続\r\n2026/4/2,佐藤,架電,接続\r\n".encode())
+    team = tmp_path / "team.xlsx"
+    assert main(["import", "--activities", str(path), "--into", str(team), "--per-member", str(tmp_path / "pm"),
+                 "--quiet"]) == 0
+    book = openpyxl.load_workbook(team, read_only=True)
+    names = {c for ws in book.worksheets for row in ws.iter_rows(values_only=True) for c in row if isinstance(c, str)}
+    book.close()
+    assert "a\ufffdb" in names  # visible, not silently merged with another name
+    assert len(list((tmp_path / "pm").glob("*.xlsx"))) == 2
+
+
+@pytest.mark.parametrize("body,says", [
+    ("[activities.columns]\ndate = 5\n", "[activities.columns] date"),
+    ("[activities.values.type]\ncall = 3\n", "[activities.values.type] call"),
+    ('[preset]\nid = "x"\nextends = "nope"\n', "salesforce"),
+    ('extends = "nope"\n', "salesforce"),
+    ('[activities.columns]\nduration = { column = "秒", unit = "hours" }\n', "unit"),
+    ('[boolean]\ntrue = 1\n', "[boolean] true"),
+])
+def test_a_mapping_file_of_the_wrong_shape_is_one_error(calls: Path, tmp_path: Path, capsys: Any, body: str,
+                                                         says: str) -> None:
+    from kpitree.team.mapping import MappingError, load_mapping
+
+    mapping = tmp_path / "map.toml"
+    mapping.write_text(body, encoding="utf-8")
+    assert _import(calls, "--into", str(tmp_path / "t.xlsx"), "--map", str(mapping)) == 2
+    err = capsys.readouterr().err
+    assert says in err and "internal error" not in err
+    with pytest.raises(MappingError) as caught:
+        load_mapping(mapping)
+    assert says in caught.value.text("ja")
