@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kpitree.cli_support import add_json, add_lang, positive_int, print_json, print_table
+from kpitree.cli_support import add_json, add_lang, positive_int, print_json, print_table, printable
 
 if TYPE_CHECKING:
     from kpitree.udfs.catalogue import Lang
@@ -204,26 +204,26 @@ def print_import(report: ImportReport, lang: Lang) -> None:
                 rows, right=(3, 4, 5, 6, 7))
     for r in imported.reports.values():
         for name, values in r.unknown_values.items():
-            listed = ", ".join(f"{v} ({n})" for v, n in list(values.items())[:5])
+            listed = ", ".join(f"{printable(v)} ({n})" for v, n in list(values.items())[:5])
             print(text("team.cli_unknown", lang, table=r.table, field=name, values=listed))
-    for _t, f, n, reason, c, v in imported.rejects.rows[:MAX_LISTED]:
-        print(text("team.cli_reject" if c else "team.cli_reject_row", lang, file=Path(f).name, row=n,
-                   reason=text(REASONS[reason], lang), column=c, value=v))
+    for _t, f, n, reason, c, v in imported.rejects.rows[:MAX_LISTED]:  # cells of the export: escaped
+        print(text("team.cli_reject" if c else "team.cli_reject_row", lang, file=printable(Path(f).name), row=n,
+                   reason=text(REASONS[reason], lang), column=printable(c), value=printable(v)))
     if len(imported.rejects) > MAX_LISTED:
         print(text("team.cli_more_rejects", lang, count=len(imported.rejects) - MAX_LISTED))
     print_table(text("team.cli_kpis_title", lang, start=report.period[0].isoformat(), end=report.period[1].isoformat(),
                      as_of=report.as_of.isoformat()), text_list("team.cli_kpis_heads", lang), summary_rows(report))
     print_alerts(report.alerts, lang)
     if report.rejects_file is not None:
-        print(text("team.cli_rejects_written", lang, path=report.rejects_file))
+        print(text("team.cli_rejects_written", lang, path=printable(report.rejects_file)))
     if report.member_files or report.member_errors:
         print(text("team.cli_members_written", lang, count=len(report.member_files),
-                   folder=report.member_files[0].parent if report.member_files else ""))
+                   folder=printable(report.member_files[0].parent) if report.member_files else ""))
         for error in report.member_errors:
-            print(text("cli.bullet", lang, item=error))
+            print(text("cli.bullet", lang, item=printable(error)))
     if report.note:
-        print(f"kpitree import: note: {report.note}", file=sys.stderr)
-    print(text("demo.written", lang, path=report.workbook))
+        print(f"kpitree import: note: {printable(report.note)}", file=sys.stderr)
+    print(text("demo.written", lang, path=printable(report.workbook)))
 
 
 def print_alerts(alerts: list[Any], lang: Lang) -> None:
@@ -277,8 +277,8 @@ def run_review(args: argparse.Namespace) -> int:
         print(text("demo.bottleneck", lang, label=b["label"], cause=b["cause"], action=b["action"]))
     print_alerts(review.alerts, lang)
     if result.note:
-        print(f"kpitree review: note: {result.note}", file=sys.stderr)
-    print(text("demo.written", lang, path=f"{result.workbook} [{result.sheet}]"))
+        print(f"kpitree review: note: {printable(result.note)}", file=sys.stderr)
+    print(text("demo.written", lang, path=printable(f"{result.workbook} [{result.sheet}]")))
     return 0
 
 
@@ -290,7 +290,7 @@ def run_sample(args: argparse.Namespace) -> int:
     members: int | tuple[str, ...] = MEMBERS if args.members == len(MEMBERS) else args.members
     files = write_sample(args.folder, args.style, members=members, seed=args.variant, force=args.force)
     for path in files.values():
-        print(path)
-    print(text("team.cli_sample_next", args.lang, activities=files["activities"], opportunities=files["opportunities"],
-               leads=files["leads"]))
+        print(printable(path))
+    print(printable(text("team.cli_sample_next", args.lang, activities=files["activities"],
+                         opportunities=files["opportunities"], leads=files["leads"])))
     return 0

@@ -9,9 +9,8 @@
 * An xlsx is opened only once the engine's safe reader (:func:`read_members`, the package
   limits of ``kpitree recalc``) vouched for it: a zip bomb, a password-protected workbook,
   an ``.xls`` are one clear message, not minutes of memory.
-* Text that comes from the data is printed with its control characters escaped
-  (:func:`printable`) and written to cells without the characters XML forbids
-  (:func:`cell_text`).
+* Text that comes from the data is written to cells without the characters XML forbids
+  (:func:`cell_text`); what is printed goes through :func:`kpitree.cli_support.printable`.
 """
 
 from __future__ import annotations
@@ -60,17 +59,6 @@ def safe_members(path: str | os.PathLike[str]) -> tuple[list[Any], dict[str, byt
         return read_members(path)
     except WorkbookError as exc:
         raise user_error("team.bad_workbook", file=path, error=str(exc)) from None
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-
-
-def printable(value: Any) -> str:
-    """``value`` as text safe for a terminal: control characters (ESC, CR, BEL, bidi overrides…) as ``\\xNN``/``\\uNNNN``."""
-    text = str(value)
-    if not _CONTROL.search(text):
-        return text
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text)
 
 
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")

@@ -219,3 +219,19 @@ def test_a_mapping_file_of_the_wrong_shape_is_one_error(calls: Path, tmp_path: P
     with pytest.raises(MappingError) as caught:
         load_mapping(mapping)
     assert says in caught.value.text("ja")
+
+
+# --- 7. what comes from data reaches the terminal escaped ----------------------------------------
+
+
+def test_control_characters_and_markup_from_an_export_are_printed_escaped(tmp_path: Path, capsys: Any) -> None:
+    path = tmp_path / "esc\x1b[0m.csv"
+    path.write_bytes("日付,担当者,種別,結果\r\n2026/4/1,[bold]佐藤[/bold],架電,接続\x1b]0;pwn\x07\r\n"
+                     "2026/4/2,佐藤,\x1b[1mSMS,接続\r\n2026/\x1b[2J13/1,鈴木,架電,接続\r\n".encode())
+    assert main(["import", "--activities", str(path), "--into", str(tmp_path / "t.xlsx"), "--quiet"]) == 0
+    out = capsys.readouterr()
+    printed = out.out + out.err
+    assert "\x1b" not in printed and "\x07" not in printed
+    assert "\\x1b[1mSMS" in printed and "2026/\\x1b[2J13/1" in printed and "[bold]佐藤[/bold]" in printed
+    assert main(["import", "--activities", str(tmp_path / "no\x1b[31m.csv"), "--into", str(tmp_path / "t.xlsx")]) == 2
+    assert "\x1b" not in capsys.readouterr().err
