@@ -319,6 +319,26 @@ def _numeric_first(column: pd.Series, parse: Any, scale: float = 1.0) -> tuple[p
     return out, bad
 
 
+_FOREIGN = re.compile(r"[$€£]|ドル|ユーロ|ポンド|元|ウォン|usd|eur|gbp|cny|krw|dollar", re.IGNORECASE)
+_APPROX = re.compile(r"^(?:約|およそ|概算|ざっと|~|〜|approx|about|ca\.?)|(?:程度|前後|くらい|ぐらい|位|以上|以下|未満|超|弱|強|~|〜)$",
+                     re.IGNORECASE)
+
+
+def amount_problem(value: Any) -> str:
+    """Why a cell is not a yen amount, as a reject reason: ``foreign_amount`` (another currency),
+    ``approx_amount`` (約100万, 100万程度), ``negative_amount``, else ``bad_amount``."""
+    text = nfkc(value).strip() if isinstance(value, str) else ""
+    if _FOREIGN.search(text):
+        return "foreign_amount"
+    if _APPROX.search(text):
+        return "approx_amount"
+    try:
+        amount = parse_amount(value)
+    except (ValueError, TypeError, OverflowError):
+        return "bad_amount"
+    return "negative_amount" if amount is not None and amount < 0 else "bad_amount"
+
+
 def parse_amounts(column: pd.Series, *, allow_negative: bool = False) -> tuple[pd.Series, pd.Series]:
     """Yen amounts (float; NaN for blank) and the mask of unreadable (or, unless allowed, negative) cells."""
     values, bad = _numeric_first(column, parse_amount)

@@ -43,7 +43,8 @@ BANT_ITEMS = ("budget", "authority", "need", "timeline")
 REASONS = {"bad_date": "team.reason_bad_date", "no_date": "team.reason_no_date", "bad_duration": "team.reason_bad_duration",
            "bad_due": "team.reason_bad_due", "bad_done": "team.reason_bad_done", "bad_amount": "team.reason_bad_amount",
            "bad_closed": "team.reason_bad_closed", "bad_bant": "team.reason_bad_bant", "bad_quality": "team.reason_bad_quality",
-           "extra_cells": "team.reason_extra_cells"}
+           "extra_cells": "team.reason_extra_cells", "foreign_amount": "team.reason_foreign_amount",
+           "approx_amount": "team.reason_approx_amount", "negative_amount": "team.reason_negative_amount"}
 
 
 @dataclass
@@ -227,7 +228,10 @@ def _opportunities(out: pd.DataFrame, col: dict[str, pd.Series], found: dict[str
     out["stage"] = base
     if "amount" in col:
         amounts, bad = jp.parse_amounts(col["amount"])
-        reject(bad, "bad_amount", "amount")
+        if bad.any():  # each cell's own reason: another currency, an estimate, a negative amount, or unreadable
+            why = col["amount"][bad].map(jp.amount_problem)
+            for reason in dict.fromkeys(why):
+                reject(bad & why.reindex(bad.index).eq(reason), reason, "amount")
         out["amount"] = amounts
     if "closed" in col:
         closed, bad = jp.parse_dates(col["closed"])

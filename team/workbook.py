@@ -239,6 +239,9 @@ def import_exports(workbook: str | os.PathLike[str], activities: Any = None, opp
     check_outputs(outputs, sources)
     check_replaceable(target)
     if rejects is not None:
+        from kpitree.workbook_templates.dashboard_openpyxl import check_folder
+
+        check_folder(rejects)
         check_replaceable(rejects)
     say(text("team.progress_reading", lang))
     imported = read_exports(activities, opportunities, leads, mapping=mapping, calendar=calendar)

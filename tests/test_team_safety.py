@@ -235,3 +235,42 @@ def test_control_characters_and_markup_from_an_export_are_printed_escaped(tmp_pa
     assert "\\x1b[1mSMS" in printed and "2026/\\x1b[2J13/1" in printed and "[bold]佐藤[/bold]" in printed
     assert main(["import", "--activities", str(tmp_path / "no\x1b[31m.csv"), "--into", str(tmp_path / "t.xlsx")]) == 2
     assert "\x1b" not in capsys.readouterr().err
+
+
+# --- 8. messages say the actual reason and name the user's path ---------------------------------
+
+
+def test_each_bad_amount_says_its_own_reason() -> None:
+    import pandas as pd
+    from kpitree.team import read_exports
+    from kpitree.team.records import REASONS
+    from kpitree.udfs.texts import text
+
+    opportunities = pd.DataFrame({"作成日": ["2026/4/1"] * 6, "担当者": ["佐藤"] * 6,
+                                  "金額": ["100万", "100ドル", "約100万", "-5", "百万くらい", "abc"]})
+    imported = read_exports(opportunities=opportunities)
+    why = {r[5]: r[3] for r in imported.rejects.rows}
+    assert why == {"100ドル": "foreign_amount", "約100万": "approx_amount", "-5": "negative_amount",
+                   "百万くらい": "approx_amount", "abc": "bad_amount"}
+    assert "負" not in text(REASONS["foreign_amount"], "ja") and "負" in text(REASONS["negative_amount"], "ja")
+
+
+def test_file_errors_name_the_users_path_not_a_temporary_one(tmp_path: Path, capsys: Any, monkeypatch: Any) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["new", "nodir/x.xlsx"]) == 2
+    err = capsys.readouterr().err
+    assert "nodir" in err and ".x." not in err and "Errno" not in err
+    assert main(["demo", "--out", "demo.csv"]) == 2
+    err = capsys.readouterr().err
+    assert "demo.csv" in err and "tmp" not in err and "kpitree-" not in err
+
+
+def test_a_very_long_member_name_gets_a_shorter_file_name(tmp_path: Path, capsys: Any) -> None:
+    name = "長" * 200
+    path = tmp_path / "long.csv"
+    path.write_bytes(f"日付,担当者,種別,結果\r\n2026/4/1,{name},架電,接続\r\n".encode())
+    assert main(["import", "--activities", str(path), "--into", str(tmp_path / "t.xlsx"), "--per-member",
+                 str(tmp_path / "pm"), "--quiet"]) == 0
+    files = list((tmp_path / "pm").glob("*.xlsx"))
+    assert len(files) == 1 and len(files[0].name.encode()) < 255
+    assert "kpitree-members" not in capsys.readouterr().out

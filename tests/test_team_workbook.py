@@ -123,7 +123,7 @@ def test_rejects_are_written_with_row_and_reason(team: tuple[Path, Any]) -> None
     _path, report = team
     rejects = pd.read_csv(report.rejects_file, encoding="utf-8-sig")
     assert len(rejects) == QUIRKS["bad_dates"] + QUIRKS["bad_amounts"]
-    assert set(rejects["理由"]) == {"日付を読めない", "金額を読めない(負の値を含む)"}
+    assert set(rejects["理由"]) == {"日付を読めない", "概算の金額(「約」「程度」など)。確定した金額を書く"}
     assert set(rejects["値"]) == {"2026/13/45", "不明", "#VALUE!", "約100万"}
 
 

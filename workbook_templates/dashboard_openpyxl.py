@@ -135,6 +135,16 @@ def rebuild_dashboard(path: str | os.PathLike, out: str | os.PathLike | None = N
     return target
 
 
+def check_folder(path: str | os.PathLike) -> None:
+    """Refuse an output whose folder does not exist, naming the user's path (not a temporary file in it)."""
+    from kpitree.recalculation.io.outputs import OutputError
+
+    path = Path(path)
+    if not path.resolve().parent.is_dir():
+        raise OutputError(f"{path}: folder {path.parent} does not exist; create it first or write elsewhere",
+                          ja=f"{path}: フォルダー {path.parent} がありません。作成するか、別の場所を指定してください")
+
+
 def save_atomic(wb: Any, target: Path) -> str | None:
     """Save next to ``target``, add cached values, restore dynamic arrays, then replace ``target``.
 
@@ -150,6 +160,7 @@ def save_atomic(wb: Any, target: Path) -> str | None:
     from kpitree.recalculation.io.outputs import atomic_path, check_replaceable, real
 
     note = None
+    check_folder(target)
     folder = Path(real(target)).parent
     check_replaceable(real(target))
     with tempfile.TemporaryDirectory(prefix=".kpitree-", dir=folder) as tmp:
