@@ -26,8 +26,8 @@ examples:
 
 The standard format (columns date/日付, member/担当者, type/種別, result/結果, duration_min, …), the presets
 (kpitree, salesforce, hubspot, japanese_log) and the mapping file are described in docs/team.md.
-CSV in UTF-8, UTF-8 with BOM or cp932 (Shift_JIS), or xlsx. Dates as 2026/4/1, 2026年4月1日, 2026-04-01 or
-Excel serial numbers; amounts as 1,200,000, 120万円 or 1億2000万; full-width digits are fine.
+CSV in UTF-8, UTF-8 with BOM, UTF-16 with BOM or cp932 (Shift_JIS), or xlsx. Dates as 2026/4/1, 2026/4/1(水),
+2026年4月1日, 2026-04-01, 20260401 or Excel serial numbers; amounts as 1,200,000, 120万円 or 1億2000万; full-width digits are fine.
 """
 
 

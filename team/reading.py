@@ -37,8 +37,11 @@ def _csv_text(path: Path) -> tuple[bytes, str]:
         encoding = detect_encoding(data)
     except ValueError:
         raise user_error("team.bad_encoding", file=path) from None
-    if encoding == "cp932":
-        return data.decode("cp932").encode("utf-8"), encoding
+    if encoding in ("cp932", "utf-16"):
+        try:
+            return data.decode(encoding).encode("utf-8"), encoding
+        except UnicodeDecodeError:  # a UTF-16 mark on bytes that are not UTF-16
+            raise user_error("team.bad_encoding", file=path) from None
     return (data[3:] if data.startswith(b"\xef\xbb\xbf") else data), encoding
 
 

@@ -274,3 +274,28 @@ def test_a_very_long_member_name_gets_a_shorter_file_name(tmp_path: Path, capsys
     files = list((tmp_path / "pm").glob("*.xlsx"))
     assert len(files) == 1 and len(files[0].name.encode()) < 255
     assert "kpitree-members" not in capsys.readouterr().out
+
+
+# --- 9. what Japanese Excel and SFAs write is read ------------------------------------------------
+
+
+def test_excels_unicode_text_is_read(tmp_path: Path) -> None:
+    from kpitree.team import read_exports
+
+    path = tmp_path / "calls.txt"
+    path.write_bytes("日付\t担当者\t種別\t結果\r\n2026/4/1\t佐藤\t架電\t接続\r\n".encode("utf-16"))  # BOM + UTF-16LE
+    imported = read_exports(path)
+    assert imported.reports["activities"].encoding == "utf-16" and imported.reports["activities"].kept == 1
+
+
+@pytest.mark.parametrize("cell,day", [("20260401", "2026-04-01"), ("2026/4/1(水)", "2026-04-01"),
+                                      ("2026/4/1（水）", "2026-04-01"), (20260401, "2026-04-01"),
+                                      ("2026/4/1(木)", None), ("26/4/1", None), ("20261301", None)])
+def test_compact_dates_and_dates_with_their_weekday(cell: Any, day: str | None) -> None:
+    from kpitree.team.jp import parse_date
+
+    if day is None:
+        with pytest.raises(ValueError):
+            parse_date(cell)
+    else:
+        assert str(parse_date(cell)) == day
