@@ -66,17 +66,15 @@ def read_export(path: Path, header_score: Callable[[list[Any]], int]) -> tuple[p
     suffix = path.suffix.lower()
     bad_rows: list[tuple[int, str]] = []
     if suffix in XLSX_SUFFIXES:
-        from .safety import safe_members
+        from .safety import quiet_reader, safe_members
 
         safe_members(path)  # the package limits of kpitree recalc: a zip bomb or a locked workbook is one message
         try:
-            top = pd.read_excel(path, header=None, nrows=HEADER_SEARCH_ROWS, dtype=object, engine="openpyxl")
-        except Exception as exc:  # noqa: BLE001 - a broken or encrypted workbook: one message
-            raise user_error("team.unreadable", file=path, error=type(exc).__name__) from None
-        header = _header_row(top, header_score)
-        try:
-            frame = pd.read_excel(path, header=header, dtype=object, engine="openpyxl")
-        except Exception as exc:  # noqa: BLE001 - a sheet damaged below its first rows: one message
+            with quiet_reader():
+                top = pd.read_excel(path, header=None, nrows=HEADER_SEARCH_ROWS, dtype=object, engine="openpyxl")
+                header = _header_row(top, header_score)
+                frame = pd.read_excel(path, header=header, dtype=object, engine="openpyxl")
+        except Exception as exc:  # noqa: BLE001 - a broken workbook: one message
             raise user_error("team.unreadable", file=path, error=type(exc).__name__) from None
         frame = frame.dropna(how="all")
         lines = [int(i) + header + 2 for i in frame.index]

@@ -15,9 +15,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-from collections.abc import Iterable, Sequence
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from kpitree.udfs.texts import user_error
@@ -48,6 +50,15 @@ def check_replaceable(path: str | os.PathLike[str]) -> None:
     from kpitree.recalculation.io.outputs import real
 
     check(real(path))
+
+
+@contextlib.contextmanager
+def quiet_reader() -> Iterator[None]:
+    """Reading a user's xlsx: what openpyxl says of parts it drops ("Data Validation extension is not
+    supported…") is a library's note about a file kpitree only reads, never a warning for the user."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 def safe_members(path: str | os.PathLike[str]) -> tuple[list[Any], dict[str, bytes]]:

@@ -115,10 +115,11 @@ def read_rows(path: Path) -> dict[str, list[list[Any]]]:
     """Every sheet's values (formulas' cached values) as rows, read once in read-only mode."""
     import openpyxl
 
-    from .safety import safe_members
+    from .safety import quiet_reader, safe_members
 
     safe_members(path)  # within the package limits before openpyxl reads it
-    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    with quiet_reader():
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
         return {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in book.worksheets}
     finally:
@@ -130,9 +131,10 @@ def load_light(path: Path) -> tuple[Any, Any]:
     import openpyxl
     from kpitree.workbook_templates.dashboard_openpyxl import load
 
+    from .safety import quiet_reader
     from .xlsx_rows import light_copy
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, quiet_reader():
         light = light_copy(path, data_titles(), Path(tmp) / path.name)
         return load(light), openpyxl.load_workbook(light, data_only=True)
 

@@ -299,3 +299,24 @@ def test_compact_dates_and_dates_with_their_weekday(cell: Any, day: str | None) 
             parse_date(cell)
     else:
         assert str(parse_date(cell)) == day
+
+
+def test_openpyxls_notes_on_an_export_never_reach_the_user(tmp_path: Path) -> None:
+    import warnings
+    import zipfile
+
+    from kpitree.team import write_sample
+
+    src = write_sample(tmp_path / "x", "xlsx")["activities"]
+    ext = tmp_path / "ext.xlsx"
+    x14 = (b'<extLst><ext uri="{CCE6A557-97BC-4b89-ADB6-D9C93CAAB3DF}" '
+           b'xmlns:x14="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main"><x14:dataValidations count="0" '
+           b'xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main"></x14:dataValidations></ext></extLst>')
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(ext, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            zout.writestr(info, data.replace(b"</worksheet>", x14 + b"</worksheet>") if "worksheets/" in info.filename else data)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        assert main(["import", "--activities", str(ext), "--into", str(tmp_path / "t.xlsx"), "--quiet"]) == 0
+    assert not [w for w in seen if "openpyxl" in w.filename], [str(w.message) for w in seen]
