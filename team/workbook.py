@@ -239,6 +239,8 @@ def import_exports(workbook: str | os.PathLike[str], activities: Any = None, opp
     if rejects is not None:
         outputs.append(("--rejects", rejects))
     check_outputs(outputs, sources)
+    if per_member is not None and os.path.exists(per_member) and not os.path.isdir(per_member):
+        raise user_error("team.per_member_file", folder=per_member)  # before the team workbook is written
     check_replaceable(target)
     if rejects is not None:
         from kpitree.workbook_templates.dashboard_openpyxl import check_folder

@@ -320,3 +320,13 @@ def test_openpyxls_notes_on_an_export_never_reach_the_user(tmp_path: Path) -> No
         warnings.simplefilter("always")
         assert main(["import", "--activities", str(ext), "--into", str(tmp_path / "t.xlsx"), "--quiet"]) == 0
     assert not [w for w in seen if "openpyxl" in w.filename], [str(w.message) for w in seen]
+
+
+def test_per_member_naming_a_file_is_refused_before_anything_is_written(calls: Path, tmp_path: Path, capsys: Any) -> None:
+    team = tmp_path / "team.xlsx"
+    holidays = tmp_path / "hol.txt"
+    holidays.write_text("2026-04-29\n", encoding="utf-8")
+    assert _import(calls, "--into", str(team), "--holidays", str(holidays), "--rejects", str(holidays)) == 2
+    assert "--holidays" in capsys.readouterr().err and holidays.read_text(encoding="utf-8") == "2026-04-29\n"
+    assert _import(calls, "--into", str(team), "--per-member", str(calls)) == 2
+    assert "--per-member" in capsys.readouterr().err and not team.exists()
