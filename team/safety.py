@@ -81,11 +81,11 @@ def cell_text(value: str) -> str:
 
 
 def named_inputs(pairs: Sequence[tuple[str, Any]]) -> list[Named]:
-    """The ``(what, path)`` of the inputs that are files (DataFrames and None left out)."""
+    """The ``(what, path)`` of the inputs that are files (DataFrames, None and preset names left out)."""
     out: list[Named] = []
     for what, source in pairs:
         if source is None or (hasattr(source, "columns") and hasattr(source, "iloc")):
             continue
-        if isinstance(source, (str, os.PathLike)):
+        if isinstance(source, (str, os.PathLike)) and os.path.lexists(source):  # "salesforce" is a preset, not a file
             out.append((what, source))
     return out
