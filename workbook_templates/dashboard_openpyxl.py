@@ -135,16 +135,6 @@ def rebuild_dashboard(path: str | os.PathLike, out: str | os.PathLike | None = N
     return target
 
 
-def check_folder(path: str | os.PathLike) -> None:
-    """Refuse an output whose folder does not exist, naming the user's path (not a temporary file in it)."""
-    from kpitree.recalculation.io.outputs import OutputError
-
-    path = Path(path)
-    if not path.resolve().parent.is_dir():
-        raise OutputError(f"{path}: folder {path.parent} does not exist; create it first or write elsewhere",
-                          ja=f"{path}: フォルダー {path.parent} がありません。作成するか、別の場所を指定してください")
-
-
 def save_atomic(wb: Any, target: Path) -> str | None:
     """Save next to ``target``, add cached values, restore dynamic arrays, then replace ``target``.
 
@@ -434,3 +424,13 @@ def restore_dynamic_arrays(path: str | os.PathLike) -> int:
             zf.writestr(name, data)
     os.replace(tmp, path)
     return marked
+
+
+def check_folder(path: str | os.PathLike) -> None:
+    """Refuse an output whose folder does not exist, naming the user's path (not a temporary file in it)."""
+    from kpitree.recalculation.io.outputs import OutputError
+
+    path = Path(path)
+    if not path.resolve().parent.is_dir():
+        raise OutputError(f"{path}: folder {path.parent} does not exist; create it first or write elsewhere",
+                          ja=f"{path}: フォルダー {path.parent} がありません。作成するか、別の場所を指定してください")
