@@ -243,7 +243,7 @@ def import_exports(workbook: str | os.PathLike[str], activities: Any = None, opp
         raise user_error("team.per_member_file", folder=per_member)  # before the team workbook is written
     check_replaceable(target)
     if rejects is not None:
-        from kpitree.workbook_templates.dashboard_openpyxl import check_folder
+        from kpitree.workbook_templates.folders import check_folder
 
         check_folder(rejects)
         check_replaceable(rejects)

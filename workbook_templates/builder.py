@@ -62,7 +62,7 @@ def build_workbook(path: str | os.PathLike, lang: Lang = "ja", inputs: dict[str,
     """
     from kpitree.recalculation import recalc_file
 
-    from .dashboard_openpyxl import check_folder
+    from .folders import check_folder
 
     path = Path(path)
     check_folder(path)

@@ -149,6 +149,8 @@ def save_atomic(wb: Any, target: Path) -> str | None:
     """
     from kpitree.recalculation.io.outputs import atomic_path, check_replaceable, real
 
+    from .folders import check_folder
+
     note = None
     check_folder(target)
     folder = Path(real(target)).parent
@@ -424,13 +426,3 @@ def restore_dynamic_arrays(path: str | os.PathLike) -> int:
             zf.writestr(name, data)
     os.replace(tmp, path)
     return marked
-
-
-def check_folder(path: str | os.PathLike) -> None:
-    """Refuse an output whose folder does not exist, naming the user's path (not a temporary file in it)."""
-    from kpitree.recalculation.io.outputs import OutputError
-
-    path = Path(path)
-    if not path.resolve().parent.is_dir():
-        raise OutputError(f"{path}: folder {path.parent} does not exist; create it first or write elsewhere",
-                          ja=f"{path}: フォルダー {path.parent} がありません。作成するか、別の場所を指定してください")
