@@ -14,9 +14,12 @@ import signal
 import sys
 import warnings
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Literal, NoReturn
 
+from .cli_support import printable
 from .errors import KpitreeError, UserError
+
+NEWLINE = "\n"  # messages keep their own line breaks; every other control character is escaped
 
 COMMAND_MODULES = (
     "kpitree.udfs.commands",
@@ -74,11 +77,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         with signals_raise():  # SIGTERM/SIGHUP end a command like Ctrl-C: temporary files removed, workers stopped
             return int(args.run(args) or 0)
-    except UserError as exc:  # the command line speaks English; the ribbon shows exc.text("ja")
-        print(f"kpitree {args.command}: error: {exc.text('en')}", file=sys.stderr)
+    except UserError as exc:  # in the language the command speaks: its --lang (ja by default), else English
+        from kpitree.udfs.texts import text
+
+        lang: Literal["ja", "en"] = getattr(args, "lang", None) or "en"  # add_lang's choices: "ja" (default), "en"
+        label = text("cli.error", lang)
+        print(f"kpitree {args.command}: {label}: {printable(exc.text(lang), keep=NEWLINE)}", file=sys.stderr)
         return 2
     except KpitreeError as exc:
-        print(f"kpitree {args.command}: error: {exc}", file=sys.stderr)
+        print(f"kpitree {args.command}: error: {printable(exc, keep=NEWLINE)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
         signum = int(getattr(exc, "signum", signal.SIGINT))
@@ -89,12 +96,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except OSError as exc:  # a missing folder, no permission, a full disk: the user's to fix
         where = f": {exc.filename}" if exc.filename else ""
-        print(f"kpitree {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        print(f"kpitree {args.command}: error: {printable(f'{exc.strerror or exc}{where}')}", file=sys.stderr)
         return 1
     except Exception as exc:  # a bug: one line for the user, the traceback only on request
         if os.environ.get("KPITREE_DEBUG"):
             raise
-        print(f"kpitree {args.command}: internal error: {type(exc).__name__}: {exc} "
+        print(f"kpitree {args.command}: internal error: {type(exc).__name__}: {printable(exc, keep=NEWLINE)} "
               "(this is a bug in kpitree; run again with KPITREE_DEBUG=1 to see where, and please report it)",
               file=sys.stderr)
         return 3

@@ -132,16 +132,35 @@ def print_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(value: Any, keep: str = "") -> str:
+    """``value`` as text safe for a terminal: control characters as ``\\xNN`` / ``\\uNNNN``.
+
+    Everything printed that comes from data (file names, cells of an export, member names)
+    goes through here: an ESC sequence or a bidi override in a cell must not recolour, move
+    or rewrite what the user sees. ``keep``: characters left as they are (``"\\n"`` for messages).
+    """
+    text = str(value)
+    if not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub(lambda m: m.group() if m.group() in keep else
+                        (f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"), text)
+
+
 def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], right: Sequence[int] = ()) -> None:
+    """A table on stdout; its title and cells are plain text (no rich markup, control characters escaped)."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, title_justify="left")
+    table = Table(title=Text(printable(title)), title_justify="left")
     for i, column in enumerate(columns):
         # numbers never wrap or get cut; labels take what width is left
-        table.add_column(column, justify="right" if i in right else "left", no_wrap=i in right)
+        table.add_column(Text(printable(column)), justify="right" if i in right else "left", no_wrap=i in right)
     for row in rows:
-        table.add_row(*(str(c) for c in row))
+        table.add_row(*(Text(printable(c)) for c in row))
     # piped output keeps whole lines: a file or grep gains nothing from 80-column wrapping
     console = Console() if sys.stdout.isatty() else Console(width=200)
     console.print(table)

@@ -133,6 +133,8 @@ def run_demo(args: argparse.Namespace) -> int:
 
     lang = args.lang
     out = args.out if args.out is not None else free_path(Path(DEFAULT_OUT))
+    if out.suffix.lower() != ".xlsx":  # said of --out, before a temporary copy of it exists
+        raise UserError(f"--out {out}: the demo writes an Excel workbook; give a name ending in .xlsx")
     if os.path.lexists(out):  # a link counts too, even one to a missing file: the demo never writes through it
         raise UserError(f"{out} exists; choose another --out (the demo never overwrites a file)")
     if not out.resolve().parent.is_dir():

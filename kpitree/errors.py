@@ -3,7 +3,8 @@
 * :class:`KpitreeError` — the base: catch it to catch everything kpitree means to raise.
 * :class:`UserError` — a problem the user can fix (an argument, a file, a workbook's
   contents), with its text in Japanese and English. The command line prints it as one
-  line and exits with code 2; the ribbon shows it in a message box in the workbook's
+  line in the command's language (its ``--lang``, Japanese by default; English for commands
+  without one) and exits with code 2; the ribbon shows it in a message box in the workbook's
   language.
 
 Parts raise these (or their own subclasses) and never import the command line: the
@@ -24,8 +25,8 @@ class KpitreeError(Exception):
 class UserError(KpitreeError):
     """A problem the user can fix; ``text(lang)`` says it in Japanese or English.
 
-    ``UserError("--out is a folder")`` gives the same text in both languages (command-line
-    messages are English); ``UserError(en, ja=...)`` carries both.
+    ``UserError("--out is a folder")`` gives the same text in both languages;
+    ``UserError(en, ja=...)`` carries both.
     """
 
     def __init__(self, en: str, *, ja: str | None = None):

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kpitree.cli_support import add_json, add_lang, positive_int, print_json, print_table
+from kpitree.cli_support import add_json, add_lang, positive_int, print_json, print_table, printable
 
 if TYPE_CHECKING:
     from kpitree.udfs.catalogue import Lang
@@ -26,8 +26,8 @@ examples:
 
 The standard format (columns date/日付, member/担当者, type/種別, result/結果, duration_min, …), the presets
 (kpitree, salesforce, hubspot, japanese_log) and the mapping file are described in docs/team.md.
-CSV in UTF-8, UTF-8 with BOM or cp932 (Shift_JIS), or xlsx. Dates as 2026/4/1, 2026年4月1日, 2026-04-01 or
-Excel serial numbers; amounts as 1,200,000, 120万円 or 1億2000万; full-width digits are fine.
+CSV in UTF-8, UTF-8 with BOM, UTF-16 with BOM or cp932 (Shift_JIS), or xlsx. Dates as 2026/4/1, 2026/4/1(水),
+2026年4月1日, 2026-04-01, 20260401 or Excel serial numbers; amounts as 1,200,000, 120万円 or 1億2000万; full-width digits are fine.
 """
 
 
@@ -110,6 +110,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--members", type=positive_int, default=8, help="team size (default 8, with Japanese names)")
     s.add_argument("--variant", type=int, default=13, help="another number gives another team with the same flaws; the "
                    "same number writes the same files (default 13)")
+    s.add_argument("--force", action="store_true", help="overwrite sample files already in DIR")
     add_lang(s)
     s.set_defaults(run=run_sample)
 
@@ -136,6 +137,8 @@ def mapping_from(name: str) -> Any:
 
     try:
         return mapping_for(name)
+    except UserError:  # already names the file and the key
+        raise
     except OSError as exc:
         raise UserError(f"--map {name}: {exc.strerror or exc}") from None
     except (KeyError, ValueError) as exc:
@@ -157,7 +160,9 @@ def run_import(args: argparse.Namespace) -> int:
 
     report = import_exports(args.into, args.activities, args.opportunities, args.leads, period=args.period,
                             start=args.start, end=args.end, mapping=mapping_from(args.map), calendar=calendar_from(args),
-                            rejects=args.rejects, per_member=args.per_member, lang=args.lang, progress=progress)
+                            rejects=args.rejects, per_member=args.per_member, lang=args.lang, progress=progress,
+                            inputs=[*([("--map", args.map)] if Path(args.map).is_file() else []),
+                                    *([("--holidays", args.holidays)] if args.holidays is not None else [])])
     if args.json:
         print_json(import_json(report))
     else:
@@ -199,25 +204,26 @@ def print_import(report: ImportReport, lang: Lang) -> None:
                 rows, right=(3, 4, 5, 6, 7))
     for r in imported.reports.values():
         for name, values in r.unknown_values.items():
-            listed = ", ".join(f"{v} ({n})" for v, n in list(values.items())[:5])
+            listed = ", ".join(f"{printable(v)} ({n})" for v, n in list(values.items())[:5])
             print(text("team.cli_unknown", lang, table=r.table, field=name, values=listed))
-    for _t, f, n, reason, c, v in imported.rejects.rows[:MAX_LISTED]:
-        print(text("team.cli_reject", lang, file=Path(f).name, row=n, reason=text(REASONS[reason], lang), column=c, value=v))
+    for _t, f, n, reason, c, v in imported.rejects.rows[:MAX_LISTED]:  # cells of the export: escaped
+        print(text("team.cli_reject" if c else "team.cli_reject_row", lang, file=printable(Path(f).name), row=n,
+                   reason=text(REASONS[reason], lang), column=printable(c), value=printable(v)))
     if len(imported.rejects) > MAX_LISTED:
         print(text("team.cli_more_rejects", lang, count=len(imported.rejects) - MAX_LISTED))
     print_table(text("team.cli_kpis_title", lang, start=report.period[0].isoformat(), end=report.period[1].isoformat(),
                      as_of=report.as_of.isoformat()), text_list("team.cli_kpis_heads", lang), summary_rows(report))
     print_alerts(report.alerts, lang)
     if report.rejects_file is not None:
-        print(text("team.cli_rejects_written", lang, path=report.rejects_file))
+        print(text("team.cli_rejects_written", lang, path=printable(report.rejects_file)))
     if report.member_files or report.member_errors:
         print(text("team.cli_members_written", lang, count=len(report.member_files),
-                   folder=report.member_files[0].parent if report.member_files else ""))
+                   folder=printable(report.member_files[0].parent) if report.member_files else ""))
         for error in report.member_errors:
-            print(text("cli.bullet", lang, item=error))
+            print(text("cli.bullet", lang, item=printable(error)))
     if report.note:
-        print(f"kpitree import: note: {report.note}", file=sys.stderr)
-    print(text("demo.written", lang, path=report.workbook))
+        print(f"kpitree import: note: {printable(report.note)}", file=sys.stderr)
+    print(text("demo.written", lang, path=printable(report.workbook)))
 
 
 def print_alerts(alerts: list[Any], lang: Lang) -> None:
@@ -271,8 +277,8 @@ def run_review(args: argparse.Namespace) -> int:
         print(text("demo.bottleneck", lang, label=b["label"], cause=b["cause"], action=b["action"]))
     print_alerts(review.alerts, lang)
     if result.note:
-        print(f"kpitree review: note: {result.note}", file=sys.stderr)
-    print(text("demo.written", lang, path=f"{result.workbook} [{result.sheet}]"))
+        print(f"kpitree review: note: {printable(result.note)}", file=sys.stderr)
+    print(text("demo.written", lang, path=printable(f"{result.workbook} [{result.sheet}]")))
     return 0
 
 
@@ -282,9 +288,9 @@ def run_sample(args: argparse.Namespace) -> int:
     from .sample import MEMBERS, write_sample
 
     members: int | tuple[str, ...] = MEMBERS if args.members == len(MEMBERS) else args.members
-    files = write_sample(args.folder, args.style, members=members, seed=args.variant)
+    files = write_sample(args.folder, args.style, members=members, seed=args.variant, force=args.force)
     for path in files.values():
-        print(path)
-    print(text("team.cli_sample_next", args.lang, activities=files["activities"], opportunities=files["opportunities"],
-               leads=files["leads"]))
+        print(printable(path))
+    print(printable(text("team.cli_sample_next", args.lang, activities=files["activities"],
+                         opportunities=files["opportunities"], leads=files["leads"])))
     return 0

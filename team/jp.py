@@ -78,6 +78,8 @@ def detect_encoding(sample: bytes) -> str:
     """
     if sample.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's 「Unicode テキスト」 (tab-separated), as recalc --scenarios reads it
+        return "utf-16"
     for encoding in ENCODINGS:
         try:
             sample.decode(encoding)
@@ -99,7 +101,10 @@ def read_text(path: Path) -> str:
 
 _EXCEL_EPOCH = date(1899, 12, 30)  # the 1900 date system; right for serials >= 61 (1900-03-01)
 _ERAS = {"令和": 2018, "R": 2018, "平成": 1988, "H": 1988}  # year = base + era year
-_DATE_RE = re.compile(r"^(\d{4})[/\-.](\d{1,2})[/\-.](\d{1,2})(?:[ T].*)?$")
+_WEEKDAY = r"(?:\s*\(([月火水木金土日])(?:曜日?)?\))?"  # 2026/4/1(水): Japanese exports add the weekday
+_DATE_RE = re.compile(r"^(\d{4})[/\-.](\d{1,2})[/\-.](\d{1,2})" + _WEEKDAY + r"(?:[ T].*)?$")
+_COMPACT_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")  # 20260401: 8 digits, never an Excel serial (at most 7)
+_WEEKDAYS = "月火水木金土日"
 _KANJI_DATE_RE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日(?:.*)?$")
 _ERA_RE = re.compile(r"^(令和|平成|R|H)(\d{1,2}|元)[年/.\-](\d{1,2})[月/.\-](\d{1,2})日?(?:.*)?$")
 _SERIAL_RE = re.compile(r"\d{2,6}(\.\d+)?")
@@ -114,14 +119,24 @@ def parse_date(value: Any) -> date | None:
     if isinstance(value, date):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if float(value).is_integer() and 10_000_000 <= value <= 99_999_999:  # 20260401 typed as a number
+            return parse_date(str(int(value)))
         return _from_excel_serial(float(value))
     s = nfkc(value)
     if _SERIAL_RE.fullmatch(s):
         return _from_excel_serial(float(s))  # a serial that arrived as text
-    for rx in (_DATE_RE, _KANJI_DATE_RE):
-        m = rx.match(s)
-        if m:
-            return _date(int(m[1]), int(m[2]), int(m[3]), value)
+    m = _COMPACT_RE.match(s)
+    if m:
+        return _date(int(m[1]), int(m[2]), int(m[3]), value)
+    m = _DATE_RE.match(s)
+    if m:
+        day = _date(int(m[1]), int(m[2]), int(m[3]), value)
+        if m[4] and _WEEKDAYS[day.weekday()] != m[4]:  # a weekday that is not the date's: which one is wrong?
+            raise ValueError(f"not a date: {value!r} ({day} is not a {m[4]}曜日)")
+        return day
+    m = _KANJI_DATE_RE.match(s)
+    if m:
+        return _date(int(m[1]), int(m[2]), int(m[3]), value)
     m = _ERA_RE.match(s)
     if m:
         era_year = 1 if m[2] == "元" else int(m[2])
@@ -317,6 +332,26 @@ def _numeric_first(column: pd.Series, parse: Any, scale: float = 1.0) -> tuple[p
         out[rest] = pd.to_numeric(values, errors="coerce")
         bad[rest] = unreadable
     return out, bad
+
+
+_FOREIGN = re.compile(r"[$€£]|ドル|ユーロ|ポンド|元|ウォン|usd|eur|gbp|cny|krw|dollar", re.IGNORECASE)
+_APPROX = re.compile(r"^(?:約|およそ|概算|ざっと|~|〜|approx|about|ca\.?)|(?:程度|前後|くらい|ぐらい|位|以上|以下|未満|超|弱|強|~|〜)$",
+                     re.IGNORECASE)
+
+
+def amount_problem(value: Any) -> str:
+    """Why a cell is not a yen amount, as a reject reason: ``foreign_amount`` (another currency),
+    ``approx_amount`` (約100万, 100万程度), ``negative_amount``, else ``bad_amount``."""
+    text = nfkc(value).strip() if isinstance(value, str) else ""
+    if _FOREIGN.search(text):
+        return "foreign_amount"
+    if _APPROX.search(text):
+        return "approx_amount"
+    try:
+        amount = parse_amount(value)
+    except (ValueError, TypeError, OverflowError):
+        return "bad_amount"
+    return "negative_amount" if amount is not None and amount < 0 else "bad_amount"
 
 
 def parse_amounts(column: pd.Series, *, allow_negative: bool = False) -> tuple[pd.Series, pd.Series]:

@@ -21,6 +21,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from kpitree.errors import UserError
+
 from .jp import nfkc
 
 TABLES = ("activities", "opportunities", "leads")
@@ -65,24 +67,99 @@ class Mapping:
         return str(getattr(self, lang))
 
 
-def _aliases(raw: list[Any]) -> tuple[Alias, ...]:
+class MappingError(UserError, ValueError):
+    """A mapping file that says something kpitree cannot use; its text says where, in Japanese and English."""
+
+
+# what a key of a mapping file holds -> its text (texts.toml [team])
+EXPECTED = {"table": "team.map_expect_table", "texts": "team.map_expect_texts", "text": "team.map_expect_text",
+            "alias": "team.map_expect_alias", "unit": "team.map_expect_unit", "section": "team.map_expect_section",
+            "truth": "team.map_expect_truth"}
+
+
+def _bad(source: str, where: str, expected: str, got: Any) -> MappingError:
+    from kpitree.udfs.texts import text
+
+    ja, en = (text("team.map_bad_value", lang, file=source, where=where, got=repr(got)[:80],
+                   expected=text(EXPECTED[expected], lang)) for lang in ("ja", "en"))
+    return MappingError(en, ja=ja)
+
+
+def _table(value: Any, source: str, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _bad(source, where, "table", value)
+    return value
+
+
+def _texts(value: Any, source: str, where: str) -> list[str]:
+    """A text or a list of texts, as a list."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+        raise _bad(source, where, "texts", value)
+    return items
+
+
+def _aliases(raw: list[Any], source: str = "", where: str = "") -> tuple[Alias, ...]:
     out = []
     for entry in raw:
         if isinstance(entry, str):
             out.append(Alias(entry))
-        elif isinstance(entry, dict) and isinstance(entry.get("column"), str):
-            unit = str(entry.get("unit", ""))
-            if unit and unit not in ("s", "ms", "min"):
-                raise ValueError(f"unit {unit!r} of column {entry['column']!r}: use s, ms or min")
+        elif isinstance(entry, dict) and isinstance(entry.get("column"), str) and set(entry) <= {"column", "unit"}:
+            unit = entry.get("unit", "")
+            if unit not in ("", "s", "ms", "min"):
+                raise _bad(source, f"{where} unit", "unit", unit)
             out.append(Alias(entry["column"], unit))
         else:
-            raise ValueError(f"a column alias must be a header text or {{ column = ..., unit = ... }}, not {entry!r}")
+            raise _bad(source, where, "alias", entry)
     return tuple(out)
+
+
+def base_of(raw: dict[str, Any], source: str) -> Mapping:
+    """The mapping a file builds on: ``extends = "<preset>"`` (at the top or in ``[preset]``), else the standard."""
+    head = _table(raw.get("preset", {}), source, "[preset]")
+    name = raw.get("extends", head.get("extends"))
+    if name is None:
+        return standard()
+    if not isinstance(name, str) or name not in PRESETS:
+        from kpitree.udfs.texts import both
+
+        ja, en = both("team.map_bad_extends", file=source, name=repr(name)[:80], presets=", ".join(PRESETS))
+        raise MappingError(en, ja=ja)
+    return preset(name)
+
+
+def _merge_table(table: str, section: dict[str, Any], source: str, columns: dict[str, tuple[Alias, ...]],
+                 values: dict[str, dict[str, str]], defaults: dict[str, str]) -> None:
+    """One table's section of a mapping file into its columns, values and defaults (checked as it goes)."""
+    extra = set(section) - {"columns", "values", "defaults"}
+    if extra:
+        raise _bad(source, f"[{table}] {', '.join(sorted(extra))}", "section", sorted(extra))
+    known = {f for f, _ in FIELDS[table]}
+    for name, aliases in _table(section.get("columns", {}), source, f"[{table}.columns]").items():
+        if name not in known:
+            raise ValueError(f"{source}: [{table}.columns] {name!r} is not a field; fields: {', '.join(sorted(known))}")
+        aliases = [aliases] if isinstance(aliases, (str, dict)) else aliases
+        if not isinstance(aliases, list):
+            raise _bad(source, f"[{table}.columns] {name}", "alias", aliases)
+        new = _aliases(aliases, source, f"[{table}.columns] {name}")
+        columns[name] = new + tuple(a for a in columns.get(name, ()) if a not in new)
+    for name, vocab in _table(section.get("values", {}), source, f"[{table}.values]").items():
+        table_values = values.setdefault(name, {})
+        for canonical, cells in _table(vocab, source, f"[{table}.values.{name}]").items():
+            for cell in _texts(cells, source, f"[{table}.values.{name}] {canonical}"):
+                table_values[key(cell)] = canonical
+    for name, value in _table(section.get("defaults", {}), source, f"[{table}.defaults]").items():
+        if not isinstance(value, (str, int, float, bool)):
+            raise _bad(source, f"[{table}.defaults] {name}", "text", value)
+        defaults[name] = str(value)
 
 
 def _merge(base: Mapping | None, raw: dict[str, Any], source: str) -> Mapping:
     """``raw`` (a parsed mapping file) over ``base``: its aliases first, its values added."""
-    head = raw.get("preset", {})
+    head = _table(raw.get("preset", {}), source, "[preset]")
+    for name in ("id", "ja", "en"):
+        if name in head and not isinstance(head[name], str):
+            raise _bad(source, f"[preset] {name}", "text", head[name])
     columns: dict[str, dict[str, tuple[Alias, ...]]] = {t: dict(base.columns.get(t, {})) if base else {} for t in TABLES}
     values: dict[str, dict[str, dict[str, str]]] = {
         t: {f: dict(v) for f, v in (base.values.get(t, {}) if base else {}).items()} for t in TABLES}
@@ -92,23 +169,12 @@ def _merge(base: Mapping | None, raw: dict[str, Any], source: str) -> Mapping:
     if unknown:
         raise ValueError(f"{source}: unknown section(s) {', '.join(sorted(unknown))}; use {', '.join(TABLES)}")
     for table in TABLES:
-        section = raw.get(table, {})
-        known = {f for f, _ in FIELDS[table]}
-        for name, aliases in section.get("columns", {}).items():
-            if name not in known:
-                raise ValueError(f"{source}: [{table}.columns] {name!r} is not a field; fields: {', '.join(sorted(known))}")
-            aliases = [aliases] if isinstance(aliases, (str, dict)) else aliases
-            new = _aliases(aliases)
-            columns[table][name] = new + tuple(a for a in columns[table].get(name, ()) if a not in new)
-        for name, vocab in section.get("values", {}).items():
-            table_values = values[table].setdefault(name, {})
-            for canonical, cells in vocab.items():
-                for cell in [cells] if isinstance(cells, str) else cells:
-                    table_values[key(cell)] = canonical
-        for name, value in section.get("defaults", {}).items():
-            defaults[table][name] = str(value)
-    for truth, cells in raw.get("boolean", {}).items():
-        for cell in cells:
+        _merge_table(table, _table(raw.get(table, {}), source, f"[{table}]"), source, columns[table], values[table],
+                     defaults[table])
+    for truth, cells in _table(raw.get("boolean", {}), source, "[boolean]").items():
+        if truth not in ("true", "false"):
+            raise _bad(source, f"[boolean] {truth}", "truth", truth)
+        for cell in _texts(cells, source, f"[boolean] {truth}"):
             booleans[key(cell)] = truth == "true"
     return Mapping(str(head.get("id", Path(source).stem)), str(head.get("ja", head.get("en", source))),
                    str(head.get("en", head.get("ja", source))), columns, values, defaults, booleans, source)
@@ -145,8 +211,7 @@ def load_mapping(path: str | Path) -> Mapping:
     """A user's mapping file over the standard format (or over ``extends = "<preset>"``)."""
     path = Path(path)
     raw = _read_toml(path.read_text(encoding="utf-8-sig"), str(path))
-    base = preset(str(raw["extends"])) if "extends" in raw else standard()
-    return _merge(base, raw, str(path))
+    return _merge(base_of(raw, str(path)), raw, str(path))
 
 
 def mapping_for(name: str | Path | None) -> Mapping | None:

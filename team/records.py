@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import jp
 from .mapping import FIELDS, Mapping, key, resolve
+from .safety import cell_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,7 +42,9 @@ BANT_ITEMS = ("budget", "authority", "need", "timeline")
 # why a row is rejected -> its text (texts.toml [team])
 REASONS = {"bad_date": "team.reason_bad_date", "no_date": "team.reason_no_date", "bad_duration": "team.reason_bad_duration",
            "bad_due": "team.reason_bad_due", "bad_done": "team.reason_bad_done", "bad_amount": "team.reason_bad_amount",
-           "bad_closed": "team.reason_bad_closed", "bad_bant": "team.reason_bad_bant", "bad_quality": "team.reason_bad_quality"}
+           "bad_closed": "team.reason_bad_closed", "bad_bant": "team.reason_bad_bant", "bad_quality": "team.reason_bad_quality",
+           "extra_cells": "team.reason_extra_cells", "foreign_amount": "team.reason_foreign_amount",
+           "approx_amount": "team.reason_approx_amount", "negative_amount": "team.reason_negative_amount"}
 
 
 @dataclass
@@ -76,12 +79,12 @@ class TableReport:
 
 
 def _reject_mask(table: str, file: str, frame: pd.DataFrame, bad: pd.Series, reason: str, column: str,
-                 header_line: int, rejects: Rejects, already: pd.Series) -> pd.Series:
-    """Record the rows of ``bad`` not already rejected; returns the updated rejected mask."""
+                 lines: list[int], rejects: Rejects, already: pd.Series) -> pd.Series:
+    """Record the rows of ``bad`` not already rejected (``lines``: each row's line in the file); the updated mask."""
     new = bad & ~already
     if new.any():
         for index in frame.index[new.to_numpy()]:
-            rejects.add(table, file, int(index) + header_line + 2, reason, column, frame.at[index, column])
+            rejects.add(table, file, lines[int(index)], reason, column, frame.at[index, column])
     return already | bad
 
 
@@ -117,7 +120,8 @@ def _members(column: pd.Series | None, length: int, index: Any) -> pd.Series:
     if column is None:
         return pd.Series("", index=index, dtype=object)
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    names = [" ".join(jp.nfkc(v).split()) for v in uniques] + [""]
+    # control characters a cell cannot hold become U+FFFD here, so every sheet names the member alike
+    names = [cell_text(" ".join(jp.nfkc(v).split())) for v in uniques] + [""]
     return pd.Series(names, dtype=object).take(codes).set_axis(column.index)
 
 
@@ -126,10 +130,16 @@ def normalise(table: str, frame: pd.DataFrame, mapping: Mapping, file: str, head
     """The canonical frame of ``table`` from an export's ``frame`` (see the module doc)."""
     import pandas as pd
 
-    report = TableReport(table, file, rows=len(frame))
+    # each row's line in the file (read_export says; a DataFrame's rows follow its header row)
+    lines = list(frame.attrs.get("lines") or range(header_line + 2, header_line + 2 + len(frame)))
+    bad_rows = list(frame.attrs.get("bad_rows") or ())
+    report = TableReport(table, file, rows=len(frame) + len(bad_rows))
     found = resolve(mapping, table, list(frame.columns))
     report.columns = {f: h for f, (h, _) in found.items()}
     report.missing = [f for f, required in FIELDS[table] if f not in found and f not in mapping.defaults.get(table, {})]
+    first_reject = len(rejects)
+    for line, cells in bad_rows:  # more cells than the header: never guessed which of them is which
+        rejects.add(table, file, line, "extra_cells", "", cells)
     frame = frame.reset_index(drop=True)
     col = {f: frame[h] for f, (h, _) in found.items()}
     out = pd.DataFrame(index=frame.index)
@@ -137,7 +147,7 @@ def normalise(table: str, frame: pd.DataFrame, mapping: Mapping, file: str, head
 
     def reject(bad: pd.Series, reason: str, name: str) -> None:
         nonlocal rejected
-        rejected = _reject_mask(table, file, frame, bad, reason, found[name][0], header_line, rejects, rejected)
+        rejected = _reject_mask(table, file, frame, bad, reason, found[name][0], lines, rejects, rejected)
 
     date_field = "created" if table == "opportunities" else "date"
     dates, bad = jp.parse_dates(col[date_field])
@@ -156,7 +166,8 @@ def normalise(table: str, frame: pd.DataFrame, mapping: Mapping, file: str, head
     else:
         _leads(out, col, mapping, report)
     out = out[~rejected]
-    report.rejected = int(rejected.sum())
+    report.rejected = int(rejected.sum()) + len(bad_rows)
+    rejects.rows[first_reject:] = sorted(rejects.rows[first_reject:], key=lambda r: r[2])  # in the file's order
     if "id" in out:
         ids = out["id"]
         dup = ids.notna() & (ids != "") & ids.duplicated(keep="first")
@@ -217,7 +228,10 @@ def _opportunities(out: pd.DataFrame, col: dict[str, pd.Series], found: dict[str
     out["stage"] = base
     if "amount" in col:
         amounts, bad = jp.parse_amounts(col["amount"])
-        reject(bad, "bad_amount", "amount")
+        if bad.any():  # each cell's own reason: another currency, an estimate, a negative amount, or unreadable
+            why = col["amount"][bad].map(jp.amount_problem)
+            for reason in dict.fromkeys(why):
+                reject(bad & why.reindex(bad.index).eq(reason), reason, "amount")
         out["amount"] = amounts
     if "closed" in col:
         closed, bad = jp.parse_dates(col["closed"])

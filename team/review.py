@@ -337,6 +337,21 @@ def review_sheet_title(kind: str, period: str, lang: Lang) -> str:
     return sheet_title("team.sheet_week" if kind == "week" else "team.sheet_month", lang, period=period)
 
 
+@dataclass(frozen=True)
+class KeptFormula:
+    """A formula the meeting typed in a yellow column (``=SUM(1,2)``): kept as a formula, not as its value."""
+
+    formula: str
+
+
+def _put_kept(c: _Cells, row: int, col: int, value: Any) -> None:
+    """A yellow cell as the meeting left it: its formula, or its value (text stays text)."""
+    if isinstance(value, KeptFormula):
+        c.put(row, col, formula=value.formula, style="input")
+    else:
+        c.put(row, col, value, style="input")
+
+
 def kept_text(rows: list[list[Any]]) -> dict[str, list[Any]]:
     """The yellow columns of an existing review sheet — what the meeting typed — by table and KPI id.
 
@@ -437,8 +452,7 @@ def _kpi_table(c: _Cells, review: Review, r: int, title: str, user_cols: tuple[s
             put(rr, 6, line.status or None, style="status")
         saved = kept.get(f"{marker}/{kpi_id}", [])
         for j in range(len(user_cols)):
-            value = saved[j] if j < len(saved) else None
-            put(rr, 7 + j, value, style="input")
+            _put_kept(c, rr, 7 + j, saved[j] if j < len(saved) else None)
     last = first + len(ids) - 1
     formats.extend(status_formats(c.sheet, f"G{first + 1}:G{last + 1}", lang))
     return last + 2
@@ -487,7 +501,7 @@ def _next_targets(c: _Cells, review: Review, r: int, kept: dict[str, list[Any]])
         put(rr, 3, t["suggested_next_target"], style=f"calc:{fmt}")
         saved = kept.get(f"{marker}/{k.id}", [])
         for j in range(len(user_cols)):
-            put(rr, 4 + j, saved[j] if j < len(saved) else None, style="input")
+            _put_kept(c, rr, 4 + j, saved[j] if j < len(saved) else None)
     return r + 4 + len(review.trend)
 
 

@@ -81,6 +81,26 @@ def plan_from_rows(facts: WorkbookFacts, data_rows: list[list[Any]], member_rows
     return review, plan, block
 
 
+def _with_formulas(rows: list[list[Any]], ws: Any) -> list[list[Any]]:
+    """A sheet's values with its formulas in place of their cached values (:class:`.review.KeptFormula`).
+
+    What the meeting typed is kept as typed: ``=SUM(1,2)`` stays a formula (its cached
+    value alone would lose it, and a file saved by openpyxl has none).
+    """
+    from .review import KeptFormula
+
+    out = [list(r) for r in rows]
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.data_type == "f" and isinstance(cell.value, str):
+                r, c = cell.row - 1, cell.column - 1
+                while len(out) <= r:
+                    out.append([])
+                out[r].extend([None] * (c + 1 - len(out[r])))
+                out[r][c] = KeptFormula(cell.value)
+    return out
+
+
 def review_workbook(workbook: str | os.PathLike[str], week: str | None = None, month: str | None = None,
                     calendar: Calendar | None = None) -> ReviewResult:
     """``kpitree review``: plan the review and write it (and the dashboard's pace block) into ``workbook``.
@@ -106,7 +126,8 @@ def review_workbook(workbook: str | os.PathLike[str], week: str | None = None, m
     data_title, members_title = sheet_title("team.sheet_data", lang), sheet_title("team.sheet_members", lang)
     if data_title not in rows:
         raise user_error("team.no_data_sheet", file=path)
-    existing = {name: r for name, r in rows.items() if name not in (data_title, members_title)}
+    existing = {name: _with_formulas(r, wb[name]) if name in wb.sheetnames else r
+                for name, r in rows.items() if name not in (data_title, members_title)}
     review, plan, block = plan_from_rows(facts, rows[data_title], rows.get(members_title, []), existing, week, month,
                                          calendar, str(path))
     sheets.apply(wb, plan)

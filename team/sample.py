@@ -24,6 +24,7 @@ members and a million activities).
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -332,31 +333,35 @@ ENCODINGS = {"kpitree": "cp932", "salesforce": "utf-8-sig", "hubspot": "utf-8"}
 
 
 def write_sample(folder: str | Path, style: str = "kpitree", *, members: int | tuple[str, ...] = MEMBERS,
-                 seed: int = 13, volume: float = 1.0) -> dict[str, Path]:
+                 seed: int = 13, volume: float = 1.0, force: bool = False) -> dict[str, Path]:
     """Write the sample exports of ``style`` into ``folder`` (created if missing); the files by table.
 
-    Each file appears complete or not at all (written next to its name, then renamed).
+    Files already there are refused unless ``force`` (a UserError naming them, before anything
+    is written), as ``kpitree new`` does. Each file appears complete or not at all, through
+    the writer every command uses (a new file gets the umask's mode, a replaced one keeps its own).
     """
-    import os
-    import tempfile
+    from kpitree.recalculation.io.outputs import atomic_path
+    from kpitree.udfs.texts import user_error
+
+    from .safety import check_replaceable
 
     folder = Path(folder)
+    suffix = ".xlsx" if style == "xlsx" else ".csv"
+    targets = {table: folder / f"{table}{suffix}" for table in ("activities", "opportunities", "leads")}
+    there = [str(p) for p in targets.values() if os.path.lexists(p)]
+    if there and not force:
+        raise user_error("team.sample_exists", files=", ".join(there))
+    for target in targets.values():
+        check_replaceable(target)
     folder.mkdir(parents=True, exist_ok=True)
     frames = render(sample_records(members, seed=seed, volume=volume), style, seed)
     written: dict[str, Path] = {}
     for table, frame in frames.items():
-        suffix = ".xlsx" if style == "xlsx" else ".csv"
-        target = folder / f"{table}{suffix}"
-        fd, tmp = tempfile.mkstemp(prefix=f".{table}.", suffix=suffix, dir=folder)
-        os.close(fd)
-        try:
+        target = targets[table]
+        with atomic_path(target, suffix=suffix) as tmp:
             if style == "xlsx":
                 frame.to_excel(tmp, index=False, engine="xlsxwriter")
             else:
                 frame.to_csv(tmp, index=False, encoding=ENCODINGS[style], lineterminator="\r\n")
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
         written[table] = target
     return written

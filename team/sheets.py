@@ -73,6 +73,8 @@ def _cells(ws: Any, plan: SheetPlan) -> None:
     from kpitree.workbook_templates.dashboard_openpyxl import openpyxl_style
     from openpyxl.worksheet.formula import ArrayFormula
 
+    from .safety import cell_text
+
     font = plan.setup.font if plan.setup else "Calibri"
     styles: dict[str, Any] = {}  # style key -> a styled cell whose style the others copy
     header_rows: set[int] = set()
@@ -85,7 +87,7 @@ def _cells(ws: Any, plan: SheetPlan) -> None:
         elif c.formula:
             cell.value = c.formula
         elif c.value is not None:
-            cell.value = c.value
+            cell.value = cell_text(c.value) if isinstance(c.value, str) else c.value
             if isinstance(c.value, str):
                 cell.data_type = "s"  # data, never a formula
         proto = styles.get(c.style)
@@ -100,12 +102,14 @@ def _cells(ws: Any, plan: SheetPlan) -> None:
 
 
 def _rows(ws: Any, plan: SheetPlan) -> None:
+    from .safety import cell_text
+
     for offset, row in enumerate(plan.rows):
         r = plan.first_row + offset + 1
         for j, value in enumerate(row):
             if value is None or (isinstance(value, float) and value == 0.0 and j >= 3):
                 continue  # zeros of a measure are left blank: a sparse table, read back as 0
-            cell = ws.cell(r, j + 1, value)
+            cell = ws.cell(r, j + 1, cell_text(value) if isinstance(value, str) else value)
             if isinstance(value, str):
                 cell.data_type = "s"
 

@@ -18,7 +18,7 @@ import datetime as dt
 import os
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -115,7 +115,11 @@ def read_rows(path: Path) -> dict[str, list[list[Any]]]:
     """Every sheet's values (formulas' cached values) as rows, read once in read-only mode."""
     import openpyxl
 
-    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    from .safety import quiet_reader, safe_members
+
+    safe_members(path)  # within the package limits before openpyxl reads it
+    with quiet_reader():
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
         return {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in book.worksheets}
     finally:
@@ -127,9 +131,10 @@ def load_light(path: Path) -> tuple[Any, Any]:
     import openpyxl
     from kpitree.workbook_templates.dashboard_openpyxl import load
 
+    from .safety import quiet_reader
     from .xlsx_rows import light_copy
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, quiet_reader():
         light = light_copy(path, data_titles(), Path(tmp) / path.name)
         return load(light), openpyxl.load_workbook(light, data_only=True)
 
@@ -211,12 +216,16 @@ def import_exports(workbook: str | os.PathLike[str], activities: Any = None, opp
                    *, period: str | None = None, start: dt.date | None = None, end: dt.date | None = None,
                    mapping: Any = None, calendar: Calendar | None = None, rejects: str | os.PathLike[str] | None = None,
                    per_member: str | os.PathLike[str] | None = None, lang: Lang = "ja",
-                   progress: Progress | None = None) -> ImportReport:
+                   progress: Progress | None = None, inputs: Sequence[tuple[str, str | os.PathLike[str]]] = ()) -> ImportReport:
     """``kpitree import``: the exports into the team ``workbook`` (see the module doc); returns an :class:`ImportReport`.
 
     ``lang`` is the language of a workbook created because ``workbook`` does not exist; an
-    existing workbook keeps its own.
+    existing workbook keeps its own. ``inputs``: other files the import reads, as
+    ``(what, path)`` (the mapping file, the holidays file): no output may be one of them,
+    nor an export (:func:`.safety.check_outputs`, before anything is read).
     """
+    from .safety import check_outputs, check_replaceable, named_inputs
+
     say = progress or (lambda _msg: None)
     target = Path(workbook)
     if target.suffix.lower() != ".xlsx":
@@ -224,19 +233,39 @@ def import_exports(workbook: str | os.PathLike[str], activities: Any = None, opp
     if not target.resolve().parent.is_dir():
         raise user_error("team.no_folder", folder=target.resolve().parent)
     check_period(period, start, end)
+    sources = [*named_inputs([("--activities", activities), ("--opportunities", opportunities), ("--leads", leads),
+                              ("--map", mapping)]), *inputs]
+    outputs: list[tuple[str, str | os.PathLike[str]]] = [("--into", target)]
+    if rejects is not None:
+        outputs.append(("--rejects", rejects))
+    check_outputs(outputs, sources)
+    if per_member is not None and os.path.exists(per_member) and not os.path.isdir(per_member):
+        raise user_error("team.per_member_file", folder=per_member)  # before the team workbook is written
+    check_replaceable(target)
+    if rejects is not None:
+        from kpitree.workbook_templates.folders import check_folder
+
+        check_folder(rejects)
+        check_replaceable(rejects)
     say(text("team.progress_reading", lang))
     imported = read_exports(activities, opportunities, leads, mapping=mapping, calendar=calendar)
+    if per_member is not None:  # every member's file, before the team workbook is written
+        names = member_file_names(target.stem, imported.data.members)
+        check_outputs([*outputs, *(("--per-member", Path(per_member) / f"{n}.xlsx") for n in names)], sources)
     if target.exists():
         report = write_team_workbook(target, imported, period=period, start=start, end=end, progress=say)
     else:  # a new workbook appears only once the import into it succeeded
         from kpitree.workbook_templates import new_workbook
 
         say(text("team.progress_creating", lang, file=target))
-        with tempfile.TemporaryDirectory(prefix=f".{target.stem}.", dir=target.resolve().parent) as tmp:
-            staged = Path(tmp) / target.name
+        from kpitree.recalculation.io.outputs import TEMP_PREFIX, atomic_path
+
+        with tempfile.TemporaryDirectory(prefix=TEMP_PREFIX, dir=target.resolve().parent) as tmp:
+            staged = Path(tmp) / target.name  # a message about it names the user's file
             new_workbook(staged, lang=lang, months=12)
             report = write_team_workbook(staged, imported, period=period, start=start, end=end, progress=say)
-            os.replace(staged, target)
+            with atomic_path(target, suffix=".xlsx") as placed:  # a new file: the mode the umask gives
+                os.replace(staged, placed)
         report.workbook, report.created = target, True
     if rejects is not None:
         report.rejects_file = write_rejects(Path(rejects), imported, report.lang)
@@ -304,14 +333,10 @@ def write_rejects(path: Path, imported: Imported, lang: Lang) -> Path:
     rows = [(table, as_text(file), line, text(REASONS[reason], lang), as_text(column), as_text(value))
             for table, file, line, reason, column, value in imported.rejects.rows]
     frame = pd.DataFrame(rows, columns=heads)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".csv", dir=path.resolve().parent)
-    os.close(fd)
-    try:
+    from kpitree.recalculation.io.outputs import atomic_path
+
+    with atomic_path(path, suffix=".csv") as tmp:  # mode and links of a replaced file kept; a new one: the umask's mode
         frame.to_csv(tmp, index=False, encoding="utf-8-sig")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 
@@ -333,6 +358,27 @@ def safe_name(member: str) -> str:
     """A member's name as a file name: characters Windows forbids become ``_``."""
     cleaned = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", member).strip(" .")
     return cleaned or "_"
+
+
+MAX_NAME_BYTES = 200  # a file name's bytes, room left for ".xlsx" and the engine's temporary suffix (255 on most systems)
+
+
+def member_file_name(stem: str, member: str, used: set[str]) -> str:
+    """The file name (without ``.xlsx``) of a member's workbook: ``<team>_<member>``, shortened, unique in ``used``."""
+    base = f"{stem}_{safe_name(member)}"
+    while len(base.encode("utf-8")) > MAX_NAME_BYTES:
+        base = base[:-1]
+    name, n = base, 1
+    while name in used:
+        n += 1
+        name = f"{base}_{n}"
+    used.add(name)
+    return name
+
+
+def member_file_names(stem: str, members: Sequence[str]) -> list[str]:
+    used: set[str] = set()
+    return [member_file_name(stem, m, used) for m in members]
 
 
 def _member_figures(fig: Figures, member: str) -> Figures:
@@ -391,13 +437,7 @@ def write_member_workbooks(team_file: Path, folder: Path, imported: Imported, re
                 goal = goals.get((member, kpi_id), member_target(cat.kpi(kpi_id), team_goal, len(fig.members)))
                 sheet, ref = facts.names[name]
                 wb[sheet][ref].value = goal
-            base = f"{stem}_{safe_name(member)}"
-            name = base
-            n = 1
-            while name in used:
-                n += 1
-                name = f"{base}_{n}"
-            used.add(name)
+            name = member_file_name(stem, member, used)
             path = Path(tmp) / f"{name}.xlsx"
             wb.save(path)
             restore_dynamic_arrays(path)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import html
 import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 
 from kpitree.workbook_templates.layout import col_letter
 
-_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+from .safety import cell_text
 
 
 def _sheet_part(parts: dict[str, bytes], title: str) -> str:
@@ -51,7 +50,7 @@ def _cell(ref: str, value: Any) -> str:
         if value != value or value in (float("inf"), float("-inf")):
             return ""
         return f'<c r="{ref}"><v>{value!r}</v></c>'
-    text = _INVALID_XML.sub("", str(value))
+    text = cell_text(str(value))  # the characters XML forbids: visible, as the member sheet shows them
     space = ' xml:space="preserve"' if text != text.strip() else ""
     return f'<c r="{ref}" t="inlineStr"><is><t{space}>{html.escape(text, quote=False)}</t></is></c>'
 
@@ -93,24 +92,20 @@ def append_rows(path: str | os.PathLike[str], sheet: str, rows: Sequence[Sequenc
         xml = re.sub(r'<dimension ref="([A-Z]+\d+)(?::[A-Z]+\d+)?"\s*/>',
                      lambda m: f'<dimension ref="{m.group(1)}:{col_letter(max(widest, 1) - 1)}{last}"/>', xml, count=1)
     parts[name] = xml.encode("utf-8")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".xlsx", dir=path.parent)
-    os.close(fd)
-    try:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
-            for info in infos:
-                zf.writestr(info, parts[info.filename], compress_type=zipfile.ZIP_DEFLATED)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    from kpitree.recalculation.io.outputs import atomic_path
+
+    with atomic_path(path, suffix=".xlsx") as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info in infos:  # the replaced file's mode and links kept (a new one: the umask's mode)
+            zf.writestr(info, parts[info.filename], compress_type=zipfile.ZIP_DEFLATED)
 
 
 def light_copy(path: str | os.PathLike[str], sheets: Sequence[str], out: str | os.PathLike[str]) -> Path:
     """``path`` without the appended rows (rows of inline strings) of the sheets named ``sheets``, as ``out``."""
+    from .safety import safe_members
+
     out = Path(out)
-    with zipfile.ZipFile(path) as zf:
-        infos = zf.infolist()
-        parts = {i.filename: zf.read(i.filename) for i in infos}
+    infos, parts = safe_members(path)  # the user's workbook: within the package limits of kpitree recalc
+    parts = dict(parts)
     for title in sheets:
         try:
             name = _sheet_part(parts, title)

@@ -123,7 +123,7 @@ def test_rejects_are_written_with_row_and_reason(team: tuple[Path, Any]) -> None
     _path, report = team
     rejects = pd.read_csv(report.rejects_file, encoding="utf-8-sig")
     assert len(rejects) == QUIRKS["bad_dates"] + QUIRKS["bad_amounts"]
-    assert set(rejects["理由"]) == {"日付を読めない", "金額を読めない(負の値を含む)"}
+    assert set(rejects["理由"]) == {"日付を読めない", "概算の金額(「約」「程度」など)。確定した金額を書く"}
     assert set(rejects["値"]) == {"2026/13/45", "不明", "#VALUE!", "約100万"}
 
 
@@ -167,13 +167,18 @@ def test_pace_and_alerts_on_the_dashboard_survive_a_dashboard_rebuild(team: tupl
     assert landing == pytest.approx(actual / APRIL_DAYS * 21)  # 着地見込み = actual ÷ elapsed × working days
 
 
-def test_weekly_review_keeps_what_the_meeting_typed(team: tuple[Path, Any], tmp_path: Path, capsys: Any) -> None:
+def _reviewed(team: tuple[Path, Any], tmp_path: Path, week: str) -> tuple[Path, openpyxl.Workbook, Any, int]:
+    """A copy of the team workbook with the review of ``week``: (path, workbook, its review sheet, the calls row)."""
     path = tmp_path / "team.xlsx"
     shutil.copyfile(team[0], path)
-    assert main(["review", str(path), "--week", "2026-W15"]) == 0
+    assert main(["review", str(path), "--week", week]) == 0
     wb = openpyxl.load_workbook(path)
-    ws = wb["週次 2026-W15"]
-    row = next(r for r in range(1, 40) if ws.cell(r, 1).value == "calls")
+    ws = wb[f"週次 {week}"]
+    return path, wb, ws, next(r for r in range(1, 40) if ws.cell(r, 1).value == "calls")
+
+
+def test_weekly_review_keeps_what_the_meeting_typed(team: tuple[Path, Any], tmp_path: Path, capsys: Any) -> None:
+    path, wb, ws, row = _reviewed(team, tmp_path, "2026-W15")
     ws.cell(row, 8).value = "=架電ブロックが効いた"  # typed text, even one that looks like a formula ('=… in Excel)
     ws.cell(row, 8).data_type = "s"
     ws.cell(row, 10).value = "午前のコールブロックを継続"
@@ -185,6 +190,20 @@ def test_weekly_review_keeps_what_the_meeting_typed(team: tuple[Path, Any], tmp_
     assert ws.cell(row, 10).value == "午前のコールブロックを継続"
     out = capsys.readouterr().out
     assert "週次 2026-W15" in out
+
+
+def test_a_formula_the_meeting_typed_survives_a_refresh(team: tuple[Path, Any], tmp_path: Path) -> None:
+    path, wb, ws, row = _reviewed(team, tmp_path, "2026-W16")
+    ws.cell(row, 8).value = "=SUM(1,2)"  # a formula (no cached value: openpyxl saves none)
+    ws.cell(row, 9).value = "=SUM(1,2)"
+    ws.cell(row, 9).data_type = "s"  # text that looks like one stays text
+    wb.save(path)
+    assert main(["review", str(path), "--week", "2026-W16"]) == 0
+    ws = openpyxl.load_workbook(path)["週次 2026-W16"]
+    row = next(r for r in range(1, 40) if ws.cell(r, 1).value == "calls")
+    assert ws.cell(row, 8).value == "=SUM(1,2)" and ws.cell(row, 8).data_type == "f"
+    assert ws.cell(row, 9).value == "=SUM(1,2)" and ws.cell(row, 9).data_type == "s"
+    assert values(path)["週次 2026-W16"].cell(row, 8).value == 3  # recalculated with the rest
 
 
 def test_review_json_lists_kpis_pace_and_alerts(team: tuple[Path, Any], tmp_path: Path, capsys: Any) -> None:
@@ -222,8 +241,20 @@ def test_the_default_week_is_the_last_complete_one(team: tuple[Path, Any], tmp_p
 def test_review_arguments_are_checked(team: tuple[Path, Any], tmp_path: Path, capsys: Any, args: list[str], message: str) -> None:
     path = tmp_path / "team.xlsx"
     shutil.copyfile(team[0], path)
-    assert main(["review", str(path), *args]) == 2
+    assert main(["review", str(path), *args, "--lang", "en"]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_an_argument_error_is_said_in_the_commands_language(team: tuple[Path, Any], tmp_path: Path, capsys: Any) -> None:
+    """Trial: `kpitree review` spoke Japanese but said its errors in English. ja is the default, en with --lang en."""
+    path = tmp_path / "team.xlsx"
+    shutil.copyfile(team[0], path)
+    assert main(["review", str(path), "--week", "2026-15"]) == 2
+    ja = capsys.readouterr().err
+    assert main(["review", str(path), "--week", "2026-15", "--lang", "en"]) == 2
+    en = capsys.readouterr().err
+    assert "kpitree review: エラー: " in ja and "ISO week" not in ja and any(ord(ch) > 0x3000 for ch in ja.split("エラー")[1])
+    assert "kpitree review: error: " in en and "ISO week" in en
 
 
 def test_review_without_imported_data_says_to_import(template_copy: Any, capsys: Any) -> None:
@@ -293,7 +324,8 @@ def test_render_writes_the_member_sheet_and_weekly_review_pictures(tmp_path: Pat
 ])
 def test_import_arguments_are_one_line_errors(exports: dict[str, Path], tmp_path: Path, capsys: Any,
                                               args: list[str], message: str) -> None:
-    assert main(["import", "--activities", str(exports["activities"]), "--into", str(tmp_path / "t.xlsx"), *args]) == 2
+    assert main(["import", "--activities", str(exports["activities"]), "--into", str(tmp_path / "t.xlsx"), *args,
+                 "--lang", "en"]) == 2
     err = capsys.readouterr().err
     assert message in err.strip().splitlines()[-1] and "Traceback" not in err
     assert not (tmp_path / "t.xlsx").exists() and not list(tmp_path.iterdir())  # nothing left behind

@@ -62,7 +62,10 @@ def build_workbook(path: str | os.PathLike, lang: Lang = "ja", inputs: dict[str,
     """
     from kpitree.recalculation import recalc_file
 
+    from .folders import check_folder
+
     path = Path(path)
+    check_folder(path)
     inputs = sample_inputs(lang) if inputs is None else inputs
     spec, plan = workbook_parts(lang, inputs)
     with tempfile.TemporaryDirectory(prefix=f".{path.stem}.", dir=path.parent) as tmp:

@@ -162,7 +162,10 @@ def save_atomic(wb: Any, target: Path, *, source: str | os.PathLike | None = Non
     from kpitree.recalculation.io.outputs import atomic_path, check_replaceable, real
     from kpitree.udfs.texts import user_error
 
+    from .folders import check_folder
+
     note = None
+    check_folder(target)
     folder = Path(real(target)).parent
     if bool(getattr(wb, "vba_archive", None)) != (target.suffix.lower() == ".xlsm"):
         raise user_error("workbook.macro_suffix" if getattr(wb, "vba_archive", None) else "workbook.plain_suffix",
