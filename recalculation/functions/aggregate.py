@@ -220,7 +220,8 @@ def _percentile(ctx: Ctx, array: Any, k: Val) -> Val:
     cols = np.arange(ctx.n)
     if values.shape[0]:
         low, high = ordered[lo, cols], ordered[hi, cols]
-        out = np.where(np.isfinite(high), low + (pos - lo) * (high - low), low)
+        with np.errstate(invalid="ignore"):  # no number at all: inf - inf, an answer #NUM! replaces below
+            out = np.where(np.isfinite(high), low + (pos - lo) * (high - low), low)
     else:
         out = np.zeros(ctx.n)
     codes = first_err(err, ke)
