@@ -80,7 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:  # in the language the command speaks: its --lang (ja by default), else English
         from kpitree.udfs.texts import text
 
-        lang: Literal["ja", "en"] = getattr(args, "lang", None) or "en"  # add_lang's choices: "ja" (default), "en"
+        # --lang's value where the command has one set (ja by default); new without --lang and commands
+        # without the option speak English
+        lang: Literal["ja", "en"] = getattr(args, "lang", None) or "en"
         label = text("cli.error", lang)
         print(f"kpitree {args.command}: {label}: {printable(exc.text(lang), keep=NEWLINE)}", file=sys.stderr)
         return 2

@@ -409,6 +409,7 @@ class _Finder:
         self.recursive = recursive
         self.excluded = {real(e) for e in exclude}
         self.taken: set[str] = set()
+        self.seen_workbooks = 0
         self.found = Sources()
 
     def add(self, file: Path, name: str) -> None:
@@ -421,9 +422,9 @@ class _Finder:
         self.found.names.append(name)
 
     def folder(self, root: Path) -> None:
-        before = len(self.found.files)
+        before = self.seen_workbooks
         self._search(root)
-        if len(self.found.files) == before:  # a wrong folder, or .xls/.ods files: say so rather than report "0 workbooks"
+        if self.seen_workbooks == before:  # a wrong folder (exports, PDFs …): say so rather than report "0 workbooks"
             self.found.skipped.append(f"{root}: no workbook ({', '.join(WORKBOOK_SUFFIXES)}) in the folder")
 
     def _search(self, root: Path) -> None:
@@ -444,6 +445,7 @@ class _Finder:
                     if self._descend(q, seen):
                         subfolders.append(q)
                 elif _is_workbook_name(q.name) and (q.is_file() or (q.is_symlink() and not q.exists())):
+                    self.seen_workbooks += 1  # counted before add(), which passes over one given twice
                     self.add(q, os.path.relpath(q, root))
             stack.extend(reversed(subfolders))
 

@@ -39,7 +39,7 @@ from kpitree.workbook_templates.layout import (
     validation_rule,
     wrapped_row_heights,
 )
-from kpitree.workbook_templates.team_parts import ACTUALS_MARKER, PACE_COL, TARGETS_MARKER
+from kpitree.workbook_templates.team_parts import ACTUALS_MARKER, PACE_BLOCK_COLS, PACE_BLOCK_ROWS, PACE_COL, TARGETS_MARKER
 
 from .figures import SPLIT_UNITS, UNASSIGNED, Figures, Pace
 from .measures import KPI_RECIPES, kpi_value, month_bounds
@@ -49,7 +49,6 @@ if TYPE_CHECKING:
 
 STATUS_COLORS = {"on_track": ("#C6EFCE", "#006100"), "watch": ("#FFEB9C", "#9C5700"), "behind": ("#FFC7CE", "#9C0006")}
 HEAT = (0.6, 0.9, 1.1)  # achievement at the red, yellow and green ends of the heat maps
-PACE_BLOCK_COLS = 8
 DASHBOARD_ALERT_ROWS = 30  # the dashboard lists this many alerts; the review sheet and --json list all
 
 
@@ -608,7 +607,7 @@ def plan_pace_block(lang: Lang, sheet: str, items: list[Pace], alerts: list[Pace
     if total_alerts > len(alert_rows):
         put(end, col, text("team.more_alerts", lang, count=total_alerts - len(alert_rows)), style="note")
     letters = [col_letter(col + j) for j in range(PACE_BLOCK_COLS)]
-    block = f"{letters[0]}{first_row + 1}:{letters[-1]}{first_row + 1 + 300}"
+    block = f"{letters[0]}{first_row + 1}:{letters[-1]}{first_row + PACE_BLOCK_ROWS}"
     widths: dict[str, float] = {letters[0]: 24, letters[1]: 22, **{x: 13 for x in letters[2:]}}
     return SheetPlan(sheet, tuple(c.cells), block=block, owned=False,
                      conditional_formats=status_formats(sheet, status_ref, lang), widths=widths)

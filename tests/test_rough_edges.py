@@ -128,6 +128,15 @@ def test_a_folder_without_workbooks_is_said_not_reported_as_zero(cli, tmp_path: 
     assert "exports: no workbook (.xlsx, .xlsm" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_a_folder_whose_workbook_was_also_given_alone_is_not_said_to_be_empty(tmp_path: Path) -> None:
+    from kpitree.recalculation.files import find_sources
+
+    (tmp_path / "d").mkdir()
+    shutil.copyfile(template_path("ja"), tmp_path / "d" / "a.xlsx")
+    found = find_sources([tmp_path / "d" / "a.xlsx", tmp_path / "d"])
+    assert len(found.files) == 1 and not [n for n in found.skipped if "no workbook" in n]
+
+
 def test_recursive_keeps_the_relative_paths(cli, teams: Path, tmp_path: Path) -> None:
     out = teams / "recalculated"  # inside the input folder: never searched as input
     for _ in range(2):

@@ -409,6 +409,12 @@ def test_next_years_workbook_from_a_team_workbook_carries_no_members_reviews_dat
     user_sheet = before.create_sheet("メモ")  # a sheet of the user's own is kept
     user_sheet["A1"] = "来期の方針"
     before["KPIダッシュボード"]["S2"] = "自分のメモ"  # the dashboard's spare column S is the user's
+    before["KPIダッシュボード"]["AC1"] = "右端のメモ"  # and what lies outside the pace block
+    last_month = before.create_sheet("前月集計データ")  # a sheet whose name contains the data sheet's
+    last_month["A1"] = 42
+    from openpyxl.workbook.defined_name import DefinedName
+
+    before.defined_names["last_month"] = DefinedName("last_month", attr_text="前月集計データ!$A$1")
     before.save(path)
     out = tmp_path / "next.xlsx"
     assert main(["new", str(out), "--template", str(path), "--months", "18"]) == 0
@@ -416,9 +422,10 @@ def test_next_years_workbook_from_a_team_workbook_carries_no_members_reviews_dat
     assert not {"メンバー別", "集計データ", "週次 2026-W15"} & set(wb.sheetnames)
     assert wb["メモ"]["A1"].value == "来期の方針" and wb["KPIダッシュボード"]["S2"].value == "自分のメモ"
     dashboard = wb["KPIダッシュボード"]
-    assert not [c.coordinate for row in dashboard.iter_rows(min_col=20) for c in row if c.value is not None]
+    assert not [c.coordinate for row in dashboard.iter_rows(min_col=20, max_col=27) for c in row if c.value is not None]
+    assert dashboard["AC1"].value == "右端のメモ" and "last_month" in wb.defined_names and "前月集計データ" in wb.sheetnames
     for name, defined in wb.defined_names.items():
-        assert not any(t in (defined.attr_text or "") for t in ("メンバー別", "集計データ", "週次")), name
+        assert name == "last_month" or not any(t in (defined.attr_text or "") for t in ("メンバー別", "集計データ", "週次")), name
     from kpitree.recalculation import recalc
 
     frame = recalc([out], progress=False, report=False)

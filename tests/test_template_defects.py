@@ -148,7 +148,8 @@ def test_the_funnel_chart_reads_every_stage() -> None:
 # --- words users know ---------------------------------------------------------------------------------------
 
 SEED = __import__("re").compile(r"\bseeds?\b", __import__("re").IGNORECASE)
-RANDOM_SEED = __import__("re").compile(r"_SEED\b|hypothesis|fixed seeds?|random|seeds? and one that changes", __import__("re").IGNORECASE)
+RANDOM_SEED = __import__("re").compile(r"_SEED\b|--seeds?\b|hypothesis|fixed seeds?|random|seeds? and one that changes|seeds \d",
+                                      __import__("re").IGNORECASE)
 
 
 def _strings(value: Any) -> list[str]:

@@ -110,7 +110,11 @@ def run_new(args: argparse.Namespace) -> int:
         raise
     except UserError as exc:
         raise UserError(f"{args.template}: {exc.en}", ja=f"{args.template}: {exc.ja}") from None
-    except (FileExistsError, FileNotFoundError, ValueError) as exc:
+    except FileExistsError:
+        from kpitree.udfs.texts import user_error
+
+        raise user_error("template.out_exists", file=args.out) from None
+    except (FileNotFoundError, ValueError) as exc:
         raise UserError(str(exc)) from None
     except KeyError as exc:
         raise UserError(str(exc.args[0])) from None

@@ -171,6 +171,7 @@ def save_atomic(wb: Any, target: Path, *, source: str | os.PathLike | None = Non
         raise user_error("workbook.macro_suffix" if getattr(wb, "vba_archive", None) else "workbook.plain_suffix",
                          file=target)
     check_replaceable(real(target))
+    wb.template = False  # an .xltx/.xltm read as a template is written as a workbook, as its new name says
     with tempfile.TemporaryDirectory(prefix=".kpitree-", dir=folder) as tmp:
         staged = Path(tmp) / target.name  # a message that names a file names the user's
         (Path(tmp) / "out").mkdir()

@@ -11,6 +11,7 @@ The facts that identify them live here, below both writers: the team part
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from kpitree.udfs.catalogue import LANGS
@@ -21,6 +22,7 @@ TARGETS_MARKER, ACTUALS_MARKER = "member_targets", "member_actuals"
 REVIEW_MARKER = "review_kpis"
 PACE_COL = 19  # the dashboard's pace block starts in column T: right of the managed A:R and its spare column S
 PACE_FIRST_ROW = 3  # its title's row (0-based)
+PACE_BLOCK_COLS, PACE_BLOCK_ROWS = 8, 301  # the block the import owns (and rewrites), from the title down
 
 
 def team_sheet(title: str, first_column: list[Any]) -> bool:
@@ -43,35 +45,42 @@ def pace_block_title(value: Any) -> bool:
 
 def remove_team_parts(wb: Any, dashboard: str | None) -> list[str]:
     """Remove from an openpyxl workbook the sheets the team commands wrote, the names on them, and
-    the dashboard's pace block (columns from T, when its title is where the import writes it).
+    the dashboard's pace block (the block the import owns, from T4, when its title is there).
     Returns the titles of the sheets removed."""
     removed = [ws.title for ws in wb.worksheets
                if team_sheet(ws.title, [row[0] for row in ws.iter_rows(min_col=1, max_col=1, values_only=True)])]
     for title in removed:
         del wb[title]
-    quoted = {f"'{t}'!" for t in removed} | {f"{t}!" for t in removed}
-    for name in [n for n, d in wb.defined_names.items() if any(q in (d.attr_text or "") for q in quoted)]:
+    # a name on a removed sheet: its reference starts the text or follows an operator, never inside another
+    # sheet's name (前月集計データ!A1 is not on 集計データ)
+    on_removed = re.compile("|".join(rf"(?<![\w.'])(?:'{re.escape(t.replace(chr(39), chr(39) * 2))}'|{re.escape(t)})!"
+                                     for t in removed)) if removed else None
+    for name in [n for n, d in wb.defined_names.items() if on_removed and on_removed.search(d.attr_text or "")]:
         del wb.defined_names[name]
     if dashboard is not None and dashboard in wb.sheetnames:
         ws = wb[dashboard]
         if pace_block_title(ws.cell(PACE_FIRST_ROW + 1, PACE_COL + 1).value):
-            for (r, c) in [k for k in ws._cells if k[1] >= PACE_COL + 1]:
-                del ws._cells[(r, c)]
-            for merged in [m for m in ws.merged_cells.ranges if m.min_col >= PACE_COL + 1]:
-                ws.merged_cells.remove(merged)
-            _drop_formats_from(ws, PACE_COL + 1)
+            _clear_block(ws, PACE_FIRST_ROW + 1, PACE_COL + 1, PACE_FIRST_ROW + PACE_BLOCK_ROWS, PACE_COL + PACE_BLOCK_COLS)
     return removed
 
 
-def _drop_formats_from(ws: Any, first_col: int) -> None:
-    """Conditional formats and validations that lie wholly in columns ``first_col`` and right of it."""
+def _clear_block(ws: Any, r1: int, c1: int, r2: int, c2: int) -> None:
+    """Cells, merges, conditional formats and validations wholly inside rows r1..r2, columns c1..c2 (1-based)."""
     from openpyxl.formatting.formatting import ConditionalFormattingList
 
+    def inside(rng: Any) -> bool:
+        return r1 <= rng.min_row and rng.max_row <= r2 and c1 <= rng.min_col and rng.max_col <= c2
+
+    for (r, c) in [k for k in ws._cells if r1 <= k[0] <= r2 and c1 <= k[1] <= c2]:
+        del ws._cells[(r, c)]
+    for merged in [m for m in ws.merged_cells.ranges if inside(m)]:
+        ws.merged_cells.remove(merged)
     ws.data_validations.dataValidation = [dv for dv in ws.data_validations.dataValidation
-                                          if not all(r.min_col >= first_col for r in dv.sqref.ranges)]
+                                          if not all(inside(r) for r in dv.sqref.ranges)]
     old = ws.conditional_formatting
     ws.conditional_formatting = ConditionalFormattingList()
     for cf in old:
-        if not all(r.min_col >= first_col for r in cf.sqref.ranges):
+        if not all(inside(r) for r in cf.sqref.ranges):
             for rule in cf.rules:
                 ws.conditional_formatting.add(str(cf.sqref), rule)
+

@@ -303,12 +303,14 @@ def _layout(tokens: list[tuple[str, str]]) -> tuple[int | None, list[str], list[
     return point, int_ph, dec_ph, thousands, (100 ** kinds.count("percent"), 1000 ** scale)
 
 
-def _number(value: float, sec: Section) -> str:
+def _number(value: float, sec: Section) -> str | XlError:
     tokens = sec.tokens
     if any(k == "exp" for k, _ in tokens):
         return _scientific(value, sec)
     slash = _fraction_slash(tokens)
     if slash is not None:
+        if any(k in ("point", "percent") for k, _ in tokens):  # "0.0 ?/?", "# ?/?%": LibreOffice says #VALUE!
+            return XlError.VALUE
         return _fraction(value, tokens, slash)
     point, int_ph, dec_ph, thousands, (times, per) = _layout(tokens)
     value = value * times / per
