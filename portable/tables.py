@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from kpitree.recalculation.io.package import col_letters, col_number
 from kpitree.recalculation.parser import Lexer, Node, parse
 from kpitree.udfs.catalogue import LANGS, Lang, load_catalogue
 from kpitree.udfs.excel_values import Kind, XlError
@@ -41,14 +42,6 @@ FIRST_TABLE_ROW = 4
 MAX_COL = 16_384
 
 Where = tuple[int, int]  # (row, column), 1-based
-
-
-def col_letters(col: int) -> str:
-    out = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        out = chr(65 + rem) + out
-    return out
 
 
 def quote_sheet(name: str) -> str:
@@ -138,7 +131,7 @@ class LookupSheet:
         headings = dict(zip(("A", "C", "F", "O"), (text("share.lookup_stage_starts", lang), text("share.lookup_stage_names", lang),
                                                     text("share.lookup_recommend", lang), text("share.lookup_bottleneck", lang))))
         for letters, heading in headings.items():
-            self.cells[(FIRST_TABLE_ROW - 1, _col(letters))] = heading
+            self.cells[(FIRST_TABLE_ROW - 1, col_number(letters))] = heading
         r0 = FIRST_TABLE_ROW
         self._block("stage_starts", r0, 1, [[s.from_months] for s in cat.stages])
         keys: dict[str, int] = {}
@@ -162,13 +155,6 @@ class LookupSheet:
         self.next_row += 1
         self.cells[(row, 1)] = where
         return row
-
-
-def _col(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
 
 
 LANG_WIDTH = {"table": 4, "labels": 3}  # columns per language of the recommend table and of the bottleneck labels

@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from kpitree.recalculation.io.package import CELL_RE, attrs, load, split_ref
+from kpitree.recalculation.io.package import CELL_RE, attrs, col_letters, load, split_ref
 from kpitree.udfs.excel_values import XlError
 from kpitree.workbook_templates.names import NAMED_CELLS
 
@@ -75,13 +75,7 @@ def input_places(lang: str) -> dict[str, list[tuple[str, str]]]:
         first, _, last = c.ref.partition(":")
         r1, c1 = split_ref(first)
         r2, c2 = split_ref(last or first)
-        out[c.name] = [(sheet, f"{_col(cc)}{rr}") for rr in range(r1, r2 + 1) for cc in range(c1, c2 + 1)]
+        out[c.name] = [(sheet, f"{col_letters(cc)}{rr}") for rr in range(r1, r2 + 1) for cc in range(c1, c2 + 1)]
     return out
 
 
-def _col(c: int) -> str:
-    out = ""
-    while c:
-        c, rem = divmod(c - 1, 26)
-        out = chr(65 + rem) + out
-    return out

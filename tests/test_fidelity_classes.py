@@ -22,6 +22,7 @@ import xlsxwriter
 from engine_values import Err, ours_fast, ours_general, same
 from kpitree.recalculation import recalc
 from kpitree.recalculation.files import process_files
+from kpitree.recalculation.io.package import col_letters
 
 
 def book(path: Path, formulas: dict[str, str], data: dict[str, Any] | None = None, sheets: dict[str, dict[str, Any]] | None = None,
@@ -57,15 +58,8 @@ def both(path: Path) -> dict[str, Any]:
     for fast in ours_fast([path, twin]):
         diffs = {k: (fast.get(k), v) for k, v in general.items() if not same(fast.get(k), v)}
         assert not diffs, f"the compiled path differs from the general one: {diffs}"
-    return {f"{_col(c)}{r}": v for (s, r, c), v in general.items() if s == "F"}
+    return {f"{col_letters(c)}{r}": v for (s, r, c), v in general.items() if s == "F"}
 
-
-def _col(c: int) -> str:
-    out = ""
-    while c:
-        c, rem = divmod(c - 1, 26)
-        out = chr(65 + rem) + out
-    return out
 
 
 def check(values: dict[str, Any], expected: dict[str, Any]) -> None:
