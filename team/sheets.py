@@ -12,6 +12,8 @@ from __future__ import annotations
 from copy import copy
 from typing import Any
 
+from kpitree.workbook_templates.team_parts import clear_area
+
 from .plans import SheetPlan
 
 HEADER_ROW_HEIGHT = 27  # points: two lines of the sheets' 10-point font
@@ -34,29 +36,11 @@ def _sheet(wb: Any, plan: SheetPlan) -> Any:
     return wb.create_sheet(plan.sheet, index)
 
 
-def _clear(ws: Any, block: str) -> None:
-    """Empty the cells, conditional formats and validations of ``block`` (``T4:AA300``)."""
-    from openpyxl.formatting.formatting import ConditionalFormattingList
-    from openpyxl.worksheet.cell_range import CellRange
-
-    area = CellRange(block)
-    for (r, c) in [k for k in ws._cells if area.min_row <= k[0] <= area.max_row and area.min_col <= k[1] <= area.max_col]:
-        del ws._cells[(r, c)]
-    old = ws.conditional_formatting
-    ws.conditional_formatting = ConditionalFormattingList()
-    for cf in old:
-        if not all(area.issuperset(CellRange(str(r))) for r in cf.sqref.ranges):
-            for rule in cf.rules:
-                ws.conditional_formatting.add(str(cf.sqref), rule)
-    ws.data_validations.dataValidation = [dv for dv in ws.data_validations.dataValidation
-                                          if not all(area.issuperset(CellRange(str(r))) for r in dv.sqref.ranges)]
-
-
 def apply(wb: Any, plan: SheetPlan, rows: bool = True) -> Any:
     """Write ``plan`` into ``wb`` (its ``rows`` too unless ``rows`` is False: :mod:`.xlsx_rows` appends them); returns the sheet."""
     ws = _sheet(wb, plan)
     if not plan.owned:
-        _clear(ws, plan.block)
+        clear_area(ws, plan.block)
     _cells(ws, plan)
     if rows:
         _rows(ws, plan)

@@ -60,27 +60,29 @@ def remove_team_parts(wb: Any, dashboard: str | None) -> list[str]:
     if dashboard is not None and dashboard in wb.sheetnames:
         ws = wb[dashboard]
         if pace_block_title(ws.cell(PACE_FIRST_ROW + 1, PACE_COL + 1).value):
-            _clear_block(ws, PACE_FIRST_ROW + 1, PACE_COL + 1, PACE_FIRST_ROW + PACE_BLOCK_ROWS, PACE_COL + PACE_BLOCK_COLS)
+            from openpyxl.worksheet.cell_range import CellRange
+
+            block = CellRange(min_row=PACE_FIRST_ROW + 1, min_col=PACE_COL + 1, max_row=PACE_FIRST_ROW + PACE_BLOCK_ROWS,
+                              max_col=PACE_COL + PACE_BLOCK_COLS)
+            clear_area(ws, block.coord)
+            for merged in [m for m in ws.merged_cells.ranges if block.issuperset(m)]:
+                ws.merged_cells.remove(merged)
     return removed
 
 
-def _clear_block(ws: Any, r1: int, c1: int, r2: int, c2: int) -> None:
-    """Cells, merges, conditional formats and validations wholly inside rows r1..r2, columns c1..c2 (1-based)."""
+def clear_area(ws: Any, block: str) -> None:
+    """Empty the cells, conditional formats and validations of ``block`` (``T4:AA304``) of an openpyxl sheet."""
     from openpyxl.formatting.formatting import ConditionalFormattingList
+    from openpyxl.worksheet.cell_range import CellRange
 
-    def inside(rng: Any) -> bool:
-        return r1 <= rng.min_row and rng.max_row <= r2 and c1 <= rng.min_col and rng.max_col <= c2
-
-    for (r, c) in [k for k in ws._cells if r1 <= k[0] <= r2 and c1 <= k[1] <= c2]:
+    area = CellRange(block)
+    for (r, c) in [k for k in ws._cells if area.min_row <= k[0] <= area.max_row and area.min_col <= k[1] <= area.max_col]:
         del ws._cells[(r, c)]
-    for merged in [m for m in ws.merged_cells.ranges if inside(m)]:
-        ws.merged_cells.remove(merged)
-    ws.data_validations.dataValidation = [dv for dv in ws.data_validations.dataValidation
-                                          if not all(inside(r) for r in dv.sqref.ranges)]
     old = ws.conditional_formatting
     ws.conditional_formatting = ConditionalFormattingList()
     for cf in old:
-        if not all(inside(r) for r in cf.sqref.ranges):
+        if not all(area.issuperset(CellRange(str(r))) for r in cf.sqref.ranges):
             for rule in cf.rules:
                 ws.conditional_formatting.add(str(cf.sqref), rule)
-
+    ws.data_validations.dataValidation = [dv for dv in ws.data_validations.dataValidation
+                                          if not all(area.issuperset(CellRange(str(r))) for r in dv.sqref.ranges)]
