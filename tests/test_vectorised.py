@@ -152,3 +152,41 @@ def test_positions_that_differ_between_files_stay_on_the_compiled_path(tmp_path:
         assert got[("F", 4, 1)] == expected[("F", 4, 1)] == 5.0 - k
         assert [got[("F", r, 2)] for r in (1, 2, 3)] == [expected[("F", r, 2)] for r in (1, 2, 3)] \
             == [10.0 * (k + r) + i for r in (3, 2, 1)]
+
+
+# --- workdays in closed form equal walking the calendar day by day ----------------------------------
+
+
+def _walk_count(start: int, end: int, weekend: tuple[bool, ...], holidays: set[int]) -> int:
+    """NETWORKDAYS by looking at every day (weekday of serial s: (s - 1) mod 7, 0 = Sunday, as Excel numbers)."""
+    lo, hi = min(start, end), max(start, end)
+    n = sum(1 for d in range(lo, hi + 1) if not weekend[((d - 1) % 7 + 6) % 7] and d not in holidays)
+    return n if end >= start else -n
+
+
+def _walk_step(start: int, k: int, weekend: tuple[bool, ...], holidays: set[int]) -> int:
+    """WORKDAY by walking day by day from ``start``."""
+    day, left, step = start, abs(k), (1 if k > 0 else -1)
+    while left:
+        day += step
+        if not weekend[((day - 1) % 7 + 6) % 7] and day not in holidays:
+            left -= 1
+    return day
+
+
+WEEKENDS = st.lists(st.booleans(), min_size=7, max_size=7).filter(lambda w: not all(w)).map(tuple)
+
+
+@settings(max_examples=300, deadline=None)
+@given(WEEKENDS, st.sets(st.integers(40_000, 40_120), max_size=12),
+       st.lists(st.tuples(st.integers(39_990, 40_130), st.integers(-60, 60)), min_size=1, max_size=12))
+def test_workdays_in_closed_form_equal_walking_day_by_day(weekend: tuple[bool, ...], holidays: set[int],
+                                                          cases: list[tuple[int, int]]) -> None:
+    from kpitree.recalculation.functions.calendar import _WorkWeek
+
+    week = _WorkWeek(weekend, np.array(sorted(holidays), dtype=np.int64))
+    start = np.array([s for s, _ in cases], dtype=np.int64)
+    k = np.array([k for _, k in cases], dtype=np.int64)
+    lo, hi = np.minimum(start, start + k), np.maximum(start, start + k)
+    assert week.count(lo, hi).tolist() == [abs(_walk_count(s, s + d, weekend, holidays)) for s, d in cases]
+    assert week.step(start, k).tolist() == [_walk_step(s, d, weekend, holidays) for s, d in cases]

@@ -15,7 +15,7 @@ import numpy as np
 from kpitree.udfs.excel_values import XlError
 
 from ..dates import MAX_SERIAL, from_ymd, to_ymd, weekday0
-from ..values import NUM, TXT, Val, const, finish, first_err, numeric
+from ..values import NUM, TXT, Val, const, finish, first_err, map_distinct, numeric
 from .base import NUM_ERR, VALUE, Ctx, Spec, align, cells_of, dims_of, grid, grid_texts, spec
 
 
@@ -174,66 +174,93 @@ def _weekend_mask(code: Any) -> tuple[tuple[bool, ...] | None, bool]:
     return tuple(d in days for d in range(7)), True
 
 
-def _holidays(arg: Any, ctx: Ctx) -> tuple[list[set[int]], np.ndarray]:
-    """Holiday serials per input set, and errors (a holiday that is not a date is #VALUE!)."""
-    out: list[set[int]] = [set() for _ in range(ctx.n)]
-    err = np.zeros(ctx.n, np.int8)
+def _holidays(arg: Any, ctx: Ctx) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """The distinct holiday lists of the input sets (each sorted, without repeats), which one each input set
+    uses, and the errors (the first cell's in reading order: an error value, or #VALUE! for text that is
+    not a date). Blank, TRUE/FALSE cells are no holidays. Files of a batch usually share one list."""
+    none = np.zeros(ctx.n, np.int8)
     if arg is None:
-        return out, err
+        return [np.zeros(0, np.int64)], np.zeros(ctx.n, np.intp), none
     v, _ = cells_of(arg, ctx)
     num, e, typ = grid(v, ctx.n)
-    txt = grid_texts(v, ctx.n)
+    serial = np.where(typ == NUM, num, np.nan)
+    code = np.where(e != 0, e, 0).astype(np.int8)
+    is_text = (typ == TXT) & (e == 0)
+    if is_text.any():
+        parsed = map_distinct(_date_text, grid_texts(v, ctx.n)[is_text], dtype=float)
+        serial[is_text] = parsed
+        code[is_text] = np.where(np.isnan(parsed), np.int8(VALUE), np.int8(0))
+    serial = np.where(code == 0, serial, np.nan)
+    first = np.argmax(code != 0, axis=0)  # the first error of each input set, in the cells' reading order
+    err = code[first, np.arange(ctx.n)] if code.size else none
+    # far-off holidays matter to no date (±1e12 keeps int64 arithmetic exact)
+    days = np.where(np.isnan(serial), _NO_DAY, np.clip(np.trunc(np.nan_to_num(serial)), -1e12, 1e12)).astype(np.int64)
+    if days.shape[0] == 0:
+        return [np.zeros(0, np.int64)], np.zeros(ctx.n, np.intp), err
+    columns, which = np.unique(days, axis=1, return_inverse=True)
+    lists = [np.unique(col[col != _NO_DAY]) for col in columns.T]
+    return lists, np.asarray(which, dtype=np.intp).reshape(-1), err
+
+
+_NO_DAY = np.iinfo(np.int64).min  # a cell that is no holiday (blank, TRUE/FALSE, an error)
+
+
+def _date_text(text: Any) -> float:
     from ..excel_text import parse_number_text
 
-    for j in range(ctx.n):
-        for i in range(num.shape[0]):
-            if e[i, j]:
-                err[j] = err[j] or e[i, j]
-            elif typ[i, j] == NUM:
-                out[j].add(int(num[i, j]))
-            elif typ[i, j] == TXT:
-                parsed = parse_number_text(str(txt[i, j]))
-                if parsed is None:
-                    err[j] = err[j] or VALUE
-                else:
-                    out[j].add(int(parsed))
-    return out, err
+    parsed = parse_number_text(str(text))
+    return np.nan if parsed is None else parsed
 
 
-def _count_workdays(start: int, end: int, weekend: tuple[bool, ...], holidays: set[int]) -> int:
-    sign = 1 if end >= start else -1
-    lo, hi = min(start, end), max(start, end)
-    days = np.arange(lo, hi + 1)
-    monday0 = (weekday0(days) + 6) % 7
-    work = ~np.array(weekend)[monday0]
-    if holidays:
-        work &= ~np.isin(days, list(holidays))
-    return sign * int(work.sum())
+class _WorkWeek:
+    """Workdays of one weekend pattern and holiday list, counted in closed form over arrays of serials.
 
+    Excel's serial ``s`` falls on weekday ``(s - 1) mod 7`` (0 = Sunday; serial 1, 1900-01-01, is a Sunday to
+    Excel), so the week repeats every 7 serials: ``C(x)``, the workdays among serials ``[0, x)``, is
+    ``(x // 7) * P + prefix[x mod 7]`` with ``P`` workdays a week. Holidays count only where they fall on a
+    workday."""
 
-def _step_workdays(start: int, k: int, weekend: tuple[bool, ...], holidays: set[int]) -> int:
-    """The k-th workday after (k < 0: before) ``start``; -1 when it falls outside Excel's dates."""
-    if k == 0:
-        return start
-    step, left, day = (1 if k > 0 else -1), abs(k), start
-    per_week = 7 - sum(weekend)
-    while left:
-        span = left * 7 // per_week + 7 + len(holidays)  # enough days for what is left, in one array
-        days = day + step * np.arange(1, span + 1)
-        if days.max() > MAX_SERIAL + 7 or days.min() < -7:
-            return -1
-        work = ~np.array(weekend)[(weekday0(days) + 6) % 7]
-        if holidays:
-            work &= ~np.isin(days, list(holidays))
-        counts = np.cumsum(work)
-        if counts[-1] >= left:
-            return int(days[int(np.searchsorted(counts, left))])
-        left, day = left - int(counts[-1]), int(days[-1])
-    return day
+    def __init__(self, weekend: tuple[bool, ...], holidays: np.ndarray):
+        # residue r = s mod 7 is weekday (r + 5) mod 7 counted from Monday = 0, as the weekend flags are
+        work = np.array([not weekend[(r + 5) % 7] for r in range(7)])
+        self.prefix = np.concatenate([[0], np.cumsum(work)]).astype(np.int64)
+        self.per_week = int(self.prefix[-1])  # at least 1: "1111111" is refused before
+        self.positions = np.nonzero(work)[0].astype(np.int64)  # the residues that are workdays, in order
+        self.holidays = holidays[work[holidays % 7]] if holidays.size else holidays
+
+    def before(self, x: np.ndarray) -> np.ndarray:
+        """Workdays among serials ``[0, x)`` (x may be negative: then minus those in ``[x, 0)``)."""
+        return (x // 7) * self.per_week + self.prefix[x % 7]
+
+    def nth(self, m: np.ndarray) -> np.ndarray:
+        """The serial of workday number ``m`` (0 = the first workday at or after serial 0)."""
+        return (m // self.per_week) * 7 + self.positions[m % self.per_week]
+
+    def count(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Workdays from ``lo`` to ``hi``, both included (lo <= hi), holidays left out."""
+        h = np.searchsorted(self.holidays, hi, "right") - np.searchsorted(self.holidays, lo, "left")
+        return self.before(hi + 1) - self.before(lo) - h
+
+    def step(self, start: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """The ``k``-th workday after ``start`` (k < 0: before it; k = 0: ``start`` itself), holidays skipped.
+
+        The k-th workday is found without holidays, then pushed on by the holidays it passed until no new
+        one is passed: the least fixed point, so the day found is never a holiday itself."""
+        ahead, back = k > 0, k < 0
+        base = np.where(ahead, self.before(start + 1) + k - 1, self.before(start) + k)  # workday number, no holidays
+        skipped = np.zeros_like(k)
+        while True:
+            day = self.nth(np.where(ahead, base + skipped, base - skipped))
+            passed = np.where(ahead, np.searchsorted(self.holidays, day, "right") - np.searchsorted(self.holidays, start, "right"),
+                              np.searchsorted(self.holidays, start, "left") - np.searchsorted(self.holidays, day, "left"))
+            passed = np.where(ahead | back, passed, 0)
+            if (passed == skipped).all():
+                return np.where(ahead | back, day, start)
+            skipped = passed
 
 
 def _workday_fn(kind: str, intl: bool) -> Spec:
-    """NETWORKDAYS(.INTL) / WORKDAY(.INTL)."""
+    """NETWORKDAYS(.INTL) / WORKDAY(.INTL), over the input sets at once (grouped by weekend and holidays)."""
 
     def run(ctx: Ctx, start: Val, other: Val, *rest: Any) -> Val:
         weekend_arg = rest[0] if intl and rest else None
@@ -246,17 +273,15 @@ def _workday_fn(kind: str, intl: bool) -> Spec:
             err = _check_serial(o, err)
         else:  # a step past every date Excel has is #NUM! before any counting
             err = np.where((err == 0) & (np.abs(o) > MAX_SERIAL), np.int8(NUM_ERR), err).astype(np.int8)
-        holidays, herr = _holidays(holidays_arg, ctx)
+        lists, which, herr = _holidays(holidays_arg, ctx)
+        err = np.where(err != 0, err, herr).astype(np.int8)
         wk_values = [None] * ctx.n
         if weekend_arg is not None:
             from ..values import to_python
 
             wk_values = to_python(weekend_arg, ctx.n)
-        out = np.zeros(ctx.n)
-        for j in range(ctx.n):
-            if err[j] or herr[j]:
-                err[j] = err[j] or herr[j]
-                continue
+        groups: dict[tuple[tuple[bool, ...], int], list[int]] = {}
+        for j in np.nonzero(err == 0)[0].tolist():
             code = wk_values[j]
             if isinstance(code, XlError):
                 err[j] = int(code)
@@ -265,12 +290,21 @@ def _workday_fn(kind: str, intl: bool) -> Spec:
             if not valid or mask is None:
                 err[j] = NUM_ERR if not isinstance(code, str) else VALUE
                 continue
+            groups.setdefault((mask, int(which[j])), []).append(j)
+        out = np.zeros(ctx.n)
+        ok = err == 0
+        first = np.trunc(np.where(ok, s, 0)).astype(np.int64)
+        second = np.trunc(np.where(ok, o, 0)).astype(np.int64)
+        for (mask, h), members in groups.items():
+            at = np.array(members)
+            week = _WorkWeek(mask, lists[h])
+            a, b = first[at], second[at]
             if kind == "count":
-                out[j] = _count_workdays(int(s[j]), int(o[j]), mask, holidays[j])
+                out[at] = np.where(b >= a, 1, -1) * week.count(np.minimum(a, b), np.maximum(a, b))
             else:
-                out[j] = _step_workdays(int(s[j]), int(np.trunc(o[j])), mask, holidays[j])
-                if not 0 <= out[j] <= MAX_SERIAL:
-                    err[j] = NUM_ERR
+                out[at] = week.step(a, b)
+        if kind != "count":
+            err = np.where(ok & ((out < 0) | (out > MAX_SERIAL)), np.int8(NUM_ERR), err).astype(np.int8)
         return finish(out, err)
 
     return Spec(run, "vvvx" if intl else "vvx", optional=2 if intl else 1, category="date")
