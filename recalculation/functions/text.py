@@ -44,22 +44,33 @@ def each(args: Sequence[Val | None], kinds: Kinds, fn: Callable[..., Any], defau
             columns.append(t)
         else:
             x, e = numeric(v)
-            columns.append(np.broadcast_to(np.asarray(x, dtype=float), shape))
+            columns.append(np.broadcast_to(np.asarray(x, dtype=float) + 0.0, shape))  # + 0.0: Excel has no -0
         errs.append(np.broadcast_to(e, shape))
     err = np.array(first_err(*errs) if errs else np.zeros(shape, np.int8), dtype=np.int8)
     num = np.zeros(shape)
     typ = np.full(shape, NUM, np.int8)
     txt = np.full(shape, "", dtype=object)
-    for at in indices(err == 0):
-        out = fn(*(c[at] for c in columns))
-        if isinstance(out, XlError):
-            err[at] = np.int8(out)
-        elif isinstance(out, str):
-            typ[at], txt[at] = TXT, out
-        elif isinstance(out, bool):
-            typ[at], num[at] = 2, float(out)
-        else:
-            num[at] = float(out)
+    ok = err == 0
+    if ok.any():
+        # ``fn`` once per distinct combination of arguments (files of a batch share most texts); the
+        # arguments are str or float (and the defaults), whose equal values give equal results
+        keys = list(zip(*(np.broadcast_to(c, shape)[ok].tolist() for c in columns)))
+        memo: dict[tuple[Any, ...], Any] = {}
+        outs = [memo[k] if k in memo else memo.setdefault(k, fn(*k)) for k in keys]
+        e_out = np.zeros(len(outs), np.int8)
+        n_out = np.zeros(len(outs))
+        t_out = np.full(len(outs), NUM, np.int8)
+        s_out = np.full(len(outs), "", dtype=object)
+        for i, out in enumerate(outs):
+            if isinstance(out, XlError):
+                e_out[i] = int(out)
+            elif isinstance(out, str):
+                t_out[i], s_out[i] = TXT, out
+            elif isinstance(out, bool):
+                t_out[i], n_out[i] = BOOL, float(out)
+            else:
+                n_out[i] = float(out)
+        err[ok], num[ok], typ[ok], txt[ok] = e_out, n_out, t_out, s_out
     num = np.where(err == 0, num, np.nan)
     typ = np.where(err == 0, typ, NUM)
     return Val(num, err, typ, txt, dims_of(*given))
