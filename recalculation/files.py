@@ -34,24 +34,26 @@ from .progress import Progress
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".xlsb", ".ods")
 CHUNK_FILES = 256  # the most files per chunk: one compiled run has a fixed cost (≈ 0.1 s), ≈ 0.2 MB per file in flight
-MIN_CHUNK_FILES = 16
-MIN_FILES_PER_WORKER = 200  # below this many files per worker, starting one costs more than it saves (measured)
+MIN_FILES_PER_WORKER = 10  # a worker per this many files (docs/performance.md: from 2 files, 2 workers were faster)
 
 Row = dict[str, Any]
 
 
 def worth_workers(n_files: int) -> int:
-    """How many worker processes a batch of ``n_files`` gains from: a worker costs its start and its own
-    compilation of each layout (≈ 0.3 s, docs/performance.md), which ``MIN_FILES_PER_WORKER`` files
-    at ≈ 3 ms each pay back; below that one process does the batch alone."""
+    """How many worker processes a batch of ``n_files`` gains from. A forked worker starts in milliseconds
+    and compiles the layout while the other does the same, so on an idle machine two workers beat one even
+    for 2 files (docs/performance.md); one per ``MIN_FILES_PER_WORKER`` files keeps a handful of files, where
+    the gain is a few per cent, from taking a second CPU (and ≈ 50 MB) from a busy machine."""
     return max(1, n_files // MIN_FILES_PER_WORKER)
 
 
 def chunk_size(n_files: int, jobs: int, most: int = CHUNK_FILES) -> int:
-    """Files per chunk: as many as allowed, yet at least two chunks per worker so the pool stays busy."""
+    """Files per chunk: as many as allowed, and the batch shared evenly among the workers (a chunk's compiled
+    run costs about the same for 16 files as for 256, so fewer, wider chunks are faster)."""
     if jobs <= 1:
         return most
-    return max(MIN_CHUNK_FILES, min(most, -(-n_files // (2 * jobs))))
+    per_worker = -(-n_files // jobs)
+    return max(1, -(-per_worker // -(-per_worker // most)))
 
 
 # --- per-process cache of compiled layouts -------------------------------------------------
