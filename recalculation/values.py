@@ -370,6 +370,12 @@ def type_class(v: Val, other: Val) -> np.ndarray:
 
 def compare(a: Val, b: Val) -> tuple[np.ndarray, np.ndarray]:
     """-1 / 0 / 1 of ``a`` against ``b`` as Excel orders values, and the errors (leftmost)."""
+    if _single(a) and _single(b):
+        return _compare_single(a, b)  # a formula computed once for all input sets: plain Python, not numpy
+    if _numbers_only(a.typ) and _numbers_only(b.typ):  # the common case, without the type classes' work
+        with np.errstate(invalid="ignore"):
+            order = np.sign(round15(a.num) - round15(b.num))
+        return np.broadcast_to(order, np.broadcast_shapes(a.shape, b.shape)), first_err(a.err, b.err)
     ca, cb = type_class(a, b), type_class(b, a)
     shape = np.broadcast_shapes(a.shape, b.shape, np.shape(ca), np.shape(cb))
     order = np.array(np.broadcast_to(np.sign(np.subtract(ca, cb, dtype=float)), shape))
@@ -386,6 +392,43 @@ def compare(a: Val, b: Val) -> tuple[np.ndarray, np.ndarray]:
         kb = map_distinct(_order_key, sb[both_txt])
         order[both_txt] = np.asarray(ka > kb, dtype=int) - np.asarray(ka < kb, dtype=int)
     return order, first_err(a.err, b.err)
+
+
+_CLASS = {TXT: 1, BOOL: 2}  # Excel's order of types (see type_class); numbers, errors and blanks 0
+
+
+def _single(v: Val) -> bool:
+    """Every part of ``v`` one value (no input-set axis, no block)."""
+    return v.typ.ndim == 0 and v.num.ndim == 0 and v.err.ndim == 0 and (v.txt is None or np.ndim(v.txt) == 0)
+
+
+def _single_text(v: Val, blank: bool) -> str:
+    return "" if blank or v.txt is None else str(np.asarray(v.txt, dtype=object).item())
+
+
+def _compare_single(a: Val, b: Val) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`compare` of two single values that are the same for every input set."""
+    ta, tb = int(a.typ), int(b.typ)
+    blank_a, blank_b = ta in (BLANK, EMPTY), tb in (BLANK, EMPTY)
+    ca, cb = _CLASS.get(ta, 0), _CLASS.get(tb, 0)
+    ca, cb = (cb if blank_a and not blank_b else ca), (ca if blank_b and not blank_a else cb)
+    ea, eb = int(a.err), int(b.err)
+    err = np.array(ea or eb, dtype=np.int8)
+    if ca != cb:
+        return np.array(float(np.sign(ca - cb))), err
+    if ca == 1:
+        ka, kb = text_order_key(_single_text(a, blank_a)), text_order_key(_single_text(b, blank_b))
+        return np.array(float((ka > kb) - (ka < kb))), err
+    with np.errstate(invalid="ignore"):
+        ra, rb = round15(np.array([float(a.num), float(b.num)]))
+        return np.array(np.sign(ra - rb)), err
+
+
+def _numbers_only(typ: np.ndarray) -> bool:
+    """No text and no TRUE/FALSE: numbers and blanks (a blank compares as the number 0 then), one type class."""
+    if typ.ndim == 0:
+        return int(typ) in (NUM, BLANK, EMPTY)
+    return not ((typ == TXT) | (typ == BOOL)).any()
 
 
 def _order_key(text: Any) -> tuple[str, str]:

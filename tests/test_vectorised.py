@@ -190,3 +190,48 @@ def test_workdays_in_closed_form_equal_walking_day_by_day(weekend: tuple[bool, .
     lo, hi = np.minimum(start, start + k), np.maximum(start, start + k)
     assert week.count(lo, hi).tolist() == [abs(_walk_count(s, s + d, weekend, holidays)) for s, d in cases]
     assert week.step(start, k).tolist() == [_walk_step(s, d, weekend, holidays) for s, d in cases]
+
+
+# --- comparisons: the shortcuts for single values and for numbers equal the type-class rule ---------
+
+
+SINGLES = st.one_of(st.floats(-1e6, 1e6, allow_nan=False), st.sampled_from([0.1 + 0.2, 0.3, 1e15, 1e15 + 1, 1 / 3, -0.0]),
+                    st.text("aAbBｂ１1 ", max_size=3), st.booleans(), st.none(), st.sampled_from(["#DIV/0!", "#N/A"]))
+
+
+def _val(values: list[Any]) -> Any:
+    """A Val of the values ("#…" an error) over len(values) input sets."""
+    from kpitree.recalculation.values import from_python
+    from kpitree.udfs.excel_values import XlError
+
+    return from_python([XlError.from_text(v) if isinstance(v, str) and v.startswith("#") else v for v in values])
+
+
+@settings(max_examples=400, deadline=None)
+@given(SINGLES, SINGLES)
+def test_comparing_single_values_equals_the_general_rule(x: Any, y: Any) -> None:
+    from kpitree.recalculation.values import compare, const
+    from kpitree.udfs.excel_values import XlError
+
+    one = [XlError.from_text(v) if isinstance(v, str) and v.startswith("#") else v for v in (x, y)]
+    order, err = compare(const(one[0]), const(one[1]))
+    # the same values as the first of two input sets whose second holds text: the general (type-class) path
+    wide_order, wide_err = compare(_val([x, "z"]), _val([y, "z"]))
+    assert (float(order), int(err)) == (float(wide_order[0]), int(wide_err[0])) or (
+        np.isnan(float(order)) and np.isnan(float(wide_order[0])) and int(err) == int(wide_err[0]))
+
+
+EDGE_NUMBERS = st.sampled_from([0.1 + 0.2, 0.3, 1e15, 1e15 + 1, 1 / 3, 0.333333333333333, -0.0, 0.0])
+NUMBERS_BLANKS = st.one_of(st.floats(-1e6, 1e6, allow_nan=False), EDGE_NUMBERS, st.none(), st.just("#N/A"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(NUMBERS_BLANKS, NUMBERS_BLANKS), min_size=1, max_size=8))
+def test_comparing_numbers_equals_the_general_rule(pairs: list[tuple[Any, Any]]) -> None:
+    from kpitree.recalculation.values import compare
+
+    xs, ys = [p[0] for p in pairs], [p[1] for p in pairs]
+    order, err = compare(_val(xs), _val(ys))
+    wide_order, wide_err = compare(_val([*xs, "z"]), _val([*ys, "z"]))
+    np.testing.assert_array_equal(np.asarray(order), np.asarray(wide_order)[:-1])
+    np.testing.assert_array_equal(np.asarray(err), np.asarray(wide_err)[:-1])

@@ -47,12 +47,17 @@ def arith(op: str) -> Callable[[Val, Val], Val]:
     return run
 
 
+_ORDER_TESTS = {"=": np.equal, "<>": np.not_equal, "<": np.less, ">": np.greater, "<=": np.less_equal,
+                ">=": np.greater_equal}
+
+
 def comparison(op: str) -> Callable[[Val, Val], Val]:
+    test = _ORDER_TESTS[op]
+
     def run(a: Val, b: Val) -> Val:
         a, b = align(a, b)
         order, err = compare(a, b)
-        result = {"=": order == 0, "<>": order != 0, "<": order < 0, ">": order > 0, "<=": order <= 0, ">=": order >= 0}[op]
-        return boolean(result, err, dims_of(a, b))
+        return boolean(test(order, 0), err, dims_of(a, b))
 
     return run
 
