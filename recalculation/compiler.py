@@ -564,14 +564,12 @@ def _scatter(key: Key, pieces: list[tuple[np.ndarray, Val]], n: int) -> Val:
     lead = () if dims is None else dims
     num, err, typ = np.zeros((*lead, n)), np.zeros((*lead, n), np.int8), np.zeros((*lead, n), np.int8)
     txt = None
-    for idx, v in pieces:
-        m = (*lead, len(idx))
-        num[..., idx], err[..., idx], typ[..., idx] = (np.broadcast_to(v.num, m), np.broadcast_to(v.err, m),
-                                                       np.broadcast_to(v.typ, m))
+    for idx, v in pieces:  # assignment broadcasts a part that is the same for the whole group
+        num[..., idx], err[..., idx], typ[..., idx] = v.num, v.err, v.typ
         if v.txt is not None:
             if txt is None:
                 txt = np.full((*lead, n), "", dtype=object)
-            txt[..., idx] = v.texts(m)
+            txt[..., idx] = v.txt
     return Val(num, err, typ, txt, dims)
 
 
