@@ -29,6 +29,7 @@ from kpitree.errors import KpitreeError
 
 from .diagnostics import error_report, name_problems
 from .graph import Graph, Key, Unsupported, build_graph, fingerprint, name_target
+from .io.outputs import folder_syncs_deferred
 from .io.package import DEFAULT_LIMITS, Limits, Reinflated, WorkbookData, WorkbookError, read_package, read_workbook
 from .progress import Progress
 
@@ -348,15 +349,16 @@ def process_files(files: Sequence[str], out_dir: str | None, limits: Limits = DE
         phase(f"reading the formulas ({_cell_count(members[0])} cells)")
         _evaluate_group(members, force_general, phase)
     rows = []
-    for item, dst in zip(loaded, dests):
-        if dst is not None:
-            phase(f"writing {dst}")
-            try:
-                os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
-            except OSError:
-                pass  # the write below says why
-        rows.append(_summary_row(item, dst, strict_write))
-        item.parts = item.infos = item.raw = item.view = None  # let the bytes go before the next file
+    with folder_syncs_deferred():
+        for item, dst in zip(loaded, dests):
+            if dst is not None:
+                phase(f"writing {dst}")
+                try:
+                    os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
+                except OSError:
+                    pass  # the write below says why
+            rows.append(_summary_row(item, dst, strict_write))
+            item.parts = item.infos = item.raw = item.view = None  # let the bytes go before the next file
     phase("")
     return rows
 

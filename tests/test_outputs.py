@@ -295,3 +295,35 @@ def test_as_a_user_their_own_file_keeps_its_group_and_mode(other_user: Any) -> N
         assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (other_user.uid, other_user.team_gid, 0o640)
     finally:
         shutil.rmtree(folder)
+
+
+def test_a_batch_flushes_each_output_folder_once_per_step_and_every_copy_is_in_place_before(tmp_path: Path,
+                                                                                          monkeypatch: Any) -> None:
+    from kpitree.recalculation.io import outputs
+
+    flushed: list[str] = []
+    monkeypatch.setattr(outputs, "_fsync_folder", flushed.append)
+    with outputs.folder_syncs_deferred():
+        for name in ("a.bin", "b.bin", "c.bin"):
+            with atomic_file(tmp_path / name) as fh:
+                fh.write(b"x")
+            assert (tmp_path / name).read_bytes() == b"x"  # renamed into place at once, only the flush waits
+        with outputs.folder_syncs_deferred():  # a nested step hands its folders to the outer one
+            with atomic_file(tmp_path / "sub.bin") as fh:
+                fh.write(b"y")
+        assert flushed == []
+    assert flushed == [str(tmp_path)]
+    with atomic_file(tmp_path / "d.bin") as fh:  # outside a batch: flushed at once
+        fh.write(b"z")
+    assert flushed == [str(tmp_path), str(tmp_path)]
+
+
+def test_a_recalculated_batch_flushes_its_output_folder(teams: Path, tmp_path: Path, monkeypatch: Any) -> None:
+    from kpitree.recalculation.io import outputs
+
+    flushed: list[str] = []
+    monkeypatch.setattr(outputs, "_fsync_folder", flushed.append)
+    out = tmp_path / "out"
+    rows = recalc(teams, out, jobs=1, report=False)
+    assert len(rows) > 1 and all(not e for e in rows["error"])
+    assert flushed == [os.path.realpath(out)]

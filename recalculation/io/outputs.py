@@ -15,8 +15,9 @@ Every file kpitree writes — recalculated copies, summaries, ``kpitree new``,
   is atomic), is flushed to disk (``fsync``), gets the replaced file's mode, owner and
   group (root gives the file back to its owner; a user keeps the group of a file they
   own) — or, for a new file, the mode the umask gives, and is renamed onto the target with :func:`os.replace`; the folder is
-  flushed too. An interruption at any point leaves the old file or the new one, never
-  half of one, and the temporary file is removed.
+  flushed too (in a batch, once per folder at the end of each step, :func:`folder_syncs_deferred`). An
+  interruption at any point leaves the old file or the new one, never half of one, and the temporary file
+  is removed.
 
 :func:`check_not_inputs` refuses an output that is an input under another name — a
 symbolic link, a hard link, ``..`` — by comparing real paths and
@@ -34,6 +35,7 @@ import os
 import signal
 import stat
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from typing import IO
 
@@ -172,6 +174,28 @@ def _fsync_folder(folder: str) -> None:
         os.close(fd)
 
 
+_DEFERRED = threading.local()  # .folders: where this thread's renames wait for one flush (folder_syncs_deferred)
+
+
+@contextlib.contextmanager
+def folder_syncs_deferred() -> Iterator[None]:
+    """Within the block, each folder that files were renamed into is flushed once, at the end, instead of once
+    per file. The rename is atomic either way; flushing the folder only makes it survive a power cut, so a
+    batch may do it once for all the copies of a chunk."""
+    outer = getattr(_DEFERRED, "folders", None)
+    pending: set[str] = set()
+    _DEFERRED.folders = pending
+    try:
+        yield
+    finally:
+        _DEFERRED.folders = outer
+        for folder in pending:
+            if outer is not None:
+                outer.add(folder)
+            else:
+                _fsync_folder(folder)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str], *, suffix: str = ".part",
                 prefix: str | None = None) -> Iterator[str]:
@@ -193,7 +217,11 @@ def atomic_path(path: str | os.PathLike[str], *, suffix: str = ".part",
             os.fsync(fh.fileno())
         _keep_owner_and_mode(tmp, old)
         os.replace(tmp, target)
-        _fsync_folder(folder)
+        pending = getattr(_DEFERRED, "folders", None)
+        if pending is None:
+            _fsync_folder(folder)
+        else:
+            pending.add(folder)
     except BaseException as exc:  # Ctrl-C and signals included: no partial output survives
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
