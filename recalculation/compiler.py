@@ -537,7 +537,11 @@ def _run_from(program: Program, env: Env, n: int, start: int) -> Env:
         for g in groups.tolist():
             idx = np.flatnonzero(labels == g)
             pieces.append((idx, _run_from(program, {k: _take(v, idx, n) for k, v in env.items()}, len(idx), split.step)))
-        return {k: _scatter(k, [(idx, part[k]) for idx, part in pieces], n) for k in pieces[0][1]}
+        # what was computed before the split is the same in every group: only the later cells are put together
+        later = [k for step in program.steps[split.step:]
+                 for k in (step.key, *(cell for cell, _, _ in program.spills.get(step.key, ())))]
+        env.update({k: _scatter(k, [(idx, part[k]) for idx, part in pieces], n) for k in later if k in pieces[0][1]})
+        return env
 
 
 def _take(v: Val, idx: np.ndarray, n: int) -> Val:
