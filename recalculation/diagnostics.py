@@ -37,7 +37,7 @@ def name_problems(wb: WorkbookData) -> list[str]:
 
 def error_report(wb: WorkbookData, results: dict[Key, Any], causes: dict[Key, str]) -> str:
     """Every #NAME?/#REF! among the results, origins (with their cause) first."""
-    bad = [k for k, v in results.items() if v in (XlError.NAME, XlError.REF) and isinstance(v, XlError)]
+    bad = [k for k, v in results.items() if isinstance(v, XlError) and v in (XlError.NAME, XlError.REF)]  # (cheap test first)
     if not bad:
         return ""
     bad.sort(key=lambda k: (k not in causes, k))

@@ -10,6 +10,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 os.environ.setdefault("TQDM_DISABLE", "1")
 
@@ -439,3 +441,29 @@ def test_cells_whose_cached_value_is_already_the_result_keep_their_bytes(tmp_pat
             with zipfile.ZipFile(tmp_path / "again" / os.path.basename(c)) as z2:
                 for n in sheets:
                     assert z2.read(n) == zr.read(n), (c, n)
+
+
+# --- the shared-string table ----------------------------------------------------------------------
+
+_ITEM_TEXT = st.text(st.sampled_from(list("ab &<>\"'売上１ \t")), max_size=6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["plain", "preserve", "runs", "phonetic", "empty"]), _ITEM_TEXT), max_size=8))
+def test_shared_strings_are_read_as_written_in_any_form(items: list[tuple[str, str]]) -> None:
+    """Plain items (read at once) and rich ones (runs, phonetic guides, empty) give the text that was written."""
+    from xml.sax.saxutils import escape
+
+    from kpitree.recalculation.io.package import shared_strings
+
+    def si(form: str, text: str) -> str:
+        t = escape(text)
+        return {"plain": f"<si><t>{t}</t></si>", "preserve": f'<si><t xml:space="preserve">{t}</t></si>',
+                "runs": f"<si><r><t>{escape(text[:2])}</t></r><r><rPr><b/></rPr><t>{escape(text[2:])}</t></r></si>",
+                "phonetic": f"<si><t>{t}</t><rPh sb=\"0\" eb=\"1\"><t>ふりがな</t></rPh></si>",
+                "empty": "<si><t/></si>"}[form]
+
+    xml = ('<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+           + "".join(si(f, t) for f, t in items) + "</sst>").encode()
+    expected = ["" if f == "empty" else t for f, t in items]
+    assert shared_strings("xl/sharedStrings.xml", xml) == expected

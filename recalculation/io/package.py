@@ -559,10 +559,17 @@ _RPH_RE = re.compile(rb"<(?:[\w.-]+:)?rPh\b.*?</(?:[\w.-]+:)?rPh>", re.S)
 _TEXT_RE = re.compile(rb"<(?:[\w.-]+:)?t\b[^>]*?(?:/>|>(.*?)</(?:[\w.-]+:)?t>)", re.S)
 
 
+_PLAIN_SI_RE = re.compile(rb'<si><t(?: xml:space="preserve")?>([^<]*)</t></si>')
+_ANY_SI_RE = re.compile(rb"<(?:[\w.-]+:)?si\b")
+
+
 def shared_strings(name: str, data: bytes) -> list[str]:
     """The shared-string table; a regex scan is safe here because DTDs (entities) are refused and the part is well-formed."""
     check_no_dtd(name, data)
     check_well_formed(name, data)
+    plain = _PLAIN_SI_RE.findall(data)
+    if len(plain) == len(_ANY_SI_RE.findall(data)):  # every item one plain <t> (most tables): read them at once
+        return [_unescape(t) for t in plain]
     out = []
     for m in _SI_RE.finditer(data):
         body = _RPH_RE.sub(b"", m.group(1) or b"")  # phonetic guides (furigana) are not cell text
