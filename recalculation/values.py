@@ -372,6 +372,10 @@ def compare(a: Val, b: Val) -> tuple[np.ndarray, np.ndarray]:
     """-1 / 0 / 1 of ``a`` against ``b`` as Excel orders values, and the errors (leftmost)."""
     if _single(a) and _single(b):
         return _compare_single(a, b)  # a formula computed once for all input sets: plain Python, not numpy
+    class_a, class_b = _one_class(a.typ), _one_class(b.typ)
+    if class_a is not None and class_b is not None and class_a != class_b:  # numbers against a text (x=""): types decide
+        shape = np.broadcast_shapes(a.shape, b.shape)
+        return np.broadcast_to(np.array(float(np.sign(class_a - class_b))), shape), first_err(a.err, b.err)
     if _numbers_only(a.typ) and _numbers_only(b.typ):  # the common case, without the type classes' work
         with np.errstate(invalid="ignore"):
             order = np.sign(round15(a.num) - round15(b.num))
@@ -422,6 +426,17 @@ def _compare_single(a: Val, b: Val) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(invalid="ignore"):
         ra, rb = round15(np.array([float(a.num), float(b.num)]))
         return np.array(np.sign(ra - rb)), err
+
+
+def _one_class(typ: np.ndarray) -> int | None:
+    """The type class every element has, none of them blank (a blank takes the other side's), else None."""
+    if typ.ndim == 0:
+        t = int(typ)
+        return None if t in (BLANK, EMPTY) else _CLASS.get(t, 0)
+    if not typ.size:
+        return None
+    first = int(typ.flat[0])
+    return None if first in (BLANK, EMPTY) or not (typ == first).all() else _CLASS.get(first, 0)
 
 
 def _numbers_only(typ: np.ndarray) -> bool:

@@ -235,3 +235,26 @@ def test_comparing_numbers_equals_the_general_rule(pairs: list[tuple[Any, Any]])
     wide_order, wide_err = compare(_val([*xs, "z"]), _val([*ys, "z"]))
     np.testing.assert_array_equal(np.asarray(order), np.asarray(wide_order)[:-1])
     np.testing.assert_array_equal(np.asarray(err), np.asarray(wide_err)[:-1])
+
+
+KIND_VALUES = {"number": st.one_of(st.floats(-1e6, 1e6, allow_nan=False), st.just("#N/A")),
+               "text": st.text("aAｂ1 ", max_size=3), "bool": st.booleans()}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(sorted(KIND_VALUES)), st.sampled_from(sorted(KIND_VALUES)), st.integers(1, 6), st.data())
+def test_comparing_values_of_one_type_each_equals_the_general_rule(kind_a: str, kind_b: str, n: int, data: Any) -> None:
+    from kpitree.recalculation.values import compare
+
+    xs = data.draw(st.lists(KIND_VALUES[kind_a], min_size=n, max_size=n))
+    ys = data.draw(st.lists(KIND_VALUES[kind_b], min_size=n, max_size=n))
+    order, err = compare(_val(xs), _val(ys))
+    wide_order, wide_err = compare(_val([*xs, None]), _val([*ys, 0.5]))  # a blank: no longer one type each
+    np.testing.assert_array_equal(np.asarray(order), np.asarray(wide_order)[:-1])
+    np.testing.assert_array_equal(np.asarray(err), np.asarray(wide_err)[:-1])
+    single = _val(ys[:1])  # one value for every input set (x="")
+    single = type(single)(single.num[0], single.err[0], single.typ[0], None if single.txt is None else single.txt[0])
+    order, err = compare(_val(xs), single)
+    wide_order, wide_err = compare(_val([*xs, None]), _val([ys[0]] * n + [0.5]))
+    np.testing.assert_array_equal(np.broadcast_to(order, (n,)), np.asarray(wide_order)[:-1])
+    np.testing.assert_array_equal(np.broadcast_to(err, (n,)), np.asarray(wide_err)[:-1])
