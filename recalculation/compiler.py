@@ -72,7 +72,7 @@ class Program:
         """Every cell the program computes: formula cells and the cells of array blocks."""
         return [s.key for s in self.steps] + [cell for s in self.steps for cell, _, _ in self.spills.get(s.key, ())]
 
-    def run(self, env: Env, n: int, start: int = 0) -> Env:
+    def run(self, env: Env, n: int, start: int = 0, varying: set[Key] | None = None) -> Env:
         """Evaluates every formula cell in order (from step ``start``); ``env`` holds the inputs and receives
         the results. A :class:`~.graph.Split` raised by a formula says which step asked for it.
 
@@ -80,10 +80,14 @@ class Program:
         cells; files of a batch share their lookup tables) is computed once, as one input set, and
         its value serves all N: only what varies is computed N times. Should such a step fail or give
         values that differ between input sets (it read a cell its dependencies do not list), it is
-        computed again over all N."""
+        computed again over all N. ``varying``: the cells of ``env`` that differ between input sets, when the
+        caller knows them (a group's env is sliced only where it is read)."""
         now = clock_serial()
         blocks: dict[Rng, Val] = {}  # a range read as a block, built once per run
-        varying = {k for k, v in env.items() if _varies(v)} if n > 1 else set()
+        if n <= 1:
+            varying = set()
+        else:
+            varying = {k for k, v in env.items() if _varies(v)} if varying is None else set(varying)
         for index in range(start, len(self.steps)):
             step = self.steps[index]
             wide = n == 1 or step.always_wide or any(d in varying for d in step.reads)
@@ -524,24 +528,49 @@ def run_program(program: Program, inputs: dict[Key, Val], n: int) -> Env:
         return _run_from(program, dict(inputs), n, 0)
 
 
-def _run_from(program: Program, env: Env, n: int, start: int) -> Env:
+def _run_from(program: Program, env: Env, n: int, start: int, varying: set[Key] | None = None) -> Env:
     try:
-        program.run(env, n, start)
+        program.run(env, n, start, varying)
         return env
     except Split as split:
         labels = np.asarray(split.labels).reshape(-1)
         groups = np.unique(labels) if labels.shape == (n,) else np.zeros(0)
         if n <= 1 or len(groups) < 2:
             raise Unsupported(str(split)).at(split.cell, split.function) from None
+        whole_varying = env.varying() if isinstance(env, _GroupEnv) else {k for k, v in env.items() if _varies(v)}
         pieces = []
         for g in groups.tolist():
             idx = np.flatnonzero(labels == g)
-            pieces.append((idx, _run_from(program, {k: _take(v, idx, n) for k, v in env.items()}, len(idx), split.step)))
+            group = _GroupEnv(env, idx, n, whole_varying)
+            pieces.append((idx, _run_from(program, group, len(idx), split.step, whole_varying)))
         # what was computed before the split is the same in every group: only the later cells are put together
         later = [k for step in program.steps[split.step:]
                  for k in (step.key, *(cell for cell, _, _ in program.spills.get(step.key, ())))]
         env.update({k: _scatter(k, [(idx, part[k]) for idx, part in pieces], n) for k in later if k in pieces[0][1]})
         return env
+
+
+class _GroupEnv(dict):
+    """The env of one group of input sets: a cell's value is cut out of the whole env's when first read
+    (the rest of the program reads a few of the cells computed before the split, not all of them)."""
+
+    def __init__(self, whole: Env, idx: np.ndarray, n: int, whole_varying: set[Key]):
+        super().__init__()
+        self.whole, self.idx, self.n, self.whole_varying = whole, idx, n, whole_varying
+
+    def __missing__(self, key: Key) -> Val:
+        v = self[key] = _take(self.whole[key], self.idx, self.n)
+        return v
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, key) or key in self.whole
+
+    def get(self, key: Key, default: Any = None) -> Any:
+        return self[key] if key in self else default
+
+    def varying(self) -> set[Key]:
+        """The cells that differ between this group's input sets (as the whole env's do, by shape)."""
+        return self.whole_varying | {k for k, v in dict.items(self) if _varies(v)}
 
 
 def _take(v: Val, idx: np.ndarray, n: int) -> Val:
