@@ -35,7 +35,7 @@ from .progress import Progress
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".xlsb", ".ods")
 CHUNK_FILES = 512  # the most files per chunk: one compiled run has a fixed cost (≈ 0.1–0.3 s), ≈ 0.15 MB per file in flight
-# (10,000 template files, 2 workers, with a summary: 475 MB for the process tree at 512, 403 MB at 256; docs/performance.md)
+# (10,000 template files, 2 workers, with a summary: 441 MB for the whole process tree; docs/performance.md)
 MIN_FILES_PER_WORKER = 10  # a worker per this many files (docs/performance.md: from 2 files, 2 workers were faster)
 
 Row = dict[str, Any]
