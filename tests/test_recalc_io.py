@@ -405,42 +405,29 @@ def test_interrupt_while_writing_through_a_layout_leaves_no_partial_file(tmp_pat
     assert {f: Path(f).read_bytes() for f in files} == before  # sources never modified
 
 
-def test_cells_whose_cached_value_is_already_the_result_keep_their_bytes(tmp_path: Path, template: Path) -> None:
-    """A cached value that is already the result is not written again — its spelling (``2.5E+00``) stays —
-    through the full scan and through a layout alike; a stale cached value is replaced."""
-    stale = repack(template, tmp_path / "stale.xlsx", vary_values(3, formulas_too=True))
-    process_files([str(stale)], str(tmp_path / "once"))
-    once = tmp_path / "once" / "stale.xlsx"
-    formula_value = re.compile(rb"(<f>[^<]*</f>|<f [^>]*/>|<f [^>]*>[^<]*</f>)<v>(-?[0-9.]+(?:E[-+]?[0-9]+)?)</v>")
+def test_every_computed_cell_is_written_whatever_its_cached_value_decodes_to(tmp_path: Path) -> None:
+    """Cached values that a loose reading would take for the result (an unknown error text read as #VALUE!,
+    an XML character reference read as HTML, a number with an underscore) are rewritten with kpitree's value."""
+    src = tmp_path / "stale.xlsx"
+    book = openpyxl.Workbook()
+    book.active["A1"], book.active["A2"], book.active["A3"] = '="a"+1', "=CHAR(128)", "=1000"
+    book.save(src)
 
-    def respell(name: str, data: bytes) -> bytes:  # the same numbers, spelt another way
-        if not name.startswith("xl/worksheets/sheet"):
+    cached = {b"A1": (b' t="e"', b"#FIELD!"), b"A2": (b' t="str"', b"&#128;"), b"A3": (b"", b"1_000")}
+
+    def stale(name: str, data: bytes) -> bytes:
+        if name != "xl/worksheets/sheet1.xml":
             return data
-        return formula_value.sub(lambda m: m.group(1) + b"<v>" + b"%.17E" % float(m.group(2)) + b"</v>", data)
+        return re.sub(rb'<c r="(A[123])"[^>]*>(<f>[^<]*</f>)(?:<v\s*/>|<v>[^<]*</v>)?</c>',
+                      lambda m: b'<c r="' + m.group(1) + b'"' + cached[m.group(1)][0] + b">" + m.group(2) + b"<v>"
+                      + cached[m.group(1)][1] + b"</v></c>", data)
 
-    respelt = repack(once, tmp_path / "respelt.xlsx", respell)
-    folder = tmp_path / "again_in"
-    folder.mkdir()
-    copies = [str(folder / f"c{i}.xlsx") for i in range(4)]
-    for c in copies:
-        Path(c).write_bytes(respelt.read_bytes())
-    layout.clear()
-    used = []
-    read_via_layout = layout.read_via_layout
-    layout.read_via_layout = lambda parts: used.append(read_via_layout(parts)) or used[-1]  # type: ignore[assignment]
-    try:
-        process_files(copies, str(tmp_path / "again"))
-    finally:
-        layout.read_via_layout = read_via_layout  # type: ignore[assignment]
-    assert any(v is not None for v in used) and any(v is None for v in used)  # both readers took part
-    with zipfile.ZipFile(stale) as zs, zipfile.ZipFile(once) as z1, zipfile.ZipFile(respelt) as zr:
-        sheets = [n for n in z1.namelist() if n.startswith("xl/worksheets/sheet")]
-        assert any(zs.read(n) != z1.read(n) for n in sheets)  # the stale values were replaced
-        assert any(b"E+0" in zr.read(n) for n in sheets)
-        for c in copies:
-            with zipfile.ZipFile(tmp_path / "again" / os.path.basename(c)) as z2:
-                for n in sheets:
-                    assert z2.read(n) == zr.read(n), (c, n)
+    edited = repack(src, tmp_path / "edited.xlsx", stale)
+    assert b"1_000" in zipfile.ZipFile(edited).read("xl/worksheets/sheet1.xml")
+    process_files([str(edited)], str(tmp_path / "out"))
+    sheet = zipfile.ZipFile(tmp_path / "out" / "edited.xlsx").read("xl/worksheets/sheet1.xml")
+    assert b"#FIELD!" not in sheet and b"&#128;" not in sheet and b"1_000" not in sheet
+    assert b"<v>#VALUE!</v>" in sheet and "<v>€</v>".encode() in sheet and b"<v>1000</v>" in sheet
 
 
 # --- the shared-string table ----------------------------------------------------------------------

@@ -260,11 +260,9 @@ class FileView:
         out = {}
         for part, writes in plan.items():
             offs = self._offsets(part)
-            # a cell whose stored value is already the result keeps its bytes (nothing to render)
-            changed = [w for w in writes if not writeback.same_value(results[w[0]], self.value(w[0]))]
-            spans = [(offs[i0] + o0, offs[i1] + o1, results[key]) for key, (i0, o0, i1, o1, _) in changed]
+            spans = [(offs[i0] + o0, offs[i1] + o1, results[key]) for key, (i0, o0, i1, o1, _) in writes]
             xml = self.parts[part]
-            new = writeback.patch_sheet(xml, spans, [w[1][4] for w in changed])
+            new = writeback.patch_sheet(xml, spans, [w[1][4] for w in writes])
             if new != xml:  # an unchanged sheet is copied raw
                 out[part] = new
         return out

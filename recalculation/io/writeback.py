@@ -42,23 +42,17 @@ _F_END = re.compile(rb"<(?:[\w.-]+:)?f\b[^>]*?(?:/>|>.*?</(?:[\w.-]+:)?f>)", re.
 
 
 def plan_writes(wb: WorkbookData, results: Mapping[Key, Any]) -> Plan:
-    """Which cell of which sheet part gets which value (plain data, nothing touched). A cell whose stored
-    value is already the result keeps its bytes: there is nothing to write."""
+    """Which cell of which sheet part gets which value (plain data, nothing touched)."""
     plan: Plan = {}
     for (si, r, c), value in results.items():
         sheet = wb.sheets[si]
         cell = sheet.cells.get((r, c))
-        if cell is None or same_value(value, cell.value):  # (None: a spill into a cell the sheet does not store)
+        if cell is None:  # a spill into a cell the sheet does not store: left alone
             continue
         plan.setdefault(sheet.part, []).append((*cell.span, value))
     for writes in plan.values():
         writes.sort(key=lambda w: w[0])
     return plan
-
-
-def same_value(result: Any, stored: Any) -> bool:
-    """The stored cached value is the result: same type (TRUE is not 1) and equal."""
-    return type(result) is type(stored) and result == stored
 
 
 def _xml_escape(text: str) -> bytes:
