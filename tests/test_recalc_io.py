@@ -454,3 +454,20 @@ def test_shared_strings_are_read_as_written_in_any_form(items: list[tuple[str, s
            + "".join(si(f, t) for f, t in items) + "</sst>").encode()
     expected = ["" if f == "empty" else t for f, t in items]
     assert shared_strings("xl/sharedStrings.xml", xml) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(["&amp;", "&lt;", "&gt;", "&quot;", "&apos;", "a", "売"]),
+                          st.integers(0x20, 0x10FFFF).filter(lambda c: not 0xD800 <= c <= 0xDFFF and c not in (0xFFFE, 0xFFFF))
+                          .map(lambda c: f"&#{c};" if c % 2 else f"&#x{c:X};")), max_size=6))
+def test_character_references_are_read_as_an_xml_parser_reads_them(pieces: list[str]) -> None:
+    """``&#128;`` is U+0080 in XML (HTML's rules would read "€"): shared strings and cell values as ElementTree reads them."""
+    import xml.etree.ElementTree as ET
+
+    from kpitree.recalculation.io.package import _cell_value, shared_strings
+
+    text = "".join(pieces)
+    xml = f'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>{text}</t></si></sst>'.encode()
+    expected = ET.fromstring(xml)[0][0].text or ""
+    assert shared_strings("xl/sharedStrings.xml", xml) == [expected]
+    assert _cell_value("str", text.encode(), None, []) == (expected if text else "")

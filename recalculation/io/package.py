@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import codecs
 import functools
-import html
 import io
 import os
 import posixpath
@@ -392,7 +391,7 @@ REF_RE = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
 
 
 def attrs(raw: bytes) -> dict[str, str]:
-    return {m.group(1).decode(): html.unescape((m.group(2) if m.group(2) is not None else m.group(3)).decode())
+    return {m.group(1).decode(): xml_unescape((m.group(2) if m.group(2) is not None else m.group(3)).decode())
             for m in ATTR_RE.finditer(raw)}
 
 
@@ -474,7 +473,7 @@ def _cell_value(t: str | None, v: bytes | None, inline: bytes | None, shared: li
     if v is None:
         return None
     try:
-        text = html.unescape(v.decode("utf-8"))
+        text = xml_unescape(v.decode("utf-8"))
     except UnicodeDecodeError:
         raise WorkbookError("a cell value is not UTF-8 text") from None
     if t == "s":
@@ -509,8 +508,20 @@ _T_ATTR = re.compile(rb'\bt\s*=\s*["\']([^"\']*)["\']')
 
 
 def _unescape(raw: bytes) -> str:
-    text = raw.decode("utf-8")
-    return html.unescape(text) if "&" in text else text
+    return xml_unescape(raw.decode("utf-8"))
+
+
+_XML_REFERENCE = re.compile(r"&(?:(amp|lt|gt|quot|apos)|#([0-9]+)|#x([0-9A-Fa-f]+));")
+_XML_NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+
+
+def xml_unescape(text: str) -> str:
+    """XML's references resolved as XML does (``&#128;`` is U+0080; HTML's rules would make it "€"). The
+    part was checked well-formed, so no other reference can be left."""
+    if "&" not in text:
+        return text
+    return _XML_REFERENCE.sub(lambda m: _XML_NAMED[m.group(1)] if m.group(1)
+                              else chr(int(m.group(2)) if m.group(2) else int(m.group(3), 16)), text)
 
 
 def scan_cells(part: str, xml: bytes, shared: list[str]) -> dict[tuple[int, int], Cell]:
