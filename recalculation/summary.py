@@ -215,7 +215,7 @@ def _distinct_fields(col: Any, n: int) -> tuple[list[str], Any]:
         codes = []
         for v in (col.tolist() if hasattr(col, "tolist") else col):
             t = type(v)
-            key = (t, v) if t is not float or v != 0.0 else (t, v, str(v))  # 1, 1.0 and True stay apart; so do ±0.0
+            key = (t, v, str(v)) if isinstance(v, float) and v == 0.0 else (t, v)  # 1, 1.0 and True stay apart; so do ±0.0 (numpy's too)
             i = seen.get(key)
             if i is None:
                 i = seen[key] = len(values)

@@ -271,3 +271,15 @@ def test_the_pyarrow_csv_writer_does_not_import_pandas(tmp_path: Path) -> None:
         "assert 'pyarrow' in sys.modules and 'pandas' not in sys.modules, sorted(m for m in sys.modules if 'pandas' in m)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_numpy_zeros_of_both_signs_keep_their_text_in_the_pyarrow_writer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """np.float64(-0.0) == np.float64(0.0): the writer's table of distinct fields must keep them apart, as
+    the csv module writes each one's own text (found by the generated test above)."""
+    pytest.importorskip("pyarrow")
+    import numpy as np
+    from kpitree.recalculation.summary import Table
+
+    table = Table({"a": [np.float64(0.0), np.float64(-0.0), np.float64(-0.0)], "b": ["x", "y", "z"]}, length=3)
+    slow, fast = _both_writers(table, tmp_path, False, monkeypatch)
+    assert fast == slow and b"-0.0,y" in fast and b"\n0.0,x" in fast
