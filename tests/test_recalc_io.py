@@ -471,3 +471,40 @@ def test_character_references_are_read_as_an_xml_parser_reads_them(pieces: list[
     expected = ET.fromstring(xml)[0][0].text or ""
     assert shared_strings("xl/sharedStrings.xml", xml) == [expected]
     assert _cell_value("str", text.encode(), None, []) == (expected if text else "")
+
+
+def test_what_an_xml_comment_holds_is_no_cell_and_no_shared_string(tmp_path: Path) -> None:
+    """``<!-- <row><c r="A9"><v>7</v></c></row> -->`` and ``<!-- <si>…</si> -->`` are comments to an XML parser
+    (openpyxl's reading is the reference); a comment inside a cell is refused rather than misread."""
+    src = tmp_path / "c.xlsx"
+    book = openpyxl.Workbook()
+    book.active["A1"], book.active["B1"], book.active["A2"] = 1, "real", "=A1+1"
+    book.save(src)
+
+    def with_comments(name: str, data: bytes) -> bytes:
+        if name == "xl/worksheets/sheet1.xml":
+            return data.replace(b"<sheetData>", b'<sheetData><!-- <row r="9"><c r="A9"><v>7</v></c></row> -->')
+        if name == "xl/sharedStrings.xml":
+            return re.sub(rb"(<sst[^>]*>)", rb"\1<!-- <si><t>ghost</t></si> -->", data, count=1)
+        return data
+
+    commented = repack(src, tmp_path / "commented.xlsx", with_comments)
+    _, parts = read_members(commented)
+    from kpitree.recalculation.io.package import shared_strings
+
+    sst = (b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><!-- <si><t>ghost</t></si> -->'
+           b"<si><t>a</t></si><si><r><t>b</t></r><!-- <t>c</t> --></si></sst>")
+    assert shared_strings("xl/sharedStrings.xml", sst) == ["a", "b"]  # what ElementTree reads
+    cells = {(r, c): cell.value for (r, c), cell in read_workbook(parts).sheets[0].cells.items() if cell.formula is None}
+    reference = openpyxl.load_workbook(commented).active
+    assert cells == {(cell.row, cell.column): cell.value for row in reference.iter_rows() for cell in row
+                     if cell.value is not None and not str(cell.value).startswith("=")}
+    assert (9, 1) not in cells and cells[(1, 2)] == "real"
+    rows = process_files([str(commented)], str(tmp_path / "out"))
+    assert rows[0]["error"] == "" and rows[0]["path"] == "fast"
+
+    inside = repack(src, tmp_path / "inside.xlsx", lambda name, data: data.replace(
+        b'<c r="A1"', b'<c r="A1" ', 1).replace(b"<v>1</v>", b"<!-- <v>9</v> --><v>1</v>", 1)
+        if name == "xl/worksheets/sheet1.xml" else data)
+    rows = process_files([str(inside)], str(tmp_path / "out2"))
+    assert "comment inside a cell" in rows[0]["error"]

@@ -334,6 +334,17 @@ def check_parts(parts: dict[str, bytes]) -> None:
             check_no_dtd(name, data)
 
 
+_COMMENT_RE = re.compile(rb"<!--.*?-->", re.S)
+
+
+def blank_comments(xml: bytes) -> bytes:
+    """The part with each XML comment replaced by as many spaces: what a comment holds (``<!-- <c r="A9">…``)
+    is no cell for the regular-expression scanners, and byte offsets stay those of the part."""
+    if b"<!--" not in xml:
+        return xml
+    return _COMMENT_RE.sub(lambda m: b" " * len(m.group()), xml)
+
+
 def check_well_formed(name: str, data: bytes) -> None:
     """Refuse a part that is not well-formed XML: cut short, an undefined entity, a broken tag.
 
@@ -534,12 +545,15 @@ def scan_cells(part: str, xml: bytes, shared: list[str]) -> dict[tuple[int, int]
     check_no_dtd(part, xml)
     check_well_formed(part, xml)
     cells: dict[tuple[int, int], Cell] = {}
-    for m in CELL_RE.finditer(xml):
+    scan = blank_comments(xml)
+    for m in CELL_RE.finditer(scan):
         raw = m.group(2)
         rm = _R_ATTR.search(raw)
         if rm is None:
             raise WorkbookError(f"{part}: cells without an r= reference are not supported")
         ref = rm.group(1).decode()
+        if scan is not xml and b"<!--" in xml[m.start():m.end()]:  # its bytes could not be rewritten safely
+            raise WorkbookError(f"{part}, cell {ref}: an XML comment inside a cell is not supported")
         tm = _T_ATTR.search(raw)
         t = tm.group(1).decode() if tm else None
         body = m.group(3) or b""
@@ -578,6 +592,7 @@ def shared_strings(name: str, data: bytes) -> list[str]:
     """The shared-string table; a regex scan is safe here because DTDs (entities) are refused and the part is well-formed."""
     check_no_dtd(name, data)
     check_well_formed(name, data)
+    data = blank_comments(data)
     plain = _PLAIN_SI_RE.findall(data)
     if len(plain) == len(_ANY_SI_RE.findall(data)):  # every item one plain <t> (most tables): read them at once
         return [_unescape(t) for t in plain]
