@@ -433,6 +433,21 @@ METADATA_XML = (
 _ARRAY_CELL = re.compile(r'(<c r="[A-Z]+[0-9]+"[^>]*?)(>\s*<f t="array")')
 
 
+def _read_parts(path: str | os.PathLike) -> dict[str, bytes]:
+    """Every member of a package, by name, in the package's order."""
+    with zipfile.ZipFile(path) as zf:
+        return {i.filename: zf.read(i.filename) for i in zf.infolist()}
+
+
+def _write_parts(path: Path, parts: dict[str, bytes]) -> None:
+    """``path`` rewritten with ``parts`` (in their order), through a ``.part`` file renamed over it."""
+    tmp = path.with_name(path.name + ".part")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    os.replace(tmp, path)
+
+
 def restore_dynamic_arrays(path: str | os.PathLike) -> int:
     """Mark every array formula of ``path`` as a dynamic array (``cm="1"`` + metadata part).
 
@@ -440,8 +455,7 @@ def restore_dynamic_arrays(path: str | os.PathLike) -> int:
     was one. Returns the number of formulas marked.
     """
     path = Path(path)
-    with zipfile.ZipFile(path) as zf:
-        parts = {i.filename: zf.read(i.filename) for i in zf.infolist()}
+    parts = _read_parts(path)
     marked = 0
     for name, data in list(parts.items()):
         if name.startswith("xl/worksheets/sheet") and name.endswith(".xml"):
@@ -459,11 +473,7 @@ def restore_dynamic_arrays(path: str | os.PathLike) -> int:
         rels = rels.replace("</Relationships>", '<Relationship Id="rIdKpitreeMeta" Type="http://schemas.openxmlformats.org/'
                             'officeDocument/2006/relationships/sheetMetadata" Target="metadata.xml"/></Relationships>')
         parts["xl/_rels/workbook.xml.rels"] = rels.encode("utf-8")
-    tmp = path.with_name(path.name + ".part")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in parts.items():
-            zf.writestr(name, data)
-    os.replace(tmp, path)
+    _write_parts(path, parts)
     return marked
 
 
@@ -520,12 +530,10 @@ def restore_charts(path: str | os.PathLike, source: str | os.PathLike | None, pl
     from .layout import split_ref
 
     path = Path(path)
-    with zipfile.ZipFile(path) as zf:
-        parts = {i.filename: zf.read(i.filename) for i in zf.infolist()}
+    parts = _read_parts(path)
     wanted: dict[tuple[str, int, int], bytes] = {}
     if source is not None:
-        with zipfile.ZipFile(source) as zf:
-            old = {i.filename: zf.read(i.filename) for i in zf.infolist()}
+        old = _read_parts(source)
         for key, part in chart_anchors(old).items():
             rels = part.rsplit("/", 1)[0] + "/_rels/" + part.rsplit("/", 1)[1] + ".rels"
             if rels not in old:
@@ -542,11 +550,7 @@ def restore_charts(path: str | os.PathLike, source: str | os.PathLike | None, pl
             parts[part] = wanted[key]
             restored += 1
     if restored:
-        tmp = path.with_name(path.name + ".part")
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
-            for name, data in parts.items():
-                zf.writestr(name, data)
-        os.replace(tmp, path)
+        _write_parts(path, parts)
     return restored
 
 
