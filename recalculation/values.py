@@ -269,7 +269,8 @@ def indices(mask: Any) -> list[tuple[int, ...]]:
     return [tuple(int(k) for k in ix) for ix in zip(*np.nonzero(mask))]
 
 
-def _parsed_number(text: Any) -> float:
+def parsed_number(text: Any) -> float:
+    """A text read as a number (dates, percentages, full-width digits…) as arithmetic reads it; NaN when it is none."""
     parsed = parse_number_text(str(text))
     return np.nan if parsed is None else parsed
 
@@ -283,7 +284,7 @@ def numeric(v: Val) -> tuple[np.ndarray, np.ndarray]:
     err = np.array(np.broadcast_to(v.err, shape), dtype=np.int8)
     istxt = np.broadcast_to(v.typ == TXT, shape) & (err == 0)
     if istxt.any():
-        parsed = map_distinct(_parsed_number, v.texts(shape)[istxt], dtype=float)
+        parsed = map_distinct(parsed_number, v.texts(shape)[istxt], dtype=float)
         num[istxt] = parsed
         err[istxt] = np.where(np.isnan(parsed), np.int8(VALUE_ERR), np.int8(0))
     return num, err

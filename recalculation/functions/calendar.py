@@ -15,7 +15,7 @@ import numpy as np
 from kpitree.udfs.excel_values import XlError
 
 from ..dates import MAX_SERIAL, from_ymd, to_ymd, weekday0
-from ..values import NUM, TXT, Val, const, finish, first_err, map_distinct, numeric
+from ..values import NUM, TXT, Val, const, finish, first_err, map_distinct, numeric, parsed_number
 from .base import NUM_ERR, VALUE, Ctx, Spec, align, cells_of, dims_of, grid, grid_texts, spec
 
 
@@ -187,7 +187,7 @@ def _holidays(arg: Any, ctx: Ctx) -> tuple[list[np.ndarray], np.ndarray, np.ndar
     code = np.where(e != 0, e, 0).astype(np.int8)
     is_text = (typ == TXT) & (e == 0)
     if is_text.any():
-        parsed = map_distinct(_date_text, grid_texts(v, ctx.n)[is_text], dtype=float)
+        parsed = map_distinct(parsed_number, grid_texts(v, ctx.n)[is_text], dtype=float)
         serial[is_text] = parsed
         code[is_text] = np.where(np.isnan(parsed), np.int8(VALUE), np.int8(0))
     serial = np.where(code == 0, serial, np.nan)
@@ -203,13 +203,6 @@ def _holidays(arg: Any, ctx: Ctx) -> tuple[list[np.ndarray], np.ndarray, np.ndar
 
 
 _NO_DAY = np.iinfo(np.int64).min  # a cell that is no holiday (blank, TRUE/FALSE, an error)
-
-
-def _date_text(text: Any) -> float:
-    from ..excel_text import parse_number_text
-
-    parsed = parse_number_text(str(text))
-    return np.nan if parsed is None else parsed
 
 
 class _WorkWeek:
