@@ -70,7 +70,12 @@ class Program:
     @property
     def outputs(self) -> list[Key]:
         """Every cell the program computes: formula cells and the cells of array blocks."""
-        return [s.key for s in self.steps] + [cell for s in self.steps for cell, _, _ in self.spills.get(s.key, ())]
+        return self.cells_from(0)
+
+    def cells_from(self, start: int) -> list[Key]:
+        """The cells steps ``start`` on compute: their formula cells, then the cells of their array blocks."""
+        steps = self.steps[start:]
+        return [s.key for s in steps] + [cell for s in steps for cell, _, _ in self.spills.get(s.key, ())]
 
     def run(self, env: Env, n: int, start: int = 0, varying: set[Key] | None = None) -> Env:
         """Evaluates every formula cell in order (from step ``start``); ``env`` holds the inputs and receives
@@ -544,9 +549,8 @@ def _run_from(program: Program, env: Env, n: int, start: int, varying: set[Key] 
             group = _GroupEnv(env, idx, n, whole_varying)
             pieces.append((idx, _run_from(program, group, len(idx), split.step, whole_varying)))
         # what was computed before the split is the same in every group: only the later cells are put together
-        later = [k for step in program.steps[split.step:]
-                 for k in (step.key, *(cell for cell, _, _ in program.spills.get(step.key, ())))]
-        env.update({k: _scatter(k, [(idx, part[k]) for idx, part in pieces], n) for k in later if k in pieces[0][1]})
+        env.update({k: _scatter(k, [(idx, part[k]) for idx, part in pieces], n)
+                    for k in program.cells_from(split.step) if k in pieces[0][1]})
         return env
 
 
