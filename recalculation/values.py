@@ -361,10 +361,13 @@ def round15(x: np.ndarray) -> np.ndarray:
     return np.where((x == 0) | ~np.isfinite(x) | ~np.isfinite(r), x, r)
 
 
+_CLASS = {TXT: 1, BOOL: 2}  # Excel's order of types in comparisons; numbers (errors too) 0, blanks take the other side's
+
+
 def type_class(v: Val, other: Val) -> np.ndarray:
     """Excel's order of types in comparisons: number 0 < text 1 < boolean 2; a blank takes the other side's type."""
-    cls = np.select([v.typ == TXT, v.typ == BOOL], [1, 2], 0)
-    other_cls = np.select([other.typ == TXT, other.typ == BOOL], [1, 2], 0)
+    cls = np.select([v.typ == t for t in _CLASS], list(_CLASS.values()), 0)
+    other_cls = np.select([other.typ == t for t in _CLASS], list(_CLASS.values()), 0)
     blank, other_blank = (v.typ == BLANK) | (v.typ == EMPTY), (other.typ == BLANK) | (other.typ == EMPTY)
     return np.where(blank, np.where(other_blank, 0, other_cls), cls)
 
@@ -397,9 +400,6 @@ def compare(a: Val, b: Val) -> tuple[np.ndarray, np.ndarray]:
         kb = map_distinct(_order_key, sb[both_txt])
         order[both_txt] = np.asarray(ka > kb, dtype=int) - np.asarray(ka < kb, dtype=int)
     return order, first_err(a.err, b.err)
-
-
-_CLASS = {TXT: 1, BOOL: 2}  # Excel's order of types (see type_class); numbers, errors and blanks 0
 
 
 def _single(v: Val) -> bool:
