@@ -54,8 +54,9 @@ def chunk_size(n_files: int, jobs: int, most: int = CHUNK_FILES) -> int:
     run costs about the same for 16 files as for 256, so fewer, wider chunks are faster)."""
     if jobs <= 1:
         return most
-    per_worker = -(-n_files // jobs)
-    return max(1, -(-per_worker // -(-per_worker // most)))
+    per_worker = -(-n_files // jobs)  # (ceilings)
+    chunks_each = max(1, -(-per_worker // most))  # (no file: no chunk, yet no division by zero)
+    return max(1, -(-per_worker // chunks_each))
 
 
 # --- per-process cache of compiled layouts -------------------------------------------------

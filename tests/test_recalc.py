@@ -481,3 +481,13 @@ def test_inputs_with_the_same_name_are_refused_before_anything_runs(tmp_path):
     with pytest.raises(ValueError, match="same name would both be written"):
         recalc_files([tmp_path / "a", tmp_path / "b"], tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("jobs", [1, 2, None])
+def test_a_folder_without_workbooks_is_an_empty_summary_whatever_the_jobs(tmp_path: Path, jobs: int | None) -> None:
+    from kpitree.recalculation import summary_table
+    from kpitree.recalculation.files import chunk_size
+
+    (tmp_path / "empty").mkdir()
+    assert len(summary_table([tmp_path / "empty"], tmp_path / "out", jobs=jobs, report=False)) == 0
+    assert [chunk_size(n, 2) for n in (0, 1, 20, 1024, 1025)] == [1, 1, 10, 512, 257]
